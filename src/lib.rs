@@ -1,0 +1,22 @@
+//! scimgate: a SCIM 2.0 gateway in front of an existing REST user API.
+//!
+//! Layers, from the wire inwards (see `README.md` for the request-phase diagram):
+//! - [`server`] owns sockets, TLS, the tower stack, authentication and routing;
+//! - [`engine`] decides which backend calls one SCIM operation needs;
+//! - [`mapping`] (pure) compiles a declarative mapping file and translates both ways;
+//! - [`scim`] (pure) is the protocol: paths, filters, PATCH, schemas, lists, errors;
+//! - [`backend`] calls the legacy REST API; [`store`] keeps what the backend cannot;
+//! - [`demo`] is the bundled example legacy API used by `scimgate demo` and the tests.
+//!
+//! `scim` and `mapping` do no I/O and depend on nothing else in the crate.
+
+pub mod backend;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod mapping;
+pub mod scim;
+pub mod server;
+pub mod settings;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,3 @@
+//! The `scimgate` command line.
+
+fn main() {}

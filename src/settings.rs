@@ -1,0 +1,1 @@
+//! Settings: raw (serde) → validated, layered with the `config` crate.

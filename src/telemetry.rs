@@ -1,0 +1,1 @@
+//! Tracing setup (pretty for development, JSON for production) and metrics.
