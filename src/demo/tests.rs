@@ -1,0 +1,1 @@
+//! End-to-end tests of the demo API over loopback sockets.
