@@ -37,11 +37,19 @@ const UNMATCHED: &str = "(unmatched)";
 const GARBAGE: &str = "<html><body><h1>Service Temporarily Unavailable</h1></body></html>";
 
 /// What every connection of one demo server shares.
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) db: RwLock<Db>,
     pub(crate) control: Mutex<Control>,
     pub(crate) api_key: String,
+}
+
+impl std::fmt::Debug for Shared {
+    // Hand-written so the API key never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("api_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
