@@ -802,3 +802,35 @@ async fn shutdown_stops_serving() -> Result<()> {
     assert!(after.is_err(), "{after:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn truncate_fault_sends_headers_and_part_of_the_declared_body_then_closes() -> Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let api = Api::start().await?;
+    api.server.inject(Fault::truncate());
+    let mut socket = tokio::net::TcpStream::connect(api.server.addr()).await?;
+    let body = r#"{"email":"a@b.c"}"#;
+    let request = format!(
+        "POST /api/v1/users HTTP/1.1\r\nhost: demo\r\nx-api-key: {KEY}\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    socket.read_to_end(&mut raw).await?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, sent) = raw.split_once("\r\n\r\n").context("no header end")?;
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+    let declared: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .context("no content-length")?
+        .parse()?;
+    assert!(
+        !sent.is_empty() && sent.len() < declared,
+        "{} of {declared}",
+        sent.len()
+    );
+    assert!(sent.starts_with(r#"{"id":1,"#), "{sent}");
+    Ok(())
+}
