@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::error::Error;
 use super::faults::{Fault, FaultMode};
-use super::handler::{Reply, Shared, error_reply, json, json_value, no_content};
+use super::handler::{Shared, json_value};
+use super::reply::{Reply, error_reply, json, no_content};
 
 /// The most users one seed request may create.
 const MAX_SEED: usize = 1_000_000;

@@ -1,8 +1,8 @@
 //! The demo API's request handling: counting and faulting each `/api/...` request, checking the
 //! API key, and running the users, teams and members endpoints against the database.
 //!
-//! Owns the wire shapes (list envelopes, `{"error": ...}` bodies, `Location`). Must not hold a
-//! lock across an `.await`: bodies are read before the database is locked.
+//! Shapes of replies live in `reply`, records and rules in `db`. Must not hold a lock across an
+//! `.await`: bodies are read before the database is locked.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -19,11 +19,9 @@ use super::body::DemoBody;
 use super::db::{Db, Page};
 use super::error::Error;
 use super::faults::{Control, FaultMode};
-use super::model::{Status, User};
+use super::model::Status;
+use super::reply::{Reply, created, error_reply, json_type, list, no_content, ok, with_json_type};
 use super::router::Route;
-
-/// A response of the demo API.
-pub(crate) type Reply = Response<DemoBody>;
 
 /// The largest request body the demo reads.
 const MAX_BODY: usize = 1024 * 1024;
@@ -351,82 +349,4 @@ async fn json_object(body: Incoming) -> Result<Map<String, Value>, Error> {
         Value::Object(map) => Ok(map),
         _ => Err(Error::invalid("body must be a JSON object")),
     }
-}
-
-// ----- replies -----
-
-/// The list envelope of every collection endpoint.
-#[derive(Serialize)]
-struct ListBody<T> {
-    items: Vec<T>,
-    total: usize,
-    offset: usize,
-    limit: usize,
-}
-
-fn list<T: Serialize>(page: Page<T>, offset: usize, limit: usize) -> Reply {
-    ok(&ListBody {
-        items: page.items,
-        total: page.total,
-        offset,
-        limit,
-    })
-}
-
-fn json_type() -> HeaderValue {
-    HeaderValue::from_static("application/json")
-}
-
-fn with_json_type(mut reply: Reply) -> Reply {
-    reply
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, json_type());
-    reply
-}
-
-/// A JSON reply with `status`.
-pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Reply {
-    match serde_json::to_vec(value) {
-        Ok(bytes) => {
-            let mut reply = with_json_type(Response::new(DemoBody::full(bytes)));
-            *reply.status_mut() = status;
-            reply
-        }
-        Err(error) => {
-            tracing::error!(%error, "Could not serialise a demo API answer.");
-            error_reply(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
-    }
-}
-
-/// `{"error": message}` with `status`.
-pub(crate) fn error_reply(status: StatusCode, message: &str) -> Reply {
-    let body = serde_json::json!({ "error": message }).to_string();
-    let mut reply = with_json_type(Response::new(DemoBody::full(body)));
-    *reply.status_mut() = status;
-    reply
-}
-
-fn ok<T: Serialize + ?Sized>(value: &T) -> Reply {
-    json(StatusCode::OK, value)
-}
-
-fn created<T: Serialize + ?Sized>(location: &str, value: &T) -> Reply {
-    let mut reply = json(StatusCode::CREATED, value);
-    if let Ok(location) = HeaderValue::from_str(location) {
-        reply.headers_mut().insert(header::LOCATION, location);
-    }
-    reply
-}
-
-/// An empty 204.
-pub(crate) fn no_content() -> Reply {
-    let mut reply = Response::new(DemoBody::empty());
-    *reply.status_mut() = StatusCode::NO_CONTENT;
-    reply
-}
-
-/// The wire JSON of a user, for the library accessors.
-pub(crate) fn user_value(user: &User) -> Option<Value> {
-    serde_json::to_value(user).ok()
 }

@@ -34,6 +34,7 @@ mod error;
 mod faults;
 mod handler;
 mod model;
+mod reply;
 mod router;
 
 #[cfg(test)]
@@ -154,7 +155,7 @@ impl DemoServer {
 
     /// A user's JSON as `GET /api/v1/users/{id}` would answer, for assertions without HTTP.
     pub fn user(&self, id: u64) -> Option<Value> {
-        self.shared.read().user(id).and_then(handler::user_value)
+        self.shared.read().user(id).and_then(reply::user_value)
     }
 
     /// How many users exist.
