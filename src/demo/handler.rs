@@ -138,6 +138,10 @@ async fn handle(
     route: Option<Route>,
     req: Request<Incoming>,
 ) -> Result<Reply, Error> {
+    // Only the API is behind the key; anything else is simply not there.
+    if route.is_none() && !req.uri().path().starts_with("/api/") {
+        return Err(Error::NoRoute(req.uri().path().to_owned()));
+    }
     let authorised = req
         .headers()
         .get("x-api-key")

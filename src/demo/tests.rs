@@ -574,6 +574,20 @@ async fn unknown_routes_are_404_and_wrong_methods_405() -> Result<()> {
         StatusCode::NOT_FOUND
     );
     assert_eq!(api.get("/").await?.status, StatusCode::NOT_FOUND);
+    let keyless = api
+        .send(
+            api.client
+                .get(format!("{}/index.html", api.server.base_url())),
+        )
+        .await?;
+    assert_eq!(keyless.status, StatusCode::NOT_FOUND);
+    let keyless = api
+        .send(
+            api.client
+                .get(format!("{}/api/v1/groups", api.server.base_url())),
+        )
+        .await?;
+    assert_eq!(keyless.status, StatusCode::UNAUTHORIZED);
     let wrong = api.call(Method::DELETE, "/api/v1/users", None).await?;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
     let wrong = api
