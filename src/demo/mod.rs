@@ -1,1 +1,256 @@
-//! TODO: see the issue for this module.
+//! The bundled example backend: a small legacy-style REST user API ("Acme Accounts") served
+//! in-process by hyper, used by `scimgate demo`, the integration tests, the benchmark and the
+//! fault tests. It deliberately looks like a real product's API, not like SCIM.
+//!
+//! It owns its own HTTP surface and in-memory state; it must not depend on any other scimgate
+//! module (the gateway talks to it only over HTTP, as it would to a real product).
+//!
+//! # API (every `/api/...` request needs `X-Api-Key`, else 401)
+//! - `GET /api/v1/users?offset&limit&email=&status=` → `{"items","total","offset","limit"}`
+//!   in id order; limit defaults to 50 and is clamped to 200; `email` is exact ignoring case.
+//! - `POST /api/v1/users` → 201 + `Location`; `GET|PUT|PATCH|DELETE /api/v1/users/{id}`.
+//!   Writable: `email` (required, one `@`, unique ignoring case → 409 `email taken`),
+//!   `first_name`, `last_name`, `display_name`, `status` (`active`|`disabled`), `plan` (1|2),
+//!   `role`, `folders` (comma-separated string), `metadata` (object of strings),
+//!   `employee_number`, `department`, `manager_id` (must exist), `notes`. PUT resets absent
+//!   fields; PATCH changes only the given ones; `null` resets a field to its default. Unknown and
+//!   read-only keys (`id`, `created_at`, ...) in a body are ignored.
+//! - `GET /api/v1/teams?offset&limit&name=`, `POST`, `GET|PUT|PATCH|DELETE /api/v1/teams/{id}`
+//!   (`name` unique ignoring case → 409 `team name taken`, `description`, read-only
+//!   `member_count`).
+//! - `GET /api/v1/teams/{id}/members?offset&limit&user_id=` → `{"items":[{"user_id":5}],...}`;
+//!   `POST .../members {"user_id":5}` → 204 (idempotent; unknown user → 422);
+//!   `DELETE .../members/{user_id}` → 204 (idempotent).
+//! - Errors are `{"error": "..."}`: 400 validation or bad JSON, 401, 404, 405, 409, 413, 422.
+//!
+//! # Admin (no key, not counted, never faulted)
+//! `GET /_admin/calls`, `POST /_admin/calls/reset`, `GET|POST|DELETE /_admin/faults` (see
+//! [`Fault`]), `POST /_admin/seed {"users": N}`.
+
+mod admin;
+mod body;
+mod db;
+mod error;
+mod faults;
+mod handler;
+mod model;
+mod reply;
+mod router;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::{CallCounts, Fault, FaultMode};
+
+use db::Db;
+use faults::Control;
+use handler::Shared;
+
+/// How long `shutdown` waits for in-flight requests before giving up on them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How to start a demo server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoOptions {
+    /// The value clients must send in `X-Api-Key`.
+    pub api_key: String,
+    /// How many `user{n}@example.com` users to create before serving.
+    pub seed_users: usize,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            api_key: "demo-api-key".to_owned(),
+            seed_users: 0,
+        }
+    }
+}
+
+/// A running demo API; dropping it stops accepting connections, [`DemoServer::shutdown`] also
+/// waits for in-flight requests.
+#[derive(Debug)]
+pub struct DemoServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl DemoServer {
+    /// Binds `addr` (port 0 picks a free port), seeds users, and serves in a spawned task.
+    /// Returns as soon as the socket is bound.
+    pub async fn start(addr: SocketAddr, options: DemoOptions) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let mut db = Db::default();
+        db.seed_users(options.seed_users);
+        let shared = Arc::new(Shared {
+            db: RwLock::new(db),
+            control: Mutex::new(Control::default()),
+            api_key: options.api_key,
+        });
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
+        tracing::info!(%addr, seeded = options.seed_users, "Demo API listening.");
+        Ok(Self {
+            addr,
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://IP:PORT` for clients (`127.0.0.1` when bound to all interfaces).
+    pub fn base_url(&self) -> String {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
+    }
+
+    /// The key clients must send in `X-Api-Key`.
+    pub fn api_key(&self) -> &str {
+        &self.shared.api_key
+    }
+
+    /// The calls counted so far.
+    pub fn calls(&self) -> CallCounts {
+        self.shared.control().calls.clone()
+    }
+
+    /// Sets the call counts back to zero.
+    pub fn reset_calls(&self) {
+        self.shared.control().calls = CallCounts::default();
+    }
+
+    /// Queues a fault for upcoming API requests.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.control().inject(fault);
+    }
+
+    /// Removes every queued fault.
+    pub fn clear_faults(&self) {
+        self.shared.control().clear_faults();
+    }
+
+    /// A user's JSON as `GET /api/v1/users/{id}` would answer, for assertions without HTTP.
+    pub fn user(&self, id: u64) -> Option<Value> {
+        self.shared.read().user(id).and_then(reply::user_value)
+    }
+
+    /// How many users exist.
+    pub fn user_count(&self) -> usize {
+        self.shared.read().user_count()
+    }
+
+    /// The id of the user with this email (ignoring case).
+    pub fn user_id_by_email(&self, email: &str) -> Option<u64> {
+        self.shared.read().user_id_by_email(email)
+    }
+
+    /// A team's JSON as `GET /api/v1/teams/{id}` would answer.
+    pub fn team(&self, id: u64) -> Option<Value> {
+        self.shared
+            .read()
+            .team(id)
+            .and_then(|team| serde_json::to_value(team.view()).ok())
+    }
+
+    /// A team's member user ids in order, or `None` when the team does not exist.
+    pub fn team_members(&self, id: u64) -> Option<Vec<u64>> {
+        self.shared
+            .read()
+            .team(id)
+            .map(|team| team.members.iter().copied().collect())
+    }
+
+    /// How many teams exist.
+    pub fn team_count(&self) -> usize {
+        self.shared.read().team_count()
+    }
+
+    /// Creates `count` more `user{n}@example.com` users; returns how many were created.
+    pub fn seed_users(&self, count: usize) -> usize {
+        self.shared.write().seed_users(count)
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 5 s), and waits for the server.
+    pub async fn shutdown(self) {
+        // The receiver is gone only if the server task already ended.
+        let _ = self.stop.send(());
+        if let Err(error) = self.task.await {
+            tracing::warn!(%error, "Demo API task failed.");
+        }
+    }
+}
+
+/// The accept loop: one hyper-util auto (HTTP/1 or HTTP/2) connection per socket.
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot::Receiver<()>) {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            // Either `shutdown` was called or the `DemoServer` was dropped.
+            _ = &mut stopped => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _peer)) => stream,
+            Err(error) => {
+                // Typically out of file descriptors: back off instead of spinning.
+                tracing::warn!(%error, "Demo API could not accept a connection.");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let shared = Arc::clone(&shared);
+            async move {
+                if req.uri().path().starts_with("/_admin/") {
+                    Ok(admin::admin(&shared, req).await)
+                } else {
+                    handler::api(shared, req).await
+                }
+            }
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                // Expected for `drop` and `truncate` faults and clients that hang up.
+                tracing::debug!(%error, "Demo API connection ended with an error.");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("Demo API shut down with requests still in flight.");
+    }
+}

@@ -1,0 +1,291 @@
+//! The demo API's in-memory database: users and teams with the indexes that keep every lookup the
+//! gateway makes cheap at 100,000 users (email → id, team name → id, status sets, manager → reports,
+//! user → teams), and the cross-record rules (unique emails and team names, existing managers and
+//! members).
+//!
+//! No locking and no HTTP here: the server holds a `Db` behind a lock and turns its answers and
+//! errors into responses.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Map, Value};
+
+use super::error::Error;
+use super::model::{Status, Team, User, UserFields, now};
+
+mod teams;
+#[cfg(test)]
+mod tests;
+
+/// One page of a listing: the records in id order and how many match in total.
+#[derive(Debug)]
+pub(crate) struct Page<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) total: usize,
+}
+
+/// Users and teams, with their indexes kept in step by every write.
+#[derive(Debug)]
+pub(crate) struct Db {
+    users: BTreeMap<u64, User>,
+    next_user_id: u64,
+    /// Lowercased email → user id.
+    emails: HashMap<String, u64>,
+    active: BTreeSet<u64>,
+    disabled: BTreeSet<u64>,
+    /// Manager id → ids of the users whose `manager_id` names it.
+    reports: HashMap<u64, BTreeSet<u64>>,
+    /// User id → ids of the teams it belongs to.
+    user_teams: HashMap<u64, BTreeSet<u64>>,
+    teams: BTreeMap<u64, Team>,
+    next_team_id: u64,
+    /// Lowercased team name → team id.
+    team_names: HashMap<String, u64>,
+    /// The next `n` tried for a seeded `user{n}@example.com`.
+    next_seed: u64,
+}
+
+impl Default for Db {
+    fn default() -> Self {
+        Self {
+            users: BTreeMap::new(),
+            next_user_id: 1,
+            emails: HashMap::new(),
+            active: BTreeSet::new(),
+            disabled: BTreeSet::new(),
+            reports: HashMap::new(),
+            user_teams: HashMap::new(),
+            teams: BTreeMap::new(),
+            next_team_id: 1,
+            team_names: HashMap::new(),
+            next_seed: 1,
+        }
+    }
+}
+
+fn page_of<T>(iter: impl Iterator<Item = T>, total: usize, offset: usize, limit: usize) -> Page<T> {
+    Page {
+        items: iter.skip(offset).take(limit).collect(),
+        total,
+    }
+}
+
+impl Db {
+    /// One user by id.
+    pub(crate) fn user(&self, id: u64) -> Option<&User> {
+        self.users.get(&id)
+    }
+
+    /// How many users exist.
+    pub(crate) fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    /// The id of the user with this email, ignoring case.
+    pub(crate) fn user_id_by_email(&self, email: &str) -> Option<u64> {
+        self.emails.get(&email.to_lowercase()).copied()
+    }
+
+    /// Users in id order, optionally only the one with `email` (any case) and/or one status.
+    pub(crate) fn list_users(
+        &self,
+        email: Option<&str>,
+        status: Option<Status>,
+        offset: usize,
+        limit: usize,
+    ) -> Page<&User> {
+        if let Some(email) = email {
+            let found = self
+                .user_id_by_email(email)
+                .and_then(|id| self.users.get(&id))
+                .filter(|user| status.is_none_or(|s| user.fields.status == s));
+            return page_of(
+                found.into_iter(),
+                usize::from(found.is_some()),
+                offset,
+                limit,
+            );
+        }
+        match status {
+            None => page_of(self.users.values(), self.users.len(), offset, limit),
+            Some(status) => {
+                let ids = self.status_set(status);
+                let users = ids.iter().filter_map(|id| self.users.get(id));
+                page_of(users, ids.len(), offset, limit)
+            }
+        }
+    }
+
+    fn status_set(&self, status: Status) -> &BTreeSet<u64> {
+        match status {
+            Status::Active => &self.active,
+            Status::Disabled => &self.disabled,
+        }
+    }
+
+    fn status_set_mut(&mut self, status: Status) -> &mut BTreeSet<u64> {
+        match status {
+            Status::Active => &mut self.active,
+            Status::Disabled => &mut self.disabled,
+        }
+    }
+
+    /// Creates a user from a POST body.
+    pub(crate) fn create_user(&mut self, body: &Map<String, Value>) -> Result<&User, Error> {
+        let mut fields = UserFields::default();
+        fields.apply(body)?;
+        self.check_user(None, &fields)?;
+        let id = self.next_user_id;
+        self.next_user_id += 1;
+        let at = now();
+        self.index_user(id, &fields);
+        let user = User {
+            id,
+            fields,
+            created_at: at,
+            updated_at: at,
+        };
+        Ok(self.users.entry(id).or_insert(user))
+    }
+
+    /// Replaces every writable field of a user (PUT): fields absent from `body` get defaults.
+    pub(crate) fn replace_user(
+        &mut self,
+        id: u64,
+        body: &Map<String, Value>,
+    ) -> Result<&User, Error> {
+        if !self.users.contains_key(&id) {
+            return Err(Error::NotFound("user"));
+        }
+        let mut fields = UserFields::default();
+        fields.apply(body)?;
+        self.store_user(id, fields)
+    }
+
+    /// Changes only the writable fields present in `body` (PATCH).
+    pub(crate) fn patch_user(
+        &mut self,
+        id: u64,
+        body: &Map<String, Value>,
+    ) -> Result<&User, Error> {
+        let mut fields = self
+            .users
+            .get(&id)
+            .ok_or(Error::NotFound("user"))?
+            .fields
+            .clone();
+        fields.apply(body)?;
+        self.store_user(id, fields)
+    }
+
+    /// Checks `fields` against the other records and writes them over user `id`.
+    fn store_user(&mut self, id: u64, fields: UserFields) -> Result<&User, Error> {
+        self.check_user(Some(id), &fields)?;
+        let Some(old) = self.users.get(&id).map(|user| user.fields.clone()) else {
+            return Err(Error::NotFound("user"));
+        };
+        self.unindex_user(id, &old);
+        self.index_user(id, &fields);
+        let user = self.users.get_mut(&id).ok_or(Error::NotFound("user"))?;
+        if user.fields != fields {
+            user.fields = fields;
+            user.updated_at = now();
+        }
+        Ok(user)
+    }
+
+    /// The rules between a user's new fields and the rest: a valid email no other user has, and
+    /// an existing manager.
+    fn check_user(&self, id: Option<u64>, fields: &UserFields) -> Result<(), Error> {
+        fields.validate()?;
+        if let Some(owner) = self.user_id_by_email(&fields.email)
+            && Some(owner) != id
+        {
+            return Err(Error::Conflict("email taken"));
+        }
+        if let Some(manager) = fields.manager_id
+            && !self.users.contains_key(&manager)
+        {
+            return Err(Error::invalid(format!("unknown manager {manager}")));
+        }
+        Ok(())
+    }
+
+    fn index_user(&mut self, id: u64, fields: &UserFields) {
+        self.emails.insert(fields.email.to_lowercase(), id);
+        self.status_set_mut(fields.status).insert(id);
+        if let Some(manager) = fields.manager_id {
+            self.reports.entry(manager).or_default().insert(id);
+        }
+    }
+
+    fn unindex_user(&mut self, id: u64, fields: &UserFields) {
+        self.emails.remove(&fields.email.to_lowercase());
+        self.status_set_mut(fields.status).remove(&id);
+        if let Some(manager) = fields.manager_id
+            && let Some(reports) = self.reports.get_mut(&manager)
+        {
+            reports.remove(&id);
+            if reports.is_empty() {
+                self.reports.remove(&manager);
+            }
+        }
+    }
+
+    /// Deletes a user, its team memberships, and clears `manager_id` on its reports.
+    pub(crate) fn delete_user(&mut self, id: u64) -> Result<(), Error> {
+        let user = self.users.remove(&id).ok_or(Error::NotFound("user"))?;
+        self.unindex_user(id, &user.fields);
+        let at = now();
+        for team in self.user_teams.remove(&id).unwrap_or_default() {
+            if let Some(team) = self.teams.get_mut(&team) {
+                team.members.remove(&id);
+                team.updated_at = at;
+            }
+        }
+        for report in self.reports.remove(&id).unwrap_or_default() {
+            if let Some(report) = self.users.get_mut(&report) {
+                report.fields.manager_id = None;
+                report.updated_at = at;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates `count` users `user{n}@example.com` (skipping any `n` whose email is taken) without
+    /// the per-request checks; returns how many were created.
+    pub(crate) fn seed_users(&mut self, count: usize) -> usize {
+        let at = now();
+        let mut created = 0;
+        while created < count {
+            let n = self.next_seed;
+            self.next_seed += 1;
+            let email = format!("user{n}@example.com");
+            if self.emails.contains_key(&email) {
+                continue;
+            }
+            let id = self.next_user_id;
+            self.next_user_id += 1;
+            self.emails.insert(email.clone(), id);
+            self.active.insert(id);
+            let fields = UserFields {
+                email,
+                first_name: "User".to_owned(),
+                last_name: n.to_string(),
+                display_name: Some(format!("User {n}")),
+                ..UserFields::default()
+            };
+            self.users.insert(
+                id,
+                User {
+                    id,
+                    fields,
+                    created_at: at,
+                    updated_at: at,
+                },
+            );
+            created += 1;
+        }
+        created
+    }
+}
