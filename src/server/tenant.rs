@@ -1,0 +1,42 @@
+//! One tenant as the router sees it: a base path, a switch, an authenticator and an engine.
+//!
+//! The authenticator is behind the [`Authenticate`] trait so the router does not depend on how
+//! credentials are checked (`auth.rs` owns that) and tests can plug in a stand-in.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+
+use super::service::{BoxFuture, ScimService};
+
+/// Checks one request's credentials for one tenant.
+pub trait Authenticate: Send + Sync + 'static {
+    /// The principal name (e.g. `bearer#1`) or why the request is refused. The reason is shown
+    /// to the client and logged, so it must never contain the credential.
+    fn authenticate<'a>(&'a self, headers: &'a HeaderMap) -> BoxFuture<'a, Result<String, String>>;
+}
+
+/// Everything the router needs to serve one tenant.
+#[derive(Clone)]
+pub struct Tenant {
+    /// The tenant's name, used in logs and in the disabled-tenant message.
+    pub name: String,
+    /// Where the tenant's SCIM endpoints live, e.g. `/scim/v2` or `/acme/scim/v2`.
+    pub base_path: String,
+    /// The product's "SCIM sync active" switch: when off, authenticated calls get a 403.
+    pub enabled: bool,
+    /// The tenant's credential check.
+    pub auth: Arc<dyn Authenticate>,
+    /// The tenant's engine.
+    pub service: Arc<dyn ScimService>,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("name", &self.name)
+            .field("base_path", &self.base_path)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
