@@ -8,6 +8,7 @@
 //!
 //! Handlers stay thin: parse, call the engine behind [`service::ScimService`], render.
 
+pub mod auth;
 pub mod handlers;
 pub mod listener;
 pub mod respond;
