@@ -30,7 +30,11 @@ enum PasswordCheck {
 /// Parses a `password_hash` setting; `None` when it is neither accepted form.
 fn parse_password_hash(text: &str) -> Option<PasswordCheck> {
     if text.starts_with("$argon2") {
-        PasswordHash::new(text).ok()?;
+        let hash = PasswordHash::new(text).ok()?;
+        argon2::Algorithm::try_from(hash.algorithm).ok()?;
+        argon2::Params::try_from(&hash).ok()?;
+        hash.salt?;
+        hash.hash?;
         return Some(PasswordCheck::Argon2(text.to_owned()));
     }
     parse_hash_line(text).map(PasswordCheck::Sha256)

@@ -471,13 +471,19 @@ async fn jwt_claims_are_checked_with_actionable_errors() {
 
 #[tokio::test]
 async fn jwt_unknown_kid_refetches_the_jwks_once_and_accepts_a_rotated_key() {
+    const INTERVAL: Duration = Duration::from_millis(300);
     let server = JwksServer::start(&[("kid-1", KEY_1)]).await;
-    let authenticator = jwt_authenticator(&server.url, &[]);
+    let mut authenticator = jwt_authenticator(&server.url, &[]);
+    if let Some(jwt) = authenticator.jwt.as_mut() {
+        jwt.keys.min_refresh_interval = INTERVAL;
+    }
     let old = sign("kid-1", KEY_1, &entra_claims());
     assert!(auth(&authenticator, &format!("Bearer {old}")).await.is_ok());
+    assert_eq!(server.hits(), 1);
 
     // Not published yet: refetched once, still unknown; a second try within the interval does
     // not fetch again.
+    tokio::time::sleep(INTERVAL).await;
     let new = sign("kid-2", KEY_2, &entra_claims());
     let error = auth(&authenticator, &format!("Bearer {new}"))
         .await
@@ -488,6 +494,7 @@ async fn jwt_unknown_kid_refetches_the_jwks_once_and_accepts_a_rotated_key() {
             kid: "kid-2".into()
         }
     );
+    assert!(error.to_string().contains("auth.entra_jwt.jwks_url"));
     assert_eq!(server.hits(), 2);
     assert!(
         auth(&authenticator, &format!("Bearer {new}"))
@@ -498,10 +505,7 @@ async fn jwt_unknown_kid_refetches_the_jwks_once_and_accepts_a_rotated_key() {
 
     // Microsoft rotates: the new key is published; after the interval it is fetched and used.
     server.publish(&[("kid-1", KEY_1), ("kid-2", KEY_2)]);
-    let mut authenticator = authenticator;
-    if let Some(jwt) = authenticator.jwt.as_mut() {
-        jwt.keys.min_refresh_interval = Duration::ZERO;
-    }
+    tokio::time::sleep(INTERVAL).await;
     assert_eq!(
         auth(&authenticator, &format!("Bearer {new}")).await,
         Ok(format!("jwt:{TENANT}"))
