@@ -104,6 +104,14 @@ impl BasicUsers {
     /// Checks `username` and `password`.
     pub(super) async fn check(&self, username: &str, password: &str) -> Outcome {
         let Some((_, check)) = self.users.iter().find(|(name, _)| name == username) else {
+            // Spend the same time as for a known Argon2 user, so timing does not reveal which
+            // user names exist.
+            if let Some(phc) = self.users.iter().find_map(|(_, check)| match check {
+                PasswordCheck::Argon2(phc) => Some(phc),
+                PasswordCheck::Sha256(_) => None,
+            }) {
+                let _ = self.run_argon2(phc, password).await;
+            }
             return Outcome::Rejected;
         };
         match check {
@@ -124,21 +132,7 @@ impl BasicUsers {
         if self.remembered(&key) {
             return Outcome::Accepted;
         }
-        let Ok(_slot) = self.argon2_slots.acquire().await else {
-            return Outcome::Rejected;
-        };
-        let phc = phc.to_owned();
-        let password = password.to_owned();
-        let verified = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&phc).is_ok_and(|hash| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok()
-            })
-        })
-        .await
-        .unwrap_or(false);
-        if !verified {
+        if !self.run_argon2(phc, password).await {
             return Outcome::Rejected;
         }
         if let Ok(mut remembered) = self.verified.lock() {
@@ -148,6 +142,24 @@ impl BasicUsers {
             remembered.insert(key);
         }
         Outcome::Accepted
+    }
+
+    /// Verifies `password` against the PHC string on the blocking pool, a few at a time.
+    async fn run_argon2(&self, phc: &str, password: &str) -> bool {
+        let Ok(_slot) = self.argon2_slots.acquire().await else {
+            return false;
+        };
+        let phc = phc.to_owned();
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&phc).is_ok_and(|hash| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            })
+        })
+        .await
+        .unwrap_or(false)
     }
 
     fn remembered(&self, key: &Sha256Digest) -> bool {
