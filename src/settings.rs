@@ -16,6 +16,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::server::auth::AuthSettings;
+
 /// Why settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -172,8 +174,8 @@ pub struct TenantSettings {
     pub mapping: PathBuf,
     /// The "SCIM sync active" switch.
     pub enabled: bool,
-    /// Its credentials; checked by `server::auth` (a placeholder until that type lands).
-    pub auth: serde_json::Value,
+    /// Its credentials, compiled by `server::auth::Authenticator::from_settings`.
+    pub auth: AuthSettings,
 }
 
 /// The settings file as written, before validation. Keys and defaults:
@@ -332,9 +334,9 @@ struct RawTenant {
     /// `tenants[].enabled` (`true`): the "SCIM sync active" switch.
     #[serde(default = "enabled_by_default")]
     enabled: bool,
-    /// `tenants[].auth`: credentials (see `server::auth`).
+    /// `tenants[].auth`: bearer token hashes, Basic users, Entra JWT (see `server::auth`).
     #[serde(default)]
-    auth: serde_json::Value,
+    auth: AuthSettings,
 }
 
 fn enabled_by_default() -> bool {

@@ -79,7 +79,7 @@ impl Router {
             .auth
             .authenticate(request.headers())
             .await
-            .map_err(|reason| Error::Unauthenticated { reason })?;
+            .map_err(Error::Unauthenticated)?;
         if !tenant.enabled {
             return Err(Error::TenantDisabled {
                 tenant: tenant.name.clone(),

@@ -20,4 +20,4 @@ pub mod tls;
 
 pub use listener::{Server, ServerHandle, shutdown_signal};
 pub use service::{Operation, Resource, ScimCall, ScimReply, ScimService};
-pub use tenant::{Authenticate, Tenant};
+pub use tenant::{Authenticate, Rejection, Tenant};

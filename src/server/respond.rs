@@ -10,6 +10,7 @@ use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use http_body_util::Full;
 
+use super::tenant::Rejection;
 use crate::scim::{ScimError, ScimType};
 
 /// Every response the server sends: small, buffered JSON.
@@ -83,12 +84,9 @@ pub enum Error {
         /// The configured limit.
         limit: usize,
     },
-    /// The tenant's authenticator refused the credentials.
-    #[error("not authenticated: {reason}")]
-    Unauthenticated {
-        /// Why, without the credential itself.
-        reason: String,
-    },
+    /// The tenant's authenticator refused the credentials (or could not check them).
+    #[error("not authenticated: {}", .0.detail)]
+    Unauthenticated(Rejection),
     /// The tenant's "SCIM sync active" switch is off.
     #[error("tenant {tenant} is disabled")]
     TenantDisabled {
@@ -180,16 +178,35 @@ fn respond(error: &Error, request_id: &str) -> Response {
             414,
             format!("The request URI takes {size} bytes, more than the limit of {limit}."),
         )),
-        Error::Unauthenticated { reason } => {
-            tracing::info!(request_id, reason, "Request not authenticated");
+        Error::Unauthenticated(rejection) if rejection.unavailable => {
+            tracing::warn!(
+                request_id,
+                reason = rejection.reason,
+                detail = rejection.detail,
+                "Credentials could not be checked"
+            );
+            with_retry_after(scim_error(&ScimError::new(
+                503,
+                "The credentials cannot be checked right now; retry later.",
+            )))
+        }
+        Error::Unauthenticated(rejection) => {
+            tracing::info!(
+                request_id,
+                reason = rejection.reason,
+                "Request not authenticated"
+            );
             let mut response = scim_error(&ScimError::new(
                 401,
-                format!("The request is not authenticated: {reason}."),
+                format!("The request is not authenticated: {}.", rejection.detail),
             ));
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"scimgate\""),
-            );
+            let challenge = HeaderValue::from_str(&rejection.challenge)
+                .ok()
+                .filter(|value| !value.is_empty())
+                .unwrap_or_else(|| HeaderValue::from_static("Bearer realm=\"scimgate\""));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
             response
         }
         Error::TenantDisabled { tenant } => scim_error(&ScimError::new(

@@ -11,9 +11,45 @@ use super::service::{BoxFuture, ScimService};
 
 /// Checks one request's credentials for one tenant.
 pub trait Authenticate: Send + Sync + 'static {
-    /// The principal name (e.g. `bearer#1`) or why the request is refused. The reason is shown
-    /// to the client and logged, so it must never contain the credential.
-    fn authenticate<'a>(&'a self, headers: &'a HeaderMap) -> BoxFuture<'a, Result<String, String>>;
+    /// The principal name (e.g. `bearer#1`), or why the request is refused.
+    fn authenticate<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+    ) -> BoxFuture<'a, Result<String, Rejection>>;
+}
+
+/// Why an authenticator refused a request. Shown to the client and logged, so none of it may
+/// contain the credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// What is wrong and what to fix, for the admin reading Entra's provisioning logs.
+    pub detail: String,
+    /// A short stable label for logs (`missing`, `expired`, …).
+    pub reason: &'static str,
+    /// The `WWW-Authenticate` value of the 401.
+    pub challenge: String,
+    /// The credential could not be checked at all (e.g. the JWKS is unreachable): not the
+    /// client's fault, answered 503 rather than 401.
+    pub unavailable: bool,
+}
+
+impl Authenticate for super::auth::Authenticator {
+    fn authenticate<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+    ) -> BoxFuture<'a, Result<String, Rejection>> {
+        Box::pin(async move {
+            Self::authenticate(self, headers)
+                .await
+                .map(|principal| principal.name)
+                .map_err(|error| Rejection {
+                    detail: error.to_string(),
+                    reason: error.reason(),
+                    challenge: self.www_authenticate(),
+                    unavailable: error.is_unavailable(),
+                })
+        })
+    }
 }
 
 /// Everything the router needs to serve one tenant.
