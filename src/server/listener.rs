@@ -126,7 +126,16 @@ impl Server {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(header_read_timeout);
-        builder.http2().timer(TokioTimer::new());
+        // hyper's own h2 header limit (16 KiB by default) sits above ours, so that an oversized
+        // header section reaches the stack and gets a SCIM 431 rather than a bare stream reset.
+        let h2_headers = settings
+            .limits
+            .max_header_bytes
+            .saturating_add(settings.limits.max_uri_bytes);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(h2_headers.saturating_mul(2)).unwrap_or(u32::MAX));
         let acceptor = tls.map(|(acceptor, _, _)| acceptor);
 
         let graceful = GracefulShutdown::new();

@@ -246,3 +246,44 @@ async fn tenants_have_their_own_base_paths_and_a_disabled_tenant_gets_403() {
     assert_eq!(send(addr, empty(Request::get("/readyz"))).await.status, 200);
     server.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn the_real_authenticator_plugs_in_with_its_challenge_and_principal() {
+    use scimgate::server::auth::{AuthSettings, Authenticator, BasicUser, BearerSettings};
+    let (token, hash_line) = scimgate::server::auth::new_token();
+    let settings = AuthSettings {
+        bearer: Some(BearerSettings {
+            token_hashes: vec![hash_line],
+            ..BearerSettings::default()
+        }),
+        basic: Some(vec![BasicUser {
+            username: "alice".to_owned(),
+            password_hash: scimgate::server::auth::token_hash_line("long-random-password"),
+        }]),
+        entra_jwt: None,
+    };
+    let authenticator = Authenticator::from_settings_with(&settings, &|_| None).expect("auth");
+    let mut acme = tenant("acme", "/scim/v2", Echo::new());
+    acme.auth = std::sync::Arc::new(authenticator);
+    let server = start(plain_settings(Limits::default()), vec![acme]).await;
+    let addr = server.local_addr();
+
+    let good = Request::get("/scim/v2/Users").header("authorization", format!("Bearer {token}"));
+    let reply = send(addr, empty(good)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.json()["principal"], "bearer#1");
+
+    let wrong = Request::get("/scim/v2/Users").header("authorization", "Bearer nope");
+    let reply = send(addr, empty(wrong)).await;
+    let body = reply.assert_scim_error(401);
+    assert!(
+        !body["detail"].as_str().expect("detail").contains("nope"),
+        "{body}"
+    );
+    let challenge = reply.header("www-authenticate").expect("challenge");
+    assert!(
+        challenge.contains("Bearer") && challenge.contains("Basic"),
+        "{challenge}"
+    );
+    server.shutdown().await.expect("shutdown");
+}

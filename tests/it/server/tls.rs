@@ -168,3 +168,45 @@ async fn the_certificate_is_reloaded_when_the_files_change_and_a_bad_one_is_igno
     assert_eq!(served().await, second);
     server.shutdown().await.expect("shutdown");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_reloads_the_certificate_at_once() {
+    // Install a SIGHUP handler for this process first, so the signal can never kill it.
+    let _guard =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).expect("handler");
+    let dir = temp_dir();
+    let first = write_cert(&dir);
+    // A long interval: only SIGHUP can explain a reload within the test.
+    let server = start(tls_settings(&dir, Duration::from_secs(3600)), vec![]).await;
+    let addr = server.local_addr();
+    let served = || async {
+        send_tls(
+            addr,
+            &[&TLS12],
+            &[b"h2"],
+            empty(http::Request::get(HEALTHZ)),
+        )
+        .await
+        .server_cert
+    };
+    assert_eq!(served().await, first);
+    let second = write_cert(&dir);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &std::process::id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if served().await == second {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "SIGHUP did not reload"
+        );
+    }
+    server.shutdown().await.expect("shutdown");
+}
