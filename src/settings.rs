@@ -22,7 +22,9 @@ use crate::server::auth::AuthSettings;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file could not be read or parsed, or a value has the wrong type.
-    #[error("cannot read settings: {0} (see config/scimgate.yaml for every key and its type)")]
+    #[error(
+        "cannot read settings: {0} (every key, its type and default: the settings table in README.md)"
+    )]
     Load(#[from] config::ConfigError),
     /// The settings parsed but some values are not acceptable.
     #[error("{} problem(s) in the settings:\n{}", .0.len(), ProblemList(.0))]

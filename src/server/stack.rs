@@ -53,7 +53,10 @@ where
         .layer_fn(|inner| Trace { inner })
         // 4. The one edge: every boxed error from below (ours, timeout, load shed, panic)
         //    becomes a SCIM error response here. Nothing above it can fail.
-        .layer_fn(|inner| Rescue { inner })
+        .layer_fn(|inner| Rescue {
+            inner,
+            broken: false,
+        })
         // 5. Panics anywhere below become a SCIM 500 rather than a reset connection.
         .layer_fn(|inner| CatchPanic { inner })
         // 6. Header and URI limits are cheap checks on what is already read: run them before a
@@ -220,6 +223,8 @@ where
 #[derive(Clone)]
 struct Rescue<S> {
     inner: S,
+    /// The inner service failed to become ready; every call is answered with a 500.
+    broken: bool,
 }
 
 impl<S, B> Service<Request<B>> for Rescue<S>
@@ -232,13 +237,27 @@ where
     type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // An inner service that fails to become ready is reported per request, in `call`.
-        let _ = self.inner.poll_ready(cx).map(|_| ());
-        Poll::Ready(Ok(()))
+        // An inner service that fails to become ready is answered per request, in `call`.
+        // (Below is load shedding over a concurrency limit, which is always ready: this is a
+        // safety net, not a path taken.)
+        match self.inner.poll_ready(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(result) => {
+                if let Err(error) = result {
+                    tracing::error!(%error, "Request stack not ready");
+                    self.broken = true;
+                }
+                Poll::Ready(Ok(()))
+            }
+        }
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let request_id = request_id_of(&request);
+        if self.broken {
+            let error: BoxError = "request stack not ready".into();
+            return Box::pin(std::future::ready(Ok(respond::rescue(&error, &request_id))));
+        }
         let future = self.inner.call(request);
         Box::pin(async move {
             Ok(future
@@ -412,5 +431,119 @@ where
             };
             inner.call(Request::from_parts(parts, bytes)).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use http_body_util::Full;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::server::service::{ScimReply, ScimService};
+    use crate::server::tenant::{Authenticate, Rejection, Tenant};
+
+    struct Nobody;
+
+    impl Authenticate for Nobody {
+        fn authenticate<'a>(
+            &'a self,
+            headers: &'a http::HeaderMap,
+        ) -> BoxFuture<'a, Result<String, Rejection>> {
+            // The stack must have marked the credential before it got here.
+            let sensitive = headers
+                .get(header::AUTHORIZATION)
+                .is_some_and(http::HeaderValue::is_sensitive);
+            Box::pin(async move {
+                Err(Rejection {
+                    detail: format!("sensitive={sensitive}"),
+                    reason: "test",
+                    challenge: String::new(),
+                    unavailable: false,
+                })
+            })
+        }
+    }
+
+    struct Unused;
+
+    impl ScimService for Unused {
+        fn call(
+            &self,
+            _call: crate::server::ScimCall,
+        ) -> BoxFuture<'_, Result<ScimReply, crate::scim::ScimError>> {
+            Box::pin(async { Err(crate::scim::ScimError::new(500, "unused")) })
+        }
+
+        fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn stack(limits: &Limits) -> Stack<Full<Bytes>> {
+        let tenant = Tenant {
+            name: "t".to_owned(),
+            base_path: "/scim/v2".to_owned(),
+            enabled: true,
+            auth: Arc::new(Nobody),
+            service: Arc::new(Unused),
+        };
+        build(limits, Router::new(vec![tenant]))
+    }
+
+    async fn body_json(response: Response) -> serde_json::Value {
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[tokio::test]
+    async fn authorization_is_sensitive_before_auth_sees_it() {
+        let request = Request::get("/scim/v2/Users")
+            .header(header::AUTHORIZATION, "Bearer secret")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let response = stack(&Limits::default())
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), 401);
+        let body = body_json(response).await;
+        assert!(
+            body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("sensitive=true"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_refused_before_reading() {
+        let limits = Limits {
+            max_body_bytes: 10,
+            ..Limits::default()
+        };
+        let request = Request::post("/scim/v2/Users")
+            .header(header::CONTENT_LENGTH, "11")
+            .body(Full::new(Bytes::from_static(b"01234567890")))
+            .expect("request");
+        let response = stack(&limits).oneshot(request).await.expect("infallible");
+        assert_eq!(response.status(), 413);
+        assert!(response.headers().contains_key(X_REQUEST_ID));
+    }
+
+    #[test]
+    fn request_ids_must_be_short_and_plain() {
+        assert!(is_sane_request_id("0f6c-4e1a_x.y:z"));
+        for bad in ["", "with space", "new\nline", "ä", &"x".repeat(129)] {
+            assert!(!is_sane_request_id(bad), "{bad:?}");
+        }
     }
 }
