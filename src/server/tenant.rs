@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use super::auth::Authenticator;
 use super::service::{BoxFuture, ScimService};
+use crate::settings::TenantSettings;
 
 /// Checks one request's credentials for one tenant.
 pub trait Authenticate: Send + Sync + 'static {
@@ -65,6 +67,30 @@ pub struct Tenant {
     pub auth: Arc<dyn Authenticate>,
     /// The tenant's engine.
     pub service: Arc<dyn ScimService>,
+}
+
+impl Tenant {
+    /// Builds a tenant from its validated settings and its engine, compiling the authenticator
+    /// (which reads the environment variables and files the settings name). Problems are
+    /// prefixed with `tenants.<name>.`, e.g. `tenants.acme.auth.bearer.token_hashes[0]: …`.
+    pub fn from_settings(
+        settings: &TenantSettings,
+        service: Arc<dyn ScimService>,
+    ) -> Result<Self, Vec<String>> {
+        let auth = Authenticator::from_settings(&settings.auth).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|problem| format!("tenants.{}.{problem}", settings.name))
+                .collect::<Vec<_>>()
+        })?;
+        Ok(Self {
+            name: settings.name.clone(),
+            base_path: settings.base_path.clone(),
+            enabled: settings.enabled,
+            auth: Arc::new(auth),
+            service,
+        })
+    }
 }
 
 impl std::fmt::Debug for Tenant {

@@ -160,3 +160,32 @@ fn unknown_keys_and_wrong_types_are_refused() {
 fn error_mentions(error: &Error, what: &str) -> bool {
     error.to_string().contains(what)
 }
+
+#[test]
+fn a_tenant_without_credentials_is_refused_when_built_naming_the_tenant() {
+    let settings = Settings::load_with(None, Some(MINIMAL), env(&[])).expect("valid");
+    let service: std::sync::Arc<dyn scimgate::server::ScimService> = std::sync::Arc::new(NoEngine);
+    let Err(problems) = scimgate::server::Tenant::from_settings(&settings.tenants[0], service)
+    else {
+        panic!("a tenant without auth must not build");
+    };
+    assert!(problems[0].starts_with("tenants.acme.auth"), "{problems:?}");
+}
+
+struct NoEngine;
+
+impl scimgate::server::ScimService for NoEngine {
+    fn call(
+        &self,
+        _call: scimgate::server::ScimCall,
+    ) -> scimgate::server::service::BoxFuture<
+        '_,
+        Result<scimgate::server::ScimReply, scimgate::scim::ScimError>,
+    > {
+        Box::pin(async { Err(scimgate::scim::ScimError::new(500, "no engine")) })
+    }
+
+    fn ready(&self) -> scimgate::server::service::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}
