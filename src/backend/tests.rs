@@ -555,6 +555,30 @@ async fn static_auth_modes_send_their_header() {
     assert!(!server.seen()[3].headers.contains_key("authorization"));
 }
 
+#[tokio::test]
+async fn configured_credential_replaces_a_mapping_header() {
+    let server = TestServer::start(|_, _| Reply::json(200, &json!({}))).await;
+    let mut config = config(&server.url);
+    config.auth = BackendAuth::Bearer(Secret::new("tok"));
+    let client = BackendClient::new(config).unwrap();
+    let mut request = post("/u");
+    request.headers.push((
+        http::header::AUTHORIZATION,
+        HeaderValue::from_static("Bearer forged"),
+    ));
+    request.headers.push((
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/merge-patch+json"),
+    ));
+    assert!(!format!("{request:?}").contains("a@example.com"));
+    assert!(!format!("{request:?}").contains("forged"));
+    client.call(request, soon()).await.unwrap();
+    let seen = &server.seen()[0];
+    let auth: Vec<_> = seen.headers.get_all("authorization").iter().collect();
+    assert_eq!(auth, [&HeaderValue::from_static("Bearer tok")]);
+    assert_eq!(seen.headers["content-type"], "application/merge-patch+json");
+}
+
 /// A token endpoint at `/token` issuing `tok-N` with `expires_in`, and an API that accepts
 /// only tokens `accept` says are good.
 async fn oauth_server(
