@@ -267,7 +267,10 @@ impl BackendClient {
             }
             retries += 1;
             let wait = wait.unwrap_or_else(|| retry::backoff(retries));
-            if Instant::now() + wait >= deadline {
+            if Instant::now()
+                .checked_add(wait)
+                .is_none_or(|end| end >= deadline)
+            {
                 // Waiting would pass the deadline: give the caller the facts now.
                 return Err(error);
             }
@@ -286,8 +289,9 @@ impl BackendClient {
         credential: Option<&(http::HeaderName, HeaderValue)>,
         deadline: Instant,
     ) -> Attempt {
-        let call_limit = Instant::now() + self.call_timeout;
-        let limit = call_limit.min(deadline);
+        let limit = Instant::now()
+            .checked_add(self.call_timeout)
+            .map_or(deadline, |call_limit| call_limit.min(deadline));
         let mut headers = headers.clone();
         if let Some((name, value)) = credential {
             // `insert`, not `append`: the configured credential replaces any the mapping set.

@@ -436,6 +436,29 @@ async fn retry_after_past_the_deadline_returns_the_429() {
 }
 
 #[tokio::test]
+async fn absurd_retry_after_and_expires_in_do_not_panic() {
+    let server = TestServer::start(|_, seen| {
+        if seen.path_and_query == "/token" {
+            return Reply::json(200, &json!({"access_token": "t", "expires_in": u64::MAX}));
+        }
+        Reply::text(503, "busy").header("retry-after", &u64::MAX.to_string())
+    })
+    .await;
+    let client = oauth_client(&server);
+    let error = client.call(get("/a"), soon()).await.unwrap_err();
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(u64::MAX)));
+    assert_eq!(client.calls_made(), 1);
+    let mut config = config(&server.url);
+    config.call_timeout = Duration::MAX;
+    let error = BackendClient::new(config)
+        .unwrap()
+        .call(get("/a"), soon())
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+}
+
+#[tokio::test]
 async fn deadline_gives_timeout_quickly() {
     let server =
         TestServer::start(|_, _| Reply::json(200, &json!({})).delay(Duration::from_secs(5))).await;
