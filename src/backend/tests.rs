@@ -326,6 +326,32 @@ async fn reset_after_sending_is_unavailable_and_post_is_not_retried() {
 }
 
 #[tokio::test]
+async fn reset_is_retried_for_idempotent_methods() {
+    let url = raw_server(b"").await;
+    let client = client(&url);
+    let mut delete = get("/a");
+    delete.method = Method::DELETE;
+    let error = client.call(delete, soon()).await.unwrap_err();
+    assert!(matches!(error, Error::Unavailable { .. }), "{error:?}");
+    assert_eq!(client.calls_made(), 3);
+}
+
+#[tokio::test]
+async fn per_call_timeout_on_get_is_retried_within_the_deadline() {
+    let server = TestServer::start(|index, _| match index {
+        0 => Reply::json(200, &json!({"slow": true})).delay(Duration::from_secs(3)),
+        _ => Reply::json(200, &json!({"slow": false})),
+    })
+    .await;
+    let mut config = config(&server.url);
+    config.call_timeout = Duration::from_millis(150);
+    let client = BackendClient::new(config).unwrap();
+    let response = client.call(get("/a"), soon()).await.unwrap();
+    assert_eq!(response.body, Some(json!({"slow": false})));
+    assert_eq!(client.calls_made(), 2);
+}
+
+#[tokio::test]
 async fn truncated_body_is_unavailable() {
     let url = raw_server(
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"id\":",
