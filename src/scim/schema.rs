@@ -130,6 +130,7 @@ pub struct ResourceType {
 }
 
 mod core;
+pub mod discovery;
 
 use crate::scim::path::{AttrPath, eq_name};
 use std::borrow::Cow;
