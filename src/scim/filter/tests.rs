@@ -1,0 +1,1 @@
+//! Filter tests (filled in below).
