@@ -1152,3 +1152,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn postman_mixed_case_enterprise_object() -> Result<(), Error> {
+    let result = patch_user(
+        user(),
+        json!([{"op": "replace", "value": {ENT: {"Department": "Finance", "Manager": {"Value": "m9"}}}}]),
+    )?;
+    assert_eq!(
+        result,
+        json!({
+            "schemas": [USER_SCHEMA, ENT],
+            "id": "2819c223",
+            "userName": "bjensen@example.com",
+            "active": true,
+            ENT: {"department": "Finance", "manager": {"value": "m9"}},
+        })
+    );
+    Ok(())
+}
+
+#[test]
+fn sub_attribute_of_a_simple_attribute_is_invalid_path() {
+    let error = patch_user(
+        user(),
+        json!([{"op": "replace", "path": "active.value", "value": true}]),
+    )
+    .err();
+    assert_eq!(error.map(|e| e.scim_type()), Some(ScimType::InvalidPath));
+    let error = patch_user(
+        user(),
+        json!([{"op": "replace", "path": "userName[value eq \"x\"]", "value": "y"}]),
+    )
+    .err();
+    assert_eq!(error.map(|e| e.scim_type()), Some(ScimType::InvalidPath));
+}
