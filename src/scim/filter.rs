@@ -58,11 +58,11 @@ pub enum CompareOp {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     /// `a and b`.
-    And(Box<Filter>, Box<Filter>),
+    And(Box<Self>, Box<Self>),
     /// `a or b`.
-    Or(Box<Filter>, Box<Filter>),
+    Or(Box<Self>, Box<Self>),
     /// `not (a)`.
-    Not(Box<Filter>),
+    Not(Box<Self>),
     /// `attr op value`; the value is a JSON literal (string, number, boolean or null).
     Compare(AttrPath, CompareOp, Value),
     /// `attr pr`.
@@ -70,7 +70,7 @@ pub enum Filter {
     /// `attr[filter]`: the inner filter is evaluated against each element of `attr`, and its
     /// attribute names are relative to the element. Entra's `attr[filter].sub op value` (not RFC
     /// grammar) is parsed into this variant as `attr[filter and sub op value]`.
-    ValuePath(AttrPath, Box<Filter>),
+    ValuePath(AttrPath, Box<Self>),
 }
 
 /// A filter (or attribute path) that does not parse: where, what was expected, and the input.

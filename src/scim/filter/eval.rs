@@ -137,9 +137,10 @@ pub(super) fn matches(
         }
         Filter::Compare(path, op, literal) => {
             let mut full = qualified(path, parent);
+            let leaf = full.sub_attr.is_none();
             let mut candidates = Vec::new();
             for value in raw_values(node, path, in_element) {
-                if value.is_object() && full.sub_attr.is_none() {
+                if value.is_object() && leaf {
                     // `members eq "u1"`: a complex value compares on its `value` sub-attribute.
                     candidates.extend(get(value, "value").into_iter().flat_map(elements));
                     full.sub_attr = Some("value".to_owned());

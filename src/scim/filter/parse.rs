@@ -342,12 +342,17 @@ impl<'a> Parser<'a> {
                     self.pos = i + 1;
                     Ok(Value::String(s))
                 }
-                Err(e) => Err(self.err(
-                    start,
-                    ErrorKind::InvalidString {
-                        detail: e.to_string(),
-                    },
-                )),
+                Err(e) => {
+                    // serde_json counts columns in bytes from the opening quote; report the
+                    // offset in the whole input and keep only its description.
+                    let at = (start + e.column().saturating_sub(1)).min(i);
+                    let message = e.to_string();
+                    let detail = message
+                        .rsplit_once(" at line ")
+                        .map_or(message.as_str(), |(what, _)| what)
+                        .to_owned();
+                    Err(self.err(at, ErrorKind::InvalidString { detail }))
+                }
             };
         }
         let mut end = start;
