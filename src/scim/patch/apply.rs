@@ -3,7 +3,13 @@
 //!
 //! Value filters in paths (`emails[type eq "work"]`) are evaluated here against the elements of
 //! one attribute, with that attribute's sub-attribute characteristics (`caseExact`, Boolean
-//! `primary` compared with the string `"True"`).
+//! `primary` compared with the string `"True"`). The filter module's evaluator answers "does this
+//! resource match"; PATCH needs "which elements of this one attribute match", including for a
+//! single-valued complex attribute (`manager[value eq "…"]`) and for attributes that live in an
+//! extension object, so this small element evaluator lives here.
+//!
+//! Not enforced: `immutable` (a gateway cannot know whether the backend still lacks the value);
+//! the backend rejects such writes itself.
 
 use super::{Error, OpKind, PatchOperation, PatchRequest, attr_path_text, patch_path_text, short};
 use crate::scim::filter::{CompareOp, Filter};
@@ -317,8 +323,18 @@ impl Ctx<'_> {
                 }
             },
         };
+        // Okta and others echo `id` in path-less replaces: writing a read-only attribute with the
+        // value it already has changes nothing, so it is not an error.
+        let unchanged = step.kind != OpKind::Remove
+            && sub.is_none()
+            && step.path.filter.is_none()
+            && container_urn.is_none()
+            && get_ci(resource, &attr.name) == step.value;
         for read_only in [Some(&attr), sub.as_ref()].into_iter().flatten() {
             if read_only.mutability == Mutability::ReadOnly {
+                if unchanged {
+                    return Ok(());
+                }
                 return Err(Error::ReadOnly {
                     op: self.op,
                     path: step.text.clone(),

@@ -923,6 +923,12 @@ fn read_only_attributes_are_a_mutability_error() {
             "path {path}"
         );
     }
+    // Echoing the current `id` (as Okta does in path-less replaces) is not a change.
+    let echoed = patch_user(
+        user(),
+        json!([{"op": "replace", "value": {"id": "2819c223", "nickName": "B"}}]),
+    );
+    assert_eq!(echoed, Ok(user_with(json!({"nickName": "B"}))));
     let error = patch_user(user(), json!([{"op": "replace", "value": {"id": "x"}}])).err();
     assert_eq!(
         error.map(|e| e.to_string()).as_deref(),
