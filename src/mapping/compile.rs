@@ -223,9 +223,9 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
         let compiled = compile_resource(ctx, &registry, &spec, key, resource_type, file);
         if file.enabled {
             if key == "users" {
-                users = compiled
+                users = compiled;
             } else {
-                groups = compiled
+                groups = compiled;
             }
         }
     }
@@ -249,13 +249,14 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
                 "a test needs exactly one of `read`, `create`, `replace`, `patch`, `filter`",
             );
         }
-        if let Some(r) = &test.resource {
-            if r != "users" && r != "groups" {
-                ctx.at(
-                    &p(&["tests", &format!("[{i}]"), "resource"]),
-                    format!("unknown resource `{r}` (allowed: users, groups)"),
-                );
-            }
+        if let Some(r) = &test.resource
+            && r != "users"
+            && r != "groups"
+        {
+            ctx.at(
+                &p(&["tests", &format!("[{i}]"), "resource"]),
+                format!("unknown resource `{r}` (allowed: users, groups)"),
+            );
         }
     }
     Some(Mapping {
@@ -725,25 +726,25 @@ fn compile_rule(
         );
         ok = false;
     }
-    if let Some(default) = &a.default {
-        if !a.allowed.is_empty() {
-            let text = crate::mapping::attribute::scalar_text(default);
-            if !a.allowed.iter().any(|v| {
-                if a.case_exact {
-                    *v == text
-                } else {
-                    v.eq_ignore_ascii_case(&text)
-                }
-            }) {
-                ctx.at(
-                    &with(path, &["default"]),
-                    format!(
-                        "default `{text}` is not one of the allowed values (allowed: {})",
-                        a.allowed.join(", ")
-                    ),
-                );
-                ok = false;
+    if let Some(default) = &a.default
+        && !a.allowed.is_empty()
+    {
+        let text = crate::mapping::attribute::scalar_text(default);
+        if !a.allowed.iter().any(|v| {
+            if a.case_exact {
+                *v == text
+            } else {
+                v.eq_ignore_ascii_case(&text)
             }
+        }) {
+            ctx.at(
+                &with(path, &["default"]),
+                format!(
+                    "default `{text}` is not one of the allowed values (allowed: {})",
+                    a.allowed.join(", ")
+                ),
+            );
+            ok = false;
         }
     }
     if !a.allowed.is_empty() && !a.map.is_empty() {
@@ -832,16 +833,16 @@ fn compile_resource(
         (OpName::Deactivate, &o.deactivate, &["id"]),
     ];
     for (name, op, allowed) in single {
-        if let Some(op) = op {
-            if let Some(t) = compile_op(
+        if let Some(op) = op
+            && let Some(t) = compile_op(
                 ctx,
                 &with(&ops_path, &[name.as_str()]),
                 name.as_str(),
                 op,
                 allowed,
-            ) {
-                ops.push((name, t));
-            }
+            )
+        {
+            ops.push((name, t));
         }
     }
     let list = o
@@ -917,7 +918,7 @@ fn compile_resource(
                 for (k, v) in &f.query {
                     match Template::parse(v) {
                         Ok(t) if t.placeholders().all(|ph| ph == "v") => {
-                            params.push((k.clone(), t))
+                            params.push((k.clone(), t));
                         }
                         Ok(t) => {
                             let bad = t
