@@ -265,6 +265,11 @@ users:
   attributes:
     userName: "$.login"
     active: { path: "$.enabled", as: boolean }
+    roles.value: { path: "$.roles", allowed: [Reader, Writer] }
+    title: { path: "$.title", constant: Staff }
+    password: { path: "$.secret", write_only: true }
+    nickName: { path: "$.computed", read_only: true }
+  constants: { "$.source.idp": entra }
   scan: { max_resources: 500 }
 groups:
   enabled: false
@@ -340,5 +345,42 @@ fn compound_filters_without_a_rule_name_the_operator() {
             attribute: "userName".into(),
             operator: "and".into()
         }
+    );
+}
+
+#[test]
+fn full_role_lists_constants_and_read_write_flags() {
+    let m = load("small.yaml", SMALL, &|n| {
+        (n == "PW").then(|| "pw".to_owned())
+    })
+    .unwrap();
+    let u = users(&m);
+    let backend = json!({"uid": "u1", "login": "a", "roles": ["Reader", "Writer"], "secret": "s", "computed": "c"});
+    let scim = u.to_scim(&backend, &serde_json::Map::new()).unwrap();
+    assert_eq!(
+        scim["roles"],
+        json!([{"value": "Reader"}, {"value": "Writer"}])
+    );
+    assert_eq!(scim["nickName"], "c");
+    assert!(
+        scim.get("password").is_none(),
+        "write_only is never returned"
+    );
+    let write = u
+        .to_backend_create(&json!({
+            "userName": "a", "roles": [{"value": "writer"}], "title": "Boss",
+            "password": "pw", "nickName": "ignored"
+        }))
+        .unwrap();
+    assert_eq!(
+        write.body,
+        json!({"login": "a", "roles": ["Writer"], "title": "Staff", "secret": "pw", "source": {"idp": "entra"}})
+    );
+    let err = u
+        .to_backend_create(&json!({"userName": "a", "roles": [{"value": "Owner"}]}))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`roles.value` cannot be `Owner` (allowed: Reader, Writer)"
     );
 }
