@@ -144,13 +144,23 @@ pub(crate) fn load(
         Ok(spec) => spec,
         Err(e) => {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            let path = ctx
+            let mut path = ctx
                 .tree
                 .as_ref()
                 .map(|t| t.path_at(line, column))
                 .unwrap_or_default();
             let message = serde_message(&e);
-            ctx.push(line, column, &path, message);
+            if message.starts_with("missing key") {
+                // Reported at the end of the mapping that lacks the key: name that mapping.
+                path.pop();
+                let (line, column) = ctx
+                    .tree
+                    .as_ref()
+                    .map_or((line, column), |t| t.find_key(&path));
+                ctx.push(line, column, &path, message);
+            } else {
+                ctx.push(line, column, &path, message);
+            }
             return Err(Problems(ctx.problems));
         }
     };
@@ -187,6 +197,18 @@ fn serde_message(e: &serde_saphyr::Error) -> String {
             ),
             None => format!("unknown key {rest}"),
         };
+    }
+    if let Some(rest) = cut.strip_prefix("unknown variant ") {
+        return match rest.split_once(", expected ") {
+            Some((value, expected)) => format!(
+                "unknown value {value} (allowed: {})",
+                expected.trim_start_matches("one of ").replace('`', "")
+            ),
+            None => format!("unknown value {rest}"),
+        };
+    }
+    if let Some(rest) = cut.strip_prefix("missing field ") {
+        return format!("missing key {rest} (it is required here)");
     }
     if cut.is_empty() {
         "invalid YAML".to_owned()
