@@ -384,3 +384,39 @@ fn full_role_lists_constants_and_read_write_flags() {
         "`roles.value` cannot be `Owner` (allowed: Reader, Writer)"
     );
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Arbitrary file contents give a mapping or problems, never a panic.
+        #[test]
+        fn load_never_panics(text in "\\PC{0,200}") {
+            let _ = load("x.yaml", &text, &|_| None);
+        }
+
+        /// Mutating the demo file anywhere gives a mapping or problems, never a panic.
+        #[test]
+        fn load_of_a_damaged_demo_never_panics(at in 0usize..6000, junk in "[\\[\\]{}:$'\" \\n#a-z-]{0,6}") {
+            let text = std::fs::read_to_string(mappings_dir().join("demo.yaml")).unwrap();
+            let mut cut = at.min(text.len());
+            while !text.is_char_boundary(cut) { cut -= 1; }
+            let damaged = format!("{}{junk}{}", &text[..cut], &text[cut..]);
+            let _ = load("demo.yaml", &damaged, &test_env);
+        }
+
+        /// No member id can add a path segment or a query to a member call.
+        #[test]
+        fn member_ids_stay_in_one_segment(member in "\\PC{1,30}") {
+            let m = demo();
+            let g = m.groups().unwrap();
+            if let Ok(req) = g.render(OpName::RemoveMember, &Vars::new().with("id", "3").with("member", member)) {
+                let tail = req.path_and_query.strip_prefix("/api/v1/teams/3/members/").unwrap();
+                prop_assert!(!tail.contains('/') && !tail.contains('?') && !tail.contains('#'));
+            }
+        }
+    }
+}
