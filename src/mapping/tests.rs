@@ -420,3 +420,21 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn next_links_are_only_followed_on_the_backend_host() {
+    let m = demo();
+    assert_eq!(
+        m.next_link_path("/api/v1/users?offset=200").as_deref(),
+        Some("/api/v1/users?offset=200")
+    );
+    assert_eq!(
+        m.next_link_path("http://127.0.0.1:8081/api/v1/users?offset=2")
+            .as_deref(),
+        Some("/api/v1/users?offset=2")
+    );
+    assert_eq!(m.next_link_path("http://evil.example/api/v1/users"), None);
+    assert_eq!(m.next_link_path("//evil.example/x"), None);
+    assert_eq!(m.next_link_path("https://127.0.0.1:8081/x"), None);
+    assert!(m.resource("user").is_some() && m.resource("Group").is_some());
+}
