@@ -438,3 +438,19 @@ fn next_links_are_only_followed_on_the_backend_host() {
     assert_eq!(m.next_link_path("https://127.0.0.1:8081/x"), None);
     assert!(m.resource("user").is_some() && m.resource("Group").is_some());
 }
+
+#[test]
+fn yaml_1_1_booleans_stay_strings() {
+    let text = SMALL.replace(
+        "userName: \"$.login\"",
+        "userName: \"$.login\"\n    displayName: { path: \"$.d\", default: N }",
+    );
+    let m = load("small.yaml", &text, &|n| {
+        (n == "PW").then(|| "pw".to_owned())
+    })
+    .unwrap();
+    let write = users(&m)
+        .to_backend_create(&json!({"userName": "a"}))
+        .unwrap();
+    assert_eq!(write.body["d"], "N");
+}

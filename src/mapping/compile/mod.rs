@@ -117,6 +117,8 @@ pub(crate) fn load(
     let options = || {
         let mut o = serde_saphyr::Options::default();
         o.with_snippet = false;
+        // YAML 1.2 booleans only: a family name `N` or a value `yes` stays a string.
+        o.strict_booleans = true;
         o
     };
     let tree = Located::parse(&substituted.text, options());
