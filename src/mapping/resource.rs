@@ -100,6 +100,7 @@ pub struct Write {
     /// The mapped backend object (create, replace) or the changed fields (update).
     pub body: Value,
     /// `store: true` attributes, keyed as in the mapping (`externalId`), for the gateway's store.
+    /// On updates every stored attribute is listed; `null` means "remove it".
     pub stored: Map<String, Value>,
     /// Whether any backend field changes (when not, the engine skips the backend call).
     pub backend_changed: bool,
