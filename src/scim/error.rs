@@ -49,20 +49,12 @@ pub struct ScimError {
 impl ScimError {
     /// An error with a status and a detail and no `scimType`.
     pub fn new(status: u16, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            scim_type: None,
-            detail: detail.into(),
-        }
+        Self { status, scim_type: None, detail: detail.into() }
     }
 
     /// A `400` with the given `scimType`.
     pub fn bad_request(scim_type: ScimType, detail: impl Into<String>) -> Self {
-        Self {
-            status: 400,
-            scim_type: Some(scim_type),
-            detail: detail.into(),
-        }
+        Self { status: 400, scim_type: Some(scim_type), detail: detail.into() }
     }
 
     /// The JSON body: `{"schemas":[Error], "status":"400", "scimType":…, "detail":…}`.
