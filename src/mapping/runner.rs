@@ -1,0 +1,299 @@
+//! Runs the `tests:` section of a mapping file: reads, writes and filters checked against the
+//! backend requests they would produce. Pure: requests are rendered, never sent.
+
+use crate::mapping::Mapping;
+use crate::mapping::error::Error;
+use crate::mapping::plan::FilterPlan;
+use crate::mapping::resource::{OpName, ResourceMapping};
+use crate::mapping::spec::{ExpectedRequestFile, FilterTestFile, TestFile, WriteTestFile};
+use crate::mapping::template::{RenderedRequest, Vars};
+use crate::scim::filter::Filter;
+use crate::scim::patch::{MemberChange, PatchRequest, apply};
+use serde_json::json;
+use serde_json::{Map, Value};
+
+const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// The result of one `tests:` case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestOutcome {
+    /// The case's `name`.
+    pub name: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What differed, when it failed.
+    pub detail: String,
+}
+
+/// Runs every `tests:` case of a mapping, in file order.
+pub fn run_tests(mapping: &Mapping) -> Vec<TestOutcome> {
+    mapping
+        .tests
+        .iter()
+        .map(|t| {
+            let result = run_one(mapping, t);
+            TestOutcome {
+                name: t.name.clone(),
+                passed: result.is_ok(),
+                detail: result.err().unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
+    let resource = match t.resource.as_deref() {
+        Some("groups") => mapping.groups(),
+        _ => mapping.users(),
+    }
+    .ok_or("the resource type of this test is switched off")?;
+    if let Some(read) = &t.read {
+        let stored: Map<String, Value> = read.stored.clone().into_iter().collect();
+        let mut got = resource
+            .to_scim(&read.backend, &stored)
+            .map_err(|e| e.to_string())?;
+        if read.scim.get("schemas").is_none()
+            && let Some(obj) = got.as_object_mut()
+        {
+            obj.remove("schemas");
+        }
+        return same("SCIM resource", &read.scim, &got);
+    }
+    if let Some(w) = &t.create {
+        let scim = w.scim.as_ref().ok_or("`create` needs `scim`")?;
+        let result = resource
+            .validate_create(scim)
+            .map_err(|errors| errors.into_iter().next().unwrap_or(Error::NotAnObject))
+            .and_then(|()| resource.to_backend_create(scim))
+            .and_then(|write| {
+                let req = resource.render(write.op, &Vars::new().with_object(write.body))?;
+                Ok((vec![req], write.stored))
+            });
+        return check_write(w, result);
+    }
+    if let Some(w) = &t.replace {
+        let current = w
+            .current
+            .as_ref()
+            .ok_or("`replace` needs `current` (the backend object)")?;
+        let scim = w.scim.as_ref().ok_or("`replace` needs `scim`")?;
+        let result = update(resource, current, scim);
+        return check_write(w, result);
+    }
+    if let Some(w) = &t.patch {
+        let current = w
+            .current
+            .as_ref()
+            .ok_or("`patch` needs `current` (the backend object)")?;
+        let ops = w.operations.as_ref().ok_or("`patch` needs `operations`")?;
+        let result = patch(mapping, resource, current, ops);
+        return check_write(w, result);
+    }
+    if let Some(f) = &t.filter {
+        return check_filter(mapping, resource, f);
+    }
+    Err("nothing to test".into())
+}
+
+/// SCIM PATCH operations on a current backend object: member calls first, then the write.
+fn patch(
+    mapping: &Mapping,
+    resource: &ResourceMapping,
+    current: &Value,
+    ops: &[Value],
+) -> Result<(Vec<RenderedRequest>, Map<String, Value>), Error> {
+    let bad = |e: &dyn std::fmt::Display| Error::BadTestCase(e.to_string());
+    let body = json!({ "schemas": [PATCH_OP_SCHEMA], "Operations": ops });
+    let mut request = PatchRequest::parse(&body, mapping.registry()).map_err(|e| bad(&e))?;
+    let id = resource
+        .backend_id(current)
+        .ok_or_else(|| Error::BadTestCase("the current backend object has no id".into()))?;
+    let mut requests = Vec::new();
+    if resource.has_op(OpName::AddMember) {
+        for change in request.take_member_changes("members") {
+            let (op, members) = match change {
+                MemberChange::Add(m) => (OpName::AddMember, m),
+                MemberChange::Remove(m) => (OpName::RemoveMember, m),
+                other => {
+                    return Err(Error::BadTestCase(format!(
+                        "{other:?} needs the current member list"
+                    )));
+                }
+            };
+            for member in members {
+                requests.push(resource.render(
+                    op,
+                    &Vars::new().with("id", id.clone()).with("member", member),
+                )?);
+            }
+        }
+    }
+    let old = resource.to_scim(current, &Map::new())?;
+    let mut new = old.clone();
+    if !request.operations.is_empty() {
+        apply(
+            &mut new,
+            &request,
+            mapping.registry(),
+            resource.resource_type(),
+            &resource.patch_options(),
+        )
+        .map_err(|e| bad(&e))?;
+    }
+    let write = resource.to_backend_update(current, &old, &new)?;
+    if write.backend_changed {
+        requests.push(resource.render(
+            write.op,
+            &Vars::new().with("id", id).with_object(write.body),
+        )?);
+    }
+    Ok((requests, write.stored))
+}
+
+fn check_filter(
+    mapping: &Mapping,
+    resource: &ResourceMapping,
+    f: &FilterTestFile,
+) -> Result<(), String> {
+    let filter = Filter::parse(&f.filter, mapping.registry().urns())
+        .map_err(|e| format!("bad filter: {e}"))?;
+    let plan = match (resource.plan_filter(&filter), &f.error) {
+        (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => return Ok(()),
+        (Err(e), Some(want)) => {
+            return Err(format!("expected an error containing `{want}`, got `{e}`"));
+        }
+        (Err(e), None) => return Err(format!("failed: {e}")),
+        (Ok(p), Some(want)) => {
+            return Err(format!("expected an error containing `{want}`, got {p:?}"));
+        }
+        (Ok(p), None) => p,
+    };
+    let described = match &plan {
+        FilterPlan::ById(id) => format!("get {id}"),
+        FilterPlan::Store { attribute, value } => format!("store {attribute} {value}"),
+        FilterPlan::Scan { cap } => format!("scan {cap}"),
+        FilterPlan::Query { params, .. } => {
+            let req = list_request(resource, params).map_err(|e| e.to_string())?;
+            if let Some(want) = &f.expect {
+                check_requests(std::slice::from_ref(want), &[req])?;
+            }
+            "query".to_owned()
+        }
+    };
+    match &f.plan {
+        Some(want) if *want != described => {
+            Err(format!("expected plan `{want}`, got `{described}`"))
+        }
+        None if f.expect.is_none() => Err("a filter case needs `expect`, `plan` or `error`".into()),
+        _ => Ok(()),
+    }
+}
+
+/// A SCIM replace on a current backend object: the backend requests it becomes.
+pub(crate) fn update(
+    resource: &ResourceMapping,
+    current: &Value,
+    new_scim: &Value,
+) -> Result<(Vec<RenderedRequest>, Map<String, Value>), Error> {
+    let old = resource.to_scim(current, &Map::new())?;
+    let write = resource.to_backend_update(current, &old, new_scim)?;
+    if !write.backend_changed {
+        return Ok((Vec::new(), write.stored));
+    }
+    let id = resource
+        .backend_id(current)
+        .ok_or_else(|| Error::BadTestCase("the current backend object has no id".into()))?;
+    let req = resource.render(
+        write.op,
+        &Vars::new().with("id", id).with_object(write.body),
+    )?;
+    Ok((vec![req], write.stored))
+}
+
+fn check_write(
+    w: &WriteTestFile,
+    result: Result<(Vec<RenderedRequest>, Map<String, Value>), Error>,
+) -> Result<(), String> {
+    let (requests, stored) = match (result, &w.error) {
+        (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => return Ok(()),
+        (Err(e), Some(want)) => {
+            return Err(format!("expected an error containing `{want}`, got `{e}`"));
+        }
+        (Err(e), None) => return Err(format!("failed: {e}")),
+        (Ok(_), Some(want)) => {
+            return Err(format!(
+                "expected an error containing `{want}`, but it succeeded"
+            ));
+        }
+        (Ok(r), None) => r,
+    };
+    check_requests(&w.expect, &requests)?;
+    if let Some(want) = &w.stored {
+        let want: Map<String, Value> = want.clone().into_iter().collect();
+        let got: Map<String, Value> = stored.into_iter().filter(|(_, v)| !v.is_null()).collect();
+        same(
+            "stored attributes",
+            &Value::Object(want),
+            &Value::Object(got),
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn check_requests(
+    want: &[ExpectedRequestFile],
+    got: &[RenderedRequest],
+) -> Result<(), String> {
+    if want.len() != got.len() {
+        let list: Vec<String> = got
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path_and_query))
+            .collect();
+        return Err(format!(
+            "expected {} request(s), got {}: [{}]",
+            want.len(),
+            got.len(),
+            list.join(", ")
+        ));
+    }
+    for (w, g) in want.iter().zip(got) {
+        if !w.method.eq_ignore_ascii_case(&g.method) || w.path != g.path_and_query {
+            return Err(format!(
+                "expected `{} {}`, got `{} {}`",
+                w.method, w.path, g.method, g.path_and_query
+            ));
+        }
+        let want_body = w.body.clone().unwrap_or(Value::Null);
+        let got_body = g.body.clone().unwrap_or(Value::Null);
+        same(
+            &format!("body of {} {}", g.method, g.path_and_query),
+            &want_body,
+            &got_body,
+        )?;
+    }
+    Ok(())
+}
+
+fn same(what: &str, want: &Value, got: &Value) -> Result<(), String> {
+    if want == got {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} differs:\n  expected: {want}\n  got:      {got}"
+        ))
+    }
+}
+
+/// Renders the request a SCIM filter becomes (list call with the pushed-down parameters).
+pub(crate) fn list_request(
+    resource: &ResourceMapping,
+    params: &[(String, String)],
+) -> Result<RenderedRequest, Error> {
+    let size = resource.max_page_size().unwrap_or(100).to_string();
+    let vars = Vars::new()
+        .with("offset", "0")
+        .with("page", "1")
+        .with("count", size)
+        .with_query(params);
+    resource.render(OpName::List, &vars)
+}
