@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the variables are used by the scripts that source this
 # Shared by up.sh / down.sh / smoke.sh: paths, the bundler pin and small helpers.
 # Sourced, not run. Everything a script prints for humans goes to stderr; stdout is reserved
 # for what callers `eval` (up.sh's export lines) or read (smoke.sh's summary).
@@ -39,7 +39,7 @@ pin_bundler() {
       v=$(apt-cache policy ruby-bundler | awk '/Candidate:/{print $2}')
     fi
   fi
-  [ -n "$v" ] && [ "$v" != "(none)" ] || die "no ruby-bundler package version found"
+  if [ -z "$v" ] || [ "$v" = "(none)" ]; then die "no ruby-bundler package version found"; fi
   v=${v#*:}
   export BUNDLER_VERSION=${v%%-*}
 }
@@ -73,5 +73,25 @@ server_pid() {
   [[ $pid =~ ^[0-9]+$ ]] || return 0
   if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'rackup'; then
     printf '%s\n' "$pid"
+  fi
+}
+
+# forget_dbconfig_files: drop ucf's memory of redmine's generated config files (dbconfig-common's
+# instance settings and /etc/redmine/default/database.yml). Otherwise, once those files are gone, a
+# reinstall says "Not replacing deleted config file" and redmine is left without database.yml.
+forget_dbconfig_files() {
+  local pkg file
+  if [ -r /var/lib/ucf/registry ]; then
+    while read -r pkg file; do
+      case $file in /etc/dbconfig-common/redmine/* | /etc/redmine/*) ;; *) continue ;; esac
+      if command -v ucfr >/dev/null; then ucfr --purge "$pkg" "$file" >&2 || true; fi
+    done </var/lib/ucf/registry
+  fi
+  if [ -r /var/lib/ucf/hashfile ]; then
+    while read -r _ file; do
+      case $file in /etc/dbconfig-common/redmine/* | /etc/redmine/*) ;; *) continue ;; esac
+      rm -f "$file"
+      if command -v ucf >/dev/null; then ucf --purge "$file" >&2 || true; fi
+    done </var/lib/ucf/hashfile
   fi
 }

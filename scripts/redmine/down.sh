@@ -4,7 +4,7 @@
 # Idempotent: stopping a stopped Redmine or purging a purged one succeeds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 need_root
 STOP_TIMEOUT=${REDMINE_STOP_TIMEOUT:-15}
@@ -55,8 +55,10 @@ DEBCONF
     log "purging ${#present[@]} packages"
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${present[@]}" >&2
   fi
+  forget_dbconfig_files
   rm -rf /var/lib/redmine /etc/redmine /var/log/redmine /var/cache/redmine \
-    /var/lib/dbconfig-common/sqlite3/redmine "$STATE_DIR"
+    /var/lib/dbconfig-common/sqlite3/redmine /etc/dbconfig-common/redmine "$STATE_DIR"
+  rmdir /etc/dbconfig-common 2>/dev/null || true
   log "purged"
 }
 

@@ -22,10 +22,14 @@ groups=()
 cleanup() {
   local id
   for id in "${users[@]}"; do
-    [ -n "$id" ] && curl -sS -o /dev/null -X DELETE -H "X-Redmine-API-Key: $REDMINE_API_KEY" "$URL/users/$id.json" || true
+    if [ -n "$id" ]; then
+      curl -sS -o /dev/null -X DELETE -H "X-Redmine-API-Key: $REDMINE_API_KEY" "$URL/users/$id.json" || true
+    fi
   done
   for id in "${groups[@]}"; do
-    [ -n "$id" ] && curl -sS -o /dev/null -X DELETE -H "X-Redmine-API-Key: $REDMINE_API_KEY" "$URL/groups/$id.json" || true
+    if [ -n "$id" ]; then
+      curl -sS -o /dev/null -X DELETE -H "X-Redmine-API-Key: $REDMINE_API_KEY" "$URL/groups/$id.json" || true
+    fi
   done
   rm -rf "$tmp"
 }

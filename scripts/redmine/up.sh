@@ -12,7 +12,7 @@
 # Facts behind every step: /work/shared/backends/redmine.md (docs/redmine-backend.md here).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 need_root
 READY_TIMEOUT=${REDMINE_READY_TIMEOUT:-120}
@@ -26,7 +26,14 @@ timed() {
 }
 
 install_packages() {
-  if all_installed; then return 0; fi
+  if all_installed; then
+    if [ -r /etc/redmine/default/database.yml ]; then return 0; fi
+    log "packages installed but /etc/redmine/default/database.yml is missing: purging to reinstall"
+    REDMINE_PURGE=1 "$here/down.sh"
+  fi
+  # Left-overs of an earlier purge would stop dbconfig-common from writing the instance config.
+  forget_dbconfig_files
+  mkdir -p "$STATE_DIR"
   log "installing ${PACKAGES[*]} (a few minutes on a fresh machine)"
   apt-get update -q >&2
   pin_bundler
@@ -63,7 +70,7 @@ repair_gemfile_lock() {
 # key and the custom field ids to $CONFIG_ENV, then copies the DB as the pristine state.
 configure() {
   if [ -s "$CONFIG_ENV" ] && [ -s "$PRISTINE" ]; then return 0; fi
-  local out line db
+  local out line db key cf_emp cf_dep
   out=$("${AS_REDMINE[@]}" bin/rails runner '
     Setting.rest_api_enabled = "1"
     admin = User.find_by_login!("admin")
@@ -79,8 +86,8 @@ configure() {
     printf '%s\n' "$out" >&2
     die "configure step printed no key and custom field ids"
   }
-  set -- $line
-  printf 'REDMINE_API_KEY=%s\nREDMINE_CF_EMPLOYEE_NUMBER=%s\nREDMINE_CF_DEPARTMENT=%s\n' "$2" "$3" "$4" \
+  read -r _ key cf_emp cf_dep <<<"$line"
+  printf 'REDMINE_API_KEY=%s\nREDMINE_CF_EMPLOYEE_NUMBER=%s\nREDMINE_CF_DEPARTMENT=%s\n' "$key" "$cf_emp" "$cf_dep" \
     >"$CONFIG_ENV.tmp"
   db=$(db_path)
   cp --preserve=mode,ownership "$db" "$PRISTINE"
