@@ -95,3 +95,16 @@ forget_dbconfig_files() {
     done </var/lib/ucf/hashfile
   fi
 }
+
+# drop_orphan_templates NAME...: a purge drops redmine's debconf questions but keeps the dummy
+# templates an earlier preseed created, and debconf-set-selections then fails with "Cannot find a
+# question for NAME". Remove each named template that has no question of its name.
+drop_orphan_templates() {
+  perl -MDebconf::Db -e '
+    Debconf::Db->load;
+    for my $t (@ARGV) {
+      next if $Debconf::Db::config->exists($t) || !$Debconf::Db::templates->exists($t);
+      $Debconf::Db::templates->removeowner($t, $_) for $Debconf::Db::templates->owners($t);
+    }
+    Debconf::Db->save;' "$@"
+}

@@ -48,6 +48,7 @@ purge() {
   if [ ${#present[@]} -gt 0 ]; then
     # The packages' removal scripts run bundler too: keep the pin (see common.sh).
     if is_installed ruby-bundler; then pin_bundler; fi
+    drop_orphan_templates redmine/instances/default/dbconfig-remove redmine/instances/default/purge
     debconf-set-selections <<'DEBCONF'
 redmine redmine/instances/default/dbconfig-remove boolean true
 redmine redmine/instances/default/purge boolean true

@@ -25,6 +25,18 @@ timed() {
   log "$name: $((SECONDS - start)) s"
 }
 
+# The preseed (see drop_orphan_templates for why that comes first).
+preseed_debconf() {
+  drop_orphan_templates redmine/current-instances redmine/instances/default/dbconfig-install \
+    redmine/instances/default/database-type redmine/instances/default/default-language
+  debconf-set-selections <<'DEBCONF'
+redmine redmine/current-instances string default
+redmine redmine/instances/default/dbconfig-install boolean true
+redmine redmine/instances/default/database-type select sqlite3
+redmine redmine/instances/default/default-language select en
+DEBCONF
+}
+
 install_packages() {
   if all_installed; then
     if [ -r /etc/redmine/default/database.yml ]; then return 0; fi
@@ -37,19 +49,18 @@ install_packages() {
   log "installing ${PACKAGES[*]} (a few minutes on a fresh machine)"
   apt-get update -q >&2
   pin_bundler
-  debconf-set-selections <<'DEBCONF'
-redmine redmine/current-instances string default
-redmine redmine/instances/default/dbconfig-install boolean true
-redmine redmine/instances/default/database-type select sqlite3
-redmine redmine/instances/default/default-language select en
-DEBCONF
-  # Remember which packages this run added, so `REDMINE_PURGE=1 down.sh` removes exactly them.
+  preseed_debconf
+  # Remember which packages the installs added (also when one fails half-way), so that
+  # `REDMINE_PURGE=1 down.sh` removes exactly them.
+  local rc=0 list=$STATE_DIR/packages.installed
   dpkg-query -W -f='${Package}\n' | sort >"$STATE_DIR/packages.before"
   # thin: the bundle has no rack server of its own; Debian's Gemfile adds thin when installed.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >&2 || rc=$?
   dpkg-query -W -f='${Package}\n' | sort >"$STATE_DIR/packages.after"
-  comm -13 "$STATE_DIR/packages.before" "$STATE_DIR/packages.after" >"$STATE_DIR/packages.installed"
+  touch "$list"
+  comm -13 "$STATE_DIR/packages.before" "$STATE_DIR/packages.after" | sort -u - "$list" -o "$list"
   rm -f "$STATE_DIR/packages.before" "$STATE_DIR/packages.after"
+  [ "$rc" -eq 0 ] || die "apt-get install failed (exit $rc)"
 }
 
 # The postinst's `bundle install --local` can leave a lock without thin (e.g. when it ran with the
