@@ -86,6 +86,19 @@ user_json() { # user_json LOGIN MAIL FIRST [EXTRA]
 CODE=$(curl -sS -o "$BODY" -D "$HDR" -w '%{http_code}' "$URL/users.json") || CODE=000
 expect "no credentials: 401 with an empty body" 401 'raw == ""'
 
+CODE=$(curl -sS -o "$BODY" -D "$HDR" -w '%{http_code}' -u admin:admin "$URL/users/current.json") || CODE=000
+expect "Basic admin:admin works (must_change_passwd is off)" 200 "d['user']['login'] == 'admin'"
+
+CODE=$(curl -sS -o "$BODY" -D "$HDR" -w '%{http_code}' -X POST -H "X-Redmine-API-Key: $REDMINE_API_KEY" \
+  --data-binary '{"user":{"login":"x"}}' "$URL/users.json") || CODE=000
+expect "a body without Content-Type: application/json gets 500 (always send it)" 500
+
+req POST /users.json '{"user":'
+expect "malformed JSON: 400 with an empty body" 400 'raw == ""'
+
+req GET '/users.json?limit=1000'
+expect "list limit is capped at 100" 200 "d['limit'] == 100"
+
 # --- create -------------------------------------------------------------------------------------
 req POST /users.json "$(user_json "$L1" "$L1@example.com" John ",\"custom_fields\":[{\"id\":$CF_EMP,\"value\":\"E-1001\"}]")"
 expect "create user: 201 with the documented shape" 201 \
@@ -133,6 +146,9 @@ expect "PUT user: 204 with no body" 204 'raw == ""'
 req GET "/users/$U1.json"
 expect "PUT took effect: new mail, department set, employeeNumber kept" 200 \
   "d['user']['mail'] == 'new$sfx@example.com' and cf(d['user'], $CF_DEP) == 'Engineering' and cf(d['user'], $CF_EMP) == 'E-1001'"
+
+req PUT "/users/$U1.json" '{"user":{"custom_fields":[{"id":99999,"value":"x"}]}}'
+expect "PUT an unknown custom field id: 204, silently ignored" 204 'raw == ""'
 
 req PUT "/users/$U2.json" "{\"user\":{\"mail\":\"new$sfx@example.com\"}}"
 expect "PUT taken mail: 422 Email has already been taken" 422 "d == {'errors': ['Email has already been taken']}"
