@@ -374,12 +374,37 @@ impl Settings {
             .separator("__")
             .try_parsing(true)
             .source(env);
-        let raw: RawSettings = builder.add_source(environment).build()?.try_deserialize()?;
+        let mut raw: RawSettings = builder.add_source(environment).build()?.try_deserialize()?;
+        if let Some(dir) = file.and_then(Path::parent) {
+            raw.resolve_relative_paths(dir);
+        }
         raw.validate().map_err(Error::Invalid)
     }
 }
 
 impl RawSettings {
+    /// Mapping and certificate paths written relative are relative to the settings file, so one
+    /// file works from the repository (`config/` beside `mappings/`) and in the container
+    /// (`/etc/scimgate/config/` beside `/etc/scimgate/mappings/`) alike.
+    fn resolve_relative_paths(&mut self, dir: &Path) {
+        let resolve = |path: &mut PathBuf| {
+            if path.is_relative() && !path.as_os_str().is_empty() {
+                *path = dir.join(&*path);
+            }
+        };
+        for tenant in &mut self.tenants {
+            if let Some(mapping) = tenant.mapping.as_mut() {
+                resolve(mapping);
+            }
+        }
+        if let Some(cert) = self.server.tls.cert_file.as_mut() {
+            resolve(cert);
+        }
+        if let Some(key) = self.server.tls.key_file.as_mut() {
+            resolve(key);
+        }
+    }
+
     fn validate(self) -> Result<Settings, Vec<Problem>> {
         let mut problems = Collector::default();
         let p = &mut problems;

@@ -189,3 +189,19 @@ impl scimgate::server::ScimService for NoEngine {
         Box::pin(async { Ok(()) })
     }
 }
+
+#[test]
+fn shipped_settings_load_and_resolve_mappings_relative_to_the_file() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/scimgate.yaml");
+    let settings =
+        Settings::load_with(Some(&file), None, env(&[])).expect("shipped settings valid");
+    assert_eq!(settings.log.format, LogFormat::Json);
+    let mapping = &settings.tenants[0].mapping;
+    assert!(
+        mapping.is_absolute(),
+        "{} should be resolved",
+        mapping.display()
+    );
+    assert!(mapping.exists(), "{} should exist", mapping.display());
+    assert!(mapping.ends_with("config/../mappings/demo.yaml"));
+}
