@@ -15,7 +15,10 @@ fuzz_target!(|input: &str| {
     if let Ok(filter) = Filter::parse(input, &urns) {
         let again = Filter::parse(&filter.to_string(), &urns);
         assert_eq!(again.as_ref(), Ok(&filter), "round trip of {input:?}");
-        let _ = filter.matches(&serde_json::json!({"userName": "x"}), &scimgate::scim::filter::CoreDefaults);
+        let _ = filter.matches(
+            &serde_json::json!({"userName": "x"}),
+            &scimgate::scim::filter::CoreDefaults,
+        );
     }
     if let Ok(path) = PatchPath::parse(input, &urns) {
         let again = PatchPath::parse(&path.to_string(), &urns);
