@@ -25,9 +25,11 @@ RUN mkdir -p src tests/it \
     && rm -rf src target/release/scimgate target/release/deps/scimgate-* \
        target/release/deps/libscimgate-* target/release/.fingerprint/scimgate-*
 
-# The real sources. touch: COPY keeps the context's mtimes, which may be older than the placeholder
-# build; cargo must see the crate as changed.
+# The real sources (mappings/demo.yaml is embedded in the binary for `scimgate demo`). touch: COPY
+# keeps the context's mtimes, which may be older than the placeholder build; cargo must see the
+# crate as changed.
 COPY src/ src/
+COPY mappings/ mappings/
 RUN touch src/main.rs src/lib.rs \
     && cargo build --release --locked \
     && mkdir -p /out/var/lib/scimgate \
