@@ -1,1 +1,105 @@
-//! TODO: see the issue for this module.
+//! Declarative mapping files: how SCIM Users and Groups become calls to one legacy REST API.
+//!
+//! Pure (no I/O): [`load`] takes a file's contents, its name (for messages) and an environment
+//! lookup, and compiles the YAML ([`spec`] is the format) into a [`Mapping`], or returns every
+//! [`Problem`] with file, line, column and key path. The compiled [`ResourceMapping`]s translate
+//! SCIM ↔ backend JSON, render backend requests, plan filters and classify backend errors; the
+//! engine decides which calls to make. Only `crate::scim` is used from the rest of the crate.
+//!
+//! JSONPaths are compiled once here and evaluated with `jsonpath_rust::query::js_path_process`.
+
+mod attribute;
+mod backend;
+mod compile;
+mod env;
+mod error;
+mod locate;
+mod plan;
+mod problems;
+mod resource;
+mod runner;
+pub mod spec;
+mod template;
+
+#[cfg(test)]
+mod tests;
+
+pub use backend::{BackendAuth, BackendSpec};
+pub use error::Error;
+pub use plan::FilterPlan;
+pub use problems::{Problem, Problems};
+pub use resource::{ApplyOptions, ErrorClass, NextPage, OpName, Paging, ResourceMapping, Write};
+pub use runner::{TestOutcome, run_tests};
+pub use spec::IdPolicy;
+pub use template::{RenderedRequest, Vars};
+
+use crate::scim::schema::SchemaRegistry;
+
+/// A checked, compiled mapping file. Only [`load`] builds one, so run-time code never sees an
+/// unchecked JSONPath, template or attribute name.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    file: String,
+    registry: SchemaRegistry,
+    backend: BackendSpec,
+    ids: IdPolicy,
+    users: Option<ResourceMapping>,
+    groups: Option<ResourceMapping>,
+    tests: Vec<spec::TestFile>,
+}
+
+impl Mapping {
+    /// The file name the mapping was loaded from.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The core schemas plus the custom extensions this mapping declares (for `/Schemas`,
+    /// `/ResourceTypes`, path parsing and filter evaluation).
+    pub fn registry(&self) -> &SchemaRegistry {
+        &self.registry
+    }
+
+    /// Where the backend is and how to authenticate, for the HTTP client.
+    pub fn backend(&self) -> &BackendSpec {
+        &self.backend
+    }
+
+    /// Who mints SCIM ids.
+    pub fn ids(&self) -> IdPolicy {
+        self.ids
+    }
+
+    /// The Users mapping; `None` when Users are switched off.
+    pub fn users(&self) -> Option<&ResourceMapping> {
+        self.users.as_ref()
+    }
+
+    /// The Groups mapping; `None` when Groups are switched off.
+    pub fn groups(&self) -> Option<&ResourceMapping> {
+        self.groups.as_ref()
+    }
+
+    /// The mapping of a resource type by name (`User`, `Group`), if enabled.
+    pub fn resource(&self, resource_type: &str) -> Option<&ResourceMapping> {
+        [self.users(), self.groups()]
+            .into_iter()
+            .flatten()
+            .find(|r| r.resource_type().eq_ignore_ascii_case(resource_type))
+    }
+}
+
+/// Loads and compiles one mapping file. `env` looks up `${NAME}` references (injected so tests
+/// never touch the process environment). Returns every problem found, not just the first.
+pub fn load(
+    file_name: &str,
+    contents: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Mapping, Problems> {
+    compile::load(file_name, contents, env)
+}
+
+/// The JSON Schema of the mapping file format (`scimgate schema`, editor completion).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(spec::MappingFile)).unwrap_or_default()
+}

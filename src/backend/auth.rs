@@ -1,0 +1,254 @@
+//! Outbound credentials: the header each backend call carries.
+//!
+//! Static modes (bearer, basic, API-key header) are turned into one sensitive header value at
+//! start. OAuth 2.0 client credentials (`client_secret_post`) fetch a token, cache it until
+//! shortly before `expires_in`, refresh it single-flight (one fetch however many calls wait)
+//! and drop it when the backend answers 401 with it. Never logs or returns a credential.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use http::{HeaderName, HeaderValue};
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use url::Url;
+
+use super::{BackendAuth, Error, Secret, message};
+
+/// How long a token without `expires_in` is reused.
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// Refresh this long before the token expires (at most half its lifetime).
+const REFRESH_MARGIN: Duration = Duration::from_secs(30);
+/// Longest token endpoint answer read.
+const MAX_TOKEN_BODY: usize = 64 * 1024;
+
+/// The credential source for one backend.
+#[derive(Debug)]
+pub(crate) enum Authenticator {
+    /// No credentials.
+    None,
+    /// One fixed header.
+    Static(HeaderName, HeaderValue),
+    /// A cached OAuth 2.0 token.
+    OAuth2(TokenSource),
+}
+
+impl Authenticator {
+    /// Prepares the credentials; refuses values that are not valid header text.
+    pub(crate) fn new(
+        auth: &BackendAuth,
+        http: reqwest::Client,
+        call_timeout: Duration,
+    ) -> Result<Self, Error> {
+        let authorization = http::header::AUTHORIZATION;
+        Ok(match auth {
+            BackendAuth::None => Self::None,
+            BackendAuth::Bearer(token) => Self::Static(
+                authorization,
+                sensitive(&format!("Bearer {}", token.expose()))?,
+            ),
+            BackendAuth::Basic { username, password } => {
+                let raw = format!("{username}:{}", password.expose());
+                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+                Self::Static(authorization, sensitive(&format!("Basic {encoded}"))?)
+            }
+            BackendAuth::ApiKeyHeader { header, value } => {
+                let name =
+                    HeaderName::try_from(header.as_str()).map_err(|_| Error::InvalidConfig {
+                        reason: format!("invalid API key header name {header:?}"),
+                    })?;
+                Self::Static(name, sensitive(value.expose())?)
+            }
+            BackendAuth::OAuth2ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+            } => {
+                if !matches!(token_url.scheme(), "http" | "https") {
+                    return Err(Error::InvalidConfig {
+                        reason: "OAuth2 token_url must be http or https".to_owned(),
+                    });
+                }
+                Self::OAuth2(TokenSource {
+                    http,
+                    call_timeout,
+                    token_url: token_url.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                    scope: scope.clone(),
+                    cached: Mutex::new(None),
+                })
+            }
+        })
+    }
+
+    /// The header to send with the next call (fetching a token when needed).
+    pub(crate) async fn header(
+        &self,
+        deadline: Instant,
+    ) -> Result<Option<(HeaderName, HeaderValue)>, Error> {
+        match self {
+            Self::None => Ok(None),
+            Self::Static(name, value) => Ok(Some((name.clone(), value.clone()))),
+            Self::OAuth2(source) => {
+                let value = source.token(deadline).await?;
+                Ok(Some((http::header::AUTHORIZATION, value)))
+            }
+        }
+    }
+
+    /// Forgets `used` after the backend refused it with 401; true when a new credential can be
+    /// fetched (OAuth 2.0), so the call is worth repeating once.
+    pub(crate) async fn refused(&self, used: Option<&HeaderValue>) -> bool {
+        match (self, used) {
+            (Self::OAuth2(source), Some(used)) => {
+                let mut cached = source.cached.lock().await;
+                if cached.as_ref().is_some_and(|token| &token.value == used) {
+                    *cached = None;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A header value that `http` and `reqwest` will never print.
+fn sensitive(text: &str) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::from_str(text).map_err(|_| Error::InvalidConfig {
+        reason: "credential is not valid header text (control characters?)".to_owned(),
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// A cached access token.
+struct CachedToken {
+    value: HeaderValue,
+    refresh_at: Instant,
+}
+
+/// Fetches and caches OAuth 2.0 client-credentials tokens.
+pub(crate) struct TokenSource {
+    http: reqwest::Client,
+    call_timeout: Duration,
+    token_url: Url,
+    client_id: String,
+    client_secret: Secret,
+    scope: Option<String>,
+    /// Held across a fetch, so concurrent callers wait for one refresh instead of each
+    /// starting their own.
+    cached: Mutex<Option<CachedToken>>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("token_url", &self.token_url.as_str())
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSource {
+    async fn token(&self, deadline: Instant) -> Result<HeaderValue, Error> {
+        let mut cached = self.cached.lock().await;
+        if let Some(token) = cached.as_ref() {
+            if Instant::now() < token.refresh_at {
+                return Ok(token.value.clone());
+            }
+        }
+        let token = self.fetch(deadline).await?;
+        let value = token.value.clone();
+        *cached = Some(token);
+        Ok(value)
+    }
+
+    async fn fetch(&self, deadline: Instant) -> Result<CachedToken, Error> {
+        let timeout = Error::Timeout {
+            operation: "oauth2.token".to_owned(),
+        };
+        let limit = (Instant::now() + self.call_timeout).min(deadline);
+        if Instant::now() >= limit {
+            return Err(timeout);
+        }
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "client_credentials")
+            .append_pair("client_id", &self.client_id)
+            .append_pair("client_secret", self.client_secret.expose());
+        if let Some(scope) = &self.scope {
+            form.append_pair("scope", scope);
+        }
+        let request = self
+            .http
+            .post(self.token_url.clone())
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(http::header::ACCEPT, "application/json")
+            .body(form.finish());
+        let started = Instant::now();
+        let exchange = async {
+            let mut response = request.send().await?;
+            let status = response.status();
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_TOKEN_BODY {
+                    break;
+                }
+            }
+            Ok::<_, reqwest::Error>((status, body))
+        };
+        let (status, body) = match tokio::time::timeout_at(limit, exchange).await {
+            Err(_) => return Err(timeout),
+            Ok(Err(error)) => {
+                return Err(Error::Token {
+                    status: None,
+                    reason: super::client::describe(&error.without_url()),
+                });
+            }
+            Ok(Ok(answer)) => answer,
+        };
+        let latency_ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(
+            status = status.as_u16(),
+            latency_ms,
+            "Backend OAuth2 token request."
+        );
+        let json: Option<Value> = serde_json::from_slice(&body).ok();
+        if !status.is_success() {
+            let reason = message::extract(json.as_ref(), &body, status.as_str());
+            return Err(Error::Token {
+                status: Some(status),
+                reason,
+            });
+        }
+        let invalid = |reason: &str| Error::Token {
+            status: Some(status),
+            reason: reason.to_owned(),
+        };
+        let json = json.ok_or_else(|| invalid("token response is not JSON"))?;
+        let access = json
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| invalid("token response has no access_token"))?;
+        let lifetime = match json.get("expires_in") {
+            Some(Value::Number(n)) => n.as_u64().map(Duration::from_secs),
+            Some(Value::String(s)) => s.parse().ok().map(Duration::from_secs),
+            _ => None,
+        }
+        .unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        let margin = REFRESH_MARGIN.min(lifetime / 2);
+        let value = sensitive(&format!("Bearer {access}"))
+            .map_err(|_| invalid("access_token is not valid header text"))?;
+        Ok(CachedToken {
+            value,
+            refresh_at: started + lifetime - margin,
+        })
+    }
+}

@@ -1,0 +1,410 @@
+//! `BackendClient`: sends one `BackendRequest` to the legacy REST API and classifies the
+//! outcome.
+//!
+//! Owns the pooled reqwest client, per-call timeouts, the caller's deadline, retries (policy
+//! in `retry.rs`), outbound auth (`auth.rs`) and the `tracing` span of each call. It never
+//! logs the filled-in path, query values, headers or bodies, and never decides SCIM statuses.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde_json::Value;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+use url::Url;
+
+use super::auth::Authenticator;
+use super::safe_url::BaseUrl;
+use super::{BackendConfig, BackendRequest, BackendResponse, Error, message, retry};
+
+/// Largest backend body the client reads; a bigger one is a `Decode` error.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// Headers the client owns; a mapping may not set them.
+const RESERVED_HEADERS: &[http::HeaderName] = &[
+    http::header::HOST,
+    http::header::CONTENT_LENGTH,
+    http::header::TRANSFER_ENCODING,
+    http::header::CONNECTION,
+    http::header::UPGRADE,
+    http::header::TE,
+];
+
+/// The client for one backend; cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct BackendClient {
+    http: reqwest::Client,
+    base: BaseUrl,
+    auth: Authenticator,
+    call_timeout: Duration,
+    max_retries: u32,
+    calls: Arc<AtomicU64>,
+}
+
+/// What one HTTP exchange produced.
+enum Attempt {
+    /// The backend answered (any status) and the whole body was read.
+    Answered {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    },
+    /// No connection: the request was certainly not sent.
+    ConnectFailed(String),
+    /// The connection failed after the request may have been sent (reset, body read).
+    Broken(String),
+    /// The body was larger than the client reads.
+    TooLarge,
+    /// The per-call timeout passed (the deadline had not).
+    CallTimeout,
+    /// The caller's deadline passed.
+    DeadlineTimeout,
+}
+
+impl BackendClient {
+    /// Builds the client; refuses a configuration it cannot use.
+    pub fn new(config: BackendConfig) -> Result<Self, Error> {
+        // reqwest is built without a default crypto provider; ring is the house choice.
+        // `install_default` fails only when a provider is already installed, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let base =
+            BaseUrl::new(config.base_url).map_err(|reason| Error::InvalidConfig { reason })?;
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent)
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| Error::InvalidConfig {
+                reason: describe(&error),
+            })?;
+        let auth = Authenticator::new(&config.auth, http.clone(), config.call_timeout)?;
+        Ok(Self {
+            http,
+            base,
+            auth,
+            call_timeout: config.call_timeout,
+            max_retries: config.max_retries,
+            calls: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// How many HTTP requests this client has sent to the backend (retries included, token
+    /// requests excluded).
+    pub fn calls_made(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Sends `request`, retrying within `deadline` as the retry policy allows.
+    ///
+    /// Returns the 2xx answer, or an [`Error`] that says what happened; an unsafe path or
+    /// header is refused before anything is sent.
+    pub async fn call(
+        &self,
+        request: BackendRequest,
+        deadline: Instant,
+    ) -> Result<BackendResponse, Error> {
+        let span = tracing::info_span!(
+            "backend.call",
+            operation = %request.operation,
+            method = %request.method,
+            path_template = %request.path_template,
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self
+            .call_with_retries(&request, deadline)
+            .instrument(span.clone())
+            .await;
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        let _entered = span.enter();
+        match &result {
+            Ok(response) => {
+                span.record("status", response.status.as_u16());
+                tracing::debug!("Backend call succeeded.");
+            }
+            Err(error) => {
+                if let Some(status) = error.status() {
+                    span.record("status", status.as_u16());
+                }
+                tracing::warn!(error = %error, "Backend call failed.");
+            }
+        }
+        result
+    }
+
+    async fn call_with_retries(
+        &self,
+        request: &BackendRequest,
+        deadline: Instant,
+    ) -> Result<BackendResponse, Error> {
+        let operation = &request.operation;
+        let url = self
+            .base
+            .join(&request.path_and_query)
+            .map_err(|reason| Error::UnsafePath {
+                operation: operation.clone(),
+                path_template: request.path_template.clone(),
+                reason: reason.to_owned(),
+            })?;
+        let headers = checked_headers(request)?;
+        let body = match &request.body {
+            Some(value) => Some(Bytes::from(serde_json::to_vec(value).map_err(|error| {
+                Error::Decode {
+                    operation: operation.clone(),
+                    reason: error.to_string(),
+                }
+            })?)),
+            None => None,
+        };
+        let idempotent = retry::is_idempotent(&request.method);
+        let timeout = || Error::Timeout {
+            operation: operation.clone(),
+        };
+        let mut retries = 0u32;
+        let mut reauthenticated = false;
+        for attempt in 1u32.. {
+            if Instant::now() >= deadline {
+                return Err(timeout());
+            }
+            let credential = self.auth.header(deadline).await?;
+            let started = Instant::now();
+            let outcome = self
+                .attempt(
+                    request,
+                    &url,
+                    &headers,
+                    body.clone(),
+                    credential.as_ref(),
+                    deadline,
+                )
+                .await;
+            let latency_ms = started.elapsed().as_millis() as u64;
+            tracing::Span::current().record("attempts", attempt);
+
+            // Decide: return, or wait `wait` and go again.
+            let (error, wait) = match outcome {
+                Attempt::Answered {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    tracing::debug!(
+                        attempt,
+                        status = status.as_u16(),
+                        latency_ms,
+                        "Backend answered."
+                    );
+                    if status.is_success() {
+                        return decode_success(operation, status, headers, &body);
+                    }
+                    if status == StatusCode::UNAUTHORIZED && !reauthenticated {
+                        let used = credential.as_ref().map(|(_, value)| value);
+                        if self.auth.refused(used).await {
+                            reauthenticated = true;
+                            continue;
+                        }
+                    }
+                    let error = status_error(operation, status, &headers, &body);
+                    if !retry::retry_status(&request.method, status) {
+                        return Err(error);
+                    }
+                    let wait = error.retry_after();
+                    (error, wait)
+                }
+                Attempt::ConnectFailed(reason) => {
+                    tracing::debug!(attempt, latency_ms, reason = %reason, "Backend unreachable.");
+                    (
+                        Error::Unavailable {
+                            operation: operation.clone(),
+                            reason,
+                        },
+                        None,
+                    )
+                }
+                Attempt::Broken(reason) => {
+                    tracing::debug!(attempt, latency_ms, reason = %reason, "Backend connection failed.");
+                    let error = Error::Unavailable {
+                        operation: operation.clone(),
+                        reason,
+                    };
+                    if !idempotent {
+                        return Err(error);
+                    }
+                    (error, None)
+                }
+                Attempt::TooLarge => {
+                    return Err(Error::Decode {
+                        operation: operation.clone(),
+                        reason: format!("body larger than {MAX_BODY_BYTES} bytes"),
+                    });
+                }
+                Attempt::CallTimeout => {
+                    tracing::debug!(attempt, latency_ms, "Backend call timed out.");
+                    if !idempotent {
+                        return Err(timeout());
+                    }
+                    (timeout(), None)
+                }
+                Attempt::DeadlineTimeout => return Err(timeout()),
+            };
+            if retries >= self.max_retries {
+                return Err(error);
+            }
+            retries += 1;
+            let wait = wait.unwrap_or_else(|| retry::backoff(retries));
+            if Instant::now() + wait >= deadline {
+                // Waiting would pass the deadline: give the caller the facts now.
+                return Err(error);
+            }
+            tokio::time::sleep(wait).await;
+        }
+        Err(timeout())
+    }
+
+    /// One HTTP exchange, bounded by the per-call timeout and the deadline.
+    async fn attempt(
+        &self,
+        request: &BackendRequest,
+        url: &Url,
+        headers: &HeaderMap,
+        body: Option<Bytes>,
+        credential: Option<&(http::HeaderName, HeaderValue)>,
+        deadline: Instant,
+    ) -> Attempt {
+        let call_limit = Instant::now() + self.call_timeout;
+        let limit = call_limit.min(deadline);
+        let mut builder = self
+            .http
+            .request(request.method.clone(), url.clone())
+            .headers(headers.clone());
+        if let Some((name, value)) = credential {
+            builder = builder.header(name.clone(), value.clone());
+        }
+        if let Some(body) = body {
+            builder = builder
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let exchange = async {
+            let mut response = match builder.send().await {
+                Ok(response) => response,
+                Err(error) if error.is_connect() => {
+                    return Attempt::ConnectFailed(describe(&error.without_url()));
+                }
+                Err(error) => return Attempt::Broken(describe(&error.without_url())),
+            };
+            let status = response.status();
+            let headers = std::mem::take(response.headers_mut());
+            let mut body = Vec::new();
+            loop {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if body.len() + chunk.len() > MAX_BODY_BYTES {
+                            return Attempt::TooLarge;
+                        }
+                        body.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(error) => return Attempt::Broken(describe(&error.without_url())),
+                }
+            }
+            Attempt::Answered {
+                status,
+                headers,
+                body: Bytes::from(body),
+            }
+        };
+        match tokio::time::timeout_at(limit, exchange).await {
+            Ok(attempt) => attempt,
+            Err(_) if limit >= deadline => Attempt::DeadlineTimeout,
+            Err(_) => Attempt::CallTimeout,
+        }
+    }
+}
+
+/// The request's extra headers, refusing CR/LF and headers the client owns.
+fn checked_headers(request: &BackendRequest) -> Result<HeaderMap, Error> {
+    let mut map = HeaderMap::new();
+    for (name, value) in &request.headers {
+        let refuse = |reason: &str| Error::UnsafeHeader {
+            operation: request.operation.clone(),
+            name: name.as_str().to_owned(),
+            reason: reason.to_owned(),
+        };
+        if value
+            .as_bytes()
+            .iter()
+            .any(|b| matches!(b, b'\r' | b'\n' | 0))
+        {
+            return Err(refuse("value contains CR, LF or NUL"));
+        }
+        if RESERVED_HEADERS.contains(name) {
+            return Err(refuse("the client sets this header itself"));
+        }
+        map.append(name.clone(), value.clone());
+    }
+    if !map.contains_key(http::header::ACCEPT) {
+        map.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    Ok(map)
+}
+
+/// A 2xx answer: JSON body, or `None` when empty.
+fn decode_success(
+    operation: &str,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: &[u8],
+) -> Result<BackendResponse, Error> {
+    let body = if status == StatusCode::NO_CONTENT || body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(
+            serde_json::from_slice::<Value>(body).map_err(|error| Error::Decode {
+                operation: operation.to_owned(),
+                reason: format!("not JSON: {error}"),
+            })?,
+        )
+    };
+    Ok(BackendResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// A non-2xx answer as an error carrying the backend's message.
+fn status_error(operation: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let fallback = status.canonical_reason().unwrap_or("no message");
+    Error::Status {
+        operation: operation.to_owned(),
+        status,
+        message: message::extract(json.as_ref(), body, fallback),
+        body: json,
+        retry_after: retry::retry_after(headers),
+    }
+}
+
+/// A reqwest error as text: its message and its sources, without the URL.
+pub(crate) fn describe(error: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message::sanitise(&text)
+}

@@ -1,0 +1,62 @@
+//! The request the engine asks for and the answer it gets back.
+//!
+//! Plain data: the mapping fills these in (with every path value already percent-encoded);
+//! the client checks and sends them.
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde_json::Value;
+
+/// One call to the backend, as planned by the engine.
+#[derive(Debug, Clone)]
+pub struct BackendRequest {
+    /// Label for logs, metrics and error details, e.g. `users.get`.
+    pub operation: String,
+    /// HTTP method.
+    pub method: Method,
+    /// The path template, e.g. `/api/v1/users/{id}`: logged, unlike the filled-in path.
+    pub path_template: String,
+    /// The filled-in path and query, already percent-encoded by the mapping; appended to the
+    /// base URL's path.
+    pub path_and_query: String,
+    /// Extra headers (auth headers are added by the client and win over these).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// JSON body, sent as `application/json`.
+    pub body: Option<Value>,
+}
+
+impl BackendRequest {
+    /// A request without headers or body.
+    pub fn new(
+        operation: impl Into<String>,
+        method: Method,
+        path_template: impl Into<String>,
+        path_and_query: impl Into<String>,
+    ) -> Self {
+        Self {
+            operation: operation.into(),
+            method,
+            path_template: path_template.into(),
+            path_and_query: path_and_query.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// The same request with a JSON body.
+    #[must_use]
+    pub fn with_body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+}
+
+/// A successful (2xx) backend answer.
+#[derive(Debug, Clone)]
+pub struct BackendResponse {
+    /// The backend's status (always 2xx).
+    pub status: StatusCode,
+    /// The backend's headers (e.g. `Location`, `ETag`).
+    pub headers: HeaderMap,
+    /// The JSON body; `None` when the body is empty (204, or length 0).
+    pub body: Option<Value>,
+}

@@ -1,0 +1,671 @@
+//! One compiled attribute rule: where the value lives in a SCIM resource (`Target`), where it
+//! lives in the backend object (`BackendField`), and the transforms between the two.
+//!
+//! Pure value plumbing over `serde_json::Value`; which rules run when is `resource.rs`'s job.
+
+use crate::mapping::error::Error;
+use crate::mapping::spec::{AsType, ReturnedFile};
+use crate::scim::path::eq_name;
+use crate::scim::schema::AttrType;
+use jsonpath_rust::parser::model::JpQuery;
+use jsonpath_rust::query::js_path_process;
+use serde_json::{Map, Value};
+
+/// Where a value lives in a SCIM resource: `name`, `name.sub`, `name[sel eq "lit"].sub`,
+/// `urn:…:name`, or a whole key family `urn:…:Metadata:*`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Target {
+    /// The extension URN the attribute lives under (None: core schema or common attribute).
+    pub(crate) urn: Option<String>,
+    pub(crate) name: String,
+    pub(crate) select: Option<(String, String)>,
+    pub(crate) sub: Option<String>,
+    pub(crate) family: bool,
+}
+
+impl Target {
+    /// Parses a mapping key; `urn` splitting is left to the caller (`split_urn`).
+    pub(crate) fn parse(rest: &str, urn: Option<String>) -> Result<Self, String> {
+        if rest == "*" {
+            return Ok(Self {
+                urn,
+                name: "*".into(),
+                select: None,
+                sub: None,
+                family: true,
+            });
+        }
+        let (head, sub) = match rest.find('[') {
+            Some(open) => {
+                let close = rest.find(']').ok_or("`[` without `]`")?;
+                let inner = &rest[open + 1..close];
+                let tail = &rest[close + 1..];
+                let sub = match tail.strip_prefix('.') {
+                    Some(s) => Some(s.to_owned()),
+                    None if tail.is_empty() => None,
+                    None => return Err(format!("unexpected `{tail}` after `]`")),
+                };
+                let mut words = inner.splitn(3, ' ');
+                let (Some(attr), Some(op), Some(lit)) = (words.next(), words.next(), words.next())
+                else {
+                    return Err(format!("`[{inner}]` must be `[subAttribute eq \"value\"]`"));
+                };
+                if !op.eq_ignore_ascii_case("eq") {
+                    return Err(format!("`[{inner}]` must use `eq`"));
+                }
+                let lit = lit.trim().trim_matches('"').to_owned();
+                let name = rest[..open].to_owned();
+                return Ok(Self {
+                    urn,
+                    name,
+                    select: Some((attr.to_owned(), lit)),
+                    sub,
+                    family: false,
+                });
+            }
+            None => match rest.split_once('.') {
+                Some((name, sub)) => (name.to_owned(), Some(sub.to_owned())),
+                None => (rest.to_owned(), None),
+            },
+        };
+        if head.is_empty()
+            || !head
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '-')
+        {
+            return Err(format!("`{rest}` is not a SCIM attribute name"));
+        }
+        Ok(Self {
+            urn,
+            name: head,
+            select: None,
+            sub,
+            family: false,
+        })
+    }
+
+    /// The attribute as SCIM spells it in errors: `emails[type eq "work"].value`.
+    pub(crate) fn display(&self) -> String {
+        let mut out = String::new();
+        if let Some(urn) = &self.urn {
+            out.push_str(urn);
+            out.push(':');
+        }
+        out.push_str(&self.name);
+        if let Some((a, l)) = &self.select {
+            out.push_str(&format!("[{a} eq \"{l}\"]"));
+        }
+        if let Some(sub) = &self.sub {
+            out.push('.');
+            out.push_str(sub);
+        }
+        out
+    }
+}
+
+/// Where the value lives in the backend object.
+#[derive(Debug, Clone)]
+pub(crate) struct BackendField {
+    pub(crate) query: JpQuery,
+    /// Field names from the root, when the JSONPath is a plain path (writable).
+    pub(crate) segments: Option<Vec<String>>,
+    /// `$.metadata.*`: one backend key per SCIM attribute of a key family.
+    pub(crate) family: bool,
+}
+
+/// A plain `$.a.b` / `$['a'].b` path as field names; `None` for anything fancier.
+pub(crate) fn plain_segments(path: &str) -> Option<(Vec<String>, bool)> {
+    let mut rest = path.strip_prefix('$')?;
+    let mut out = Vec::new();
+    let mut family = false;
+    while !rest.is_empty() {
+        if family {
+            return None;
+        }
+        if let Some(r) = rest.strip_prefix(".*") {
+            family = true;
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("['") {
+            let end = r.find("']")?;
+            out.push(r[..end].to_owned());
+            rest = &r[end + 2..];
+        } else if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let name = &r[..end];
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return None;
+            }
+            out.push(name.to_owned());
+            rest = &r[end..];
+        } else {
+            return None;
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    Some((out, family))
+}
+
+/// One compiled attribute rule.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    /// The key as written in the mapping (also the key in the gateway's store).
+    pub(crate) key: String,
+    pub(crate) target: Target,
+    pub(crate) backend: Option<BackendField>,
+    pub(crate) store: bool,
+    pub(crate) trim: bool,
+    pub(crate) lowercase: bool,
+    pub(crate) split: Option<String>,
+    pub(crate) join: Option<String>,
+    pub(crate) allowed: Vec<String>,
+    pub(crate) map: Vec<(String, Value)>,
+    pub(crate) default: Option<Value>,
+    pub(crate) constant: Option<Value>,
+    pub(crate) as_type: Option<AsType>,
+    pub(crate) read_only: bool,
+    pub(crate) write_only: bool,
+    pub(crate) returned: Option<ReturnedFile>,
+    pub(crate) case_exact: bool,
+    pub(crate) required: bool,
+    pub(crate) primary: bool,
+    pub(crate) add_replaces: bool,
+    /// The top SCIM attribute is multi-valued.
+    pub(crate) multi_valued: bool,
+    /// The SCIM type of the value this rule carries.
+    pub(crate) scim_type: AttrType,
+    /// The SCIM type of the select attribute (`primary` is Boolean).
+    pub(crate) select_boolean: bool,
+}
+
+fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    map.get(name)
+        .or_else(|| map.iter().find(|(k, _)| eq_name(k, name)).map(|(_, v)| v))
+}
+
+fn loose_eq(value: &Value, literal: &str) -> bool {
+    match value {
+        Value::String(s) => s.eq_ignore_ascii_case(literal),
+        Value::Bool(b) => b.to_string().eq_ignore_ascii_case(literal),
+        Value::Number(n) => n.to_string() == literal,
+        _ => false,
+    }
+}
+
+fn non_null(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !v.is_null())
+}
+
+/// Text of a scalar for comparisons and messages.
+pub(crate) fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Rule {
+    /// The SCIM value this rule carries in `resource`, if any.
+    pub(crate) fn scim_value(&self, resource: &Value) -> Option<Value> {
+        let root = resource.as_object()?;
+        let container = match &self.target.urn {
+            Some(urn) => non_null(get_ci(root, urn))?.as_object()?,
+            None => root,
+        };
+        if self.target.family {
+            return Some(Value::Object(container.clone()));
+        }
+        let top = non_null(get_ci(container, &self.target.name))?;
+        if let Some((attr, lit)) = &self.target.select {
+            let items = top.as_array()?;
+            let found = items
+                .iter()
+                .find(|item| {
+                    item.as_object()
+                        .and_then(|o| get_ci(o, attr))
+                        .is_some_and(|v| loose_eq(v, lit))
+                })
+                .or_else(|| {
+                    // Only one element and no marker: it is the one meant (Entra sends a lone role).
+                    let unmarked = items.len() == 1
+                        && items[0]
+                            .as_object()
+                            .is_some_and(|o| get_ci(o, attr).is_none());
+                    unmarked.then(|| &items[0])
+                })?;
+            return match &self.target.sub {
+                Some(sub) => non_null(found.as_object().and_then(|o| get_ci(o, sub))).cloned(),
+                None => Some(found.clone()),
+            };
+        }
+        match (&self.target.sub, top) {
+            (Some(sub), Value::Array(items)) => {
+                let values: Vec<Value> = items
+                    .iter()
+                    .filter_map(|item| {
+                        non_null(item.as_object().and_then(|o| get_ci(o, sub))).cloned()
+                    })
+                    .collect();
+                Some(Value::Array(values))
+            }
+            (Some(sub), Value::Object(o)) => non_null(get_ci(o, sub)).cloned(),
+            (Some(_), _) => None,
+            (None, v) => Some(v.clone()),
+        }
+    }
+
+    /// Puts a SCIM value into `resource` where this rule's target says.
+    pub(crate) fn set_scim(&self, resource: &mut Map<String, Value>, value: Value) {
+        let container = match &self.target.urn {
+            Some(urn) => {
+                let entry = resource
+                    .entry(urn.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !entry.is_object() {
+                    *entry = Value::Object(Map::new());
+                }
+                match entry.as_object_mut() {
+                    Some(map) => map,
+                    None => return,
+                }
+            }
+            None => resource,
+        };
+        if self.target.family {
+            if let Value::Object(map) = value {
+                container.extend(map);
+            }
+            return;
+        }
+        let name = self.target.name.clone();
+        if let Some((attr, lit)) = &self.target.select {
+            let items = container
+                .entry(name)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if !items.is_array() {
+                *items = Value::Array(Vec::new());
+            }
+            let Some(items) = items.as_array_mut() else {
+                return;
+            };
+            let pos = items
+                .iter()
+                .position(|item| item.get(attr).is_some_and(|v| loose_eq(v, lit)));
+            let pos = pos.unwrap_or_else(|| {
+                let marker = if self.select_boolean {
+                    Value::Bool(lit.eq_ignore_ascii_case("true"))
+                } else {
+                    Value::String(lit.clone())
+                };
+                items.push(Value::Object(Map::from_iter([(attr.clone(), marker)])));
+                items.len() - 1
+            });
+            if let Some(Value::Object(item)) = items.get_mut(pos) {
+                match &self.target.sub {
+                    Some(sub) => {
+                        item.insert(sub.clone(), value);
+                    }
+                    None => {
+                        if let Value::Object(v) = value {
+                            item.extend(v);
+                        }
+                    }
+                }
+                if self.primary {
+                    item.insert("primary".into(), Value::Bool(true));
+                }
+            }
+            return;
+        }
+        match &self.target.sub {
+            Some(sub) if self.multi_valued => {
+                let values = match value {
+                    Value::Array(values) => values,
+                    other => vec![other],
+                };
+                let items = values
+                    .into_iter()
+                    .map(|v| Value::Object(Map::from_iter([(sub.clone(), v)])))
+                    .collect();
+                container.insert(name, Value::Array(items));
+            }
+            Some(sub) => {
+                let obj = container
+                    .entry(name)
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(obj) = obj {
+                    obj.insert(sub.clone(), value);
+                }
+            }
+            None => {
+                container.insert(name, value);
+            }
+        }
+    }
+
+    /// Reads this rule's SCIM value out of a backend object.
+    pub(crate) fn read_backend(&self, backend: &Value) -> Option<Value> {
+        let field = self.backend.as_ref()?;
+        if field.family {
+            let obj = field
+                .segments
+                .as_ref()
+                .and_then(|s| get_path(backend, s))?
+                .as_object()?;
+            let out = obj
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), self.to_scim_scalar(v)))
+                .collect();
+            return Some(Value::Object(out));
+        }
+        let found: Vec<&Value> = js_path_process(&field.query, backend)
+            .ok()?
+            .into_iter()
+            .map(|r| r.val)
+            .filter(|v| !v.is_null())
+            .collect();
+        let first = *found.first()?;
+        let wants_list = self.multi_valued && self.target.select.is_none();
+        if wants_list {
+            let items: Vec<Value> = match (first, &self.split) {
+                (Value::String(s), Some(sep)) => {
+                    split_text(s, sep).into_iter().map(Value::String).collect()
+                }
+                (Value::Array(items), _) if found.len() == 1 => items.clone(),
+                _ => found.into_iter().cloned().collect(),
+            };
+            let items: Vec<Value> = items.iter().map(|v| self.to_scim_scalar(v)).collect();
+            if items.is_empty() {
+                return None;
+            }
+            return Some(Value::Array(items));
+        }
+        let value = match (first, &self.join) {
+            (Value::Array(items), Some(sep)) => {
+                Value::String(items.iter().map(scalar_text).collect::<Vec<_>>().join(sep))
+            }
+            (v, _) => v.clone(),
+        };
+        Some(self.to_scim_scalar(&value))
+    }
+
+    /// Backend scalar → SCIM scalar: reverse `map`, lowercase/trim, the SCIM type.
+    fn to_scim_scalar(&self, value: &Value) -> Value {
+        let mut v = self
+            .map
+            .iter()
+            .find(|(_, backend)| backend == value || scalar_text(backend) == scalar_text(value))
+            .map_or_else(|| value.clone(), |(scim, _)| Value::String(scim.clone()));
+        if let Value::String(s) = &v {
+            let mut s = s.clone();
+            if self.trim {
+                s = s.trim().to_owned();
+            }
+            if self.lowercase {
+                s = s.to_lowercase();
+            }
+            v = Value::String(s);
+        }
+        to_type(v, self.scim_type)
+    }
+
+    /// A SCIM value → the backend value, checking `allowed` and applying transforms.
+    pub(crate) fn to_backend(&self, value: &Value) -> Result<Value, Error> {
+        if self.target.family {
+            let Value::Object(map) = value else {
+                return Err(self.wrong_type(value, "object"));
+            };
+            let mut out = Map::new();
+            for (k, v) in map {
+                if !v.is_null() {
+                    out.insert(k.clone(), self.backend_scalar(v)?);
+                }
+            }
+            return Ok(Value::Object(out));
+        }
+        if let Some(sep) = self.split.as_ref().or(self.join.as_ref()) {
+            let items = list_items(value, sep);
+            let items: Vec<String> = items
+                .into_iter()
+                .map(|s| self.text_transform(s))
+                .map(|s| self.check_allowed(s))
+                .collect::<Result<_, _>>()?;
+            return Ok(Value::String(items.join(sep)));
+        }
+        if let Value::Array(items) = value {
+            return Ok(Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.backend_scalar(v))
+                    .collect::<Result<_, _>>()?,
+            ));
+        }
+        self.backend_scalar(value)
+    }
+
+    fn backend_scalar(&self, value: &Value) -> Result<Value, Error> {
+        let mut v = value.clone();
+        if let Value::String(s) = &v {
+            let s = self.check_allowed(self.text_transform(s.clone()))?;
+            v = Value::String(s);
+        } else if !self.allowed.is_empty() {
+            self.check_allowed(scalar_text(&v))?;
+        }
+        if !self.map.is_empty() {
+            let text = scalar_text(&v);
+            let hit = self.map.iter().find(|(k, _)| {
+                if self.case_exact {
+                    *k == text
+                } else {
+                    k.eq_ignore_ascii_case(&text)
+                }
+            });
+            v = match hit {
+                Some((_, backend)) => backend.clone(),
+                None => {
+                    return Err(Error::NotAllowed {
+                        attribute: self.key.clone(),
+                        value: text,
+                        allowed: self
+                            .map
+                            .iter()
+                            .map(|(k, _)| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+            };
+        }
+        match self.as_type {
+            Some(AsType::String) => Ok(Value::String(scalar_text(&v))),
+            Some(AsType::Integer) => match &v {
+                Value::Number(n) if n.is_i64() || n.is_u64() => Ok(v),
+                other => scalar_text(other)
+                    .trim()
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .map_err(|_| self.wrong_type(other, "integer")),
+            },
+            Some(AsType::Boolean) => match &v {
+                Value::Bool(_) => Ok(v),
+                other => match scalar_text(other).trim().to_ascii_lowercase().as_str() {
+                    "true" => Ok(Value::Bool(true)),
+                    "false" => Ok(Value::Bool(false)),
+                    _ => Err(self.wrong_type(other, "boolean")),
+                },
+            },
+            None => Ok(v),
+        }
+    }
+
+    fn wrong_type(&self, value: &Value, expected: &str) -> Error {
+        Error::WrongType {
+            attribute: self.key.clone(),
+            value: scalar_text(value),
+            expected: expected.to_owned(),
+        }
+    }
+
+    fn text_transform(&self, mut s: String) -> String {
+        if self.trim {
+            s = s.trim().to_owned();
+        }
+        if self.lowercase {
+            s = s.to_lowercase();
+        }
+        s
+    }
+
+    /// Checks the value against `allowed`, returning the allowed spelling.
+    pub(crate) fn check_allowed(&self, s: String) -> Result<String, Error> {
+        if self.allowed.is_empty() {
+            return Ok(s);
+        }
+        let hit = self.allowed.iter().find(|a| {
+            if self.case_exact {
+                **a == s
+            } else {
+                a.eq_ignore_ascii_case(&s)
+            }
+        });
+        match hit {
+            Some(a) => Ok(a.clone()),
+            None => Err(Error::NotAllowed {
+                attribute: self.key.clone(),
+                value: s,
+                allowed: self.allowed.join(", "),
+            }),
+        }
+    }
+
+    /// Whether the rule writes to the backend.
+    pub(crate) fn writes_backend(&self) -> bool {
+        !self.store
+            && !self.read_only
+            && self.backend.as_ref().is_some_and(|b| b.segments.is_some())
+    }
+}
+
+/// The strings of a list given as a list, a list of `{"value": …}`, or an `"a, b"` string.
+fn list_items(value: &Value, sep: &str) -> Vec<String> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::Object(o) => o.get("value").filter(|v| !v.is_null()).map(scalar_text),
+                Value::Null => None,
+                other => Some(scalar_text(other)),
+            })
+            .flat_map(|s| split_text(&s, sep))
+            .collect(),
+        Value::Null => Vec::new(),
+        other => split_text(&scalar_text(other), sep),
+    }
+}
+
+fn split_text(s: &str, sep: &str) -> Vec<String> {
+    s.split(sep)
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Converts a scalar to a SCIM type where it is unambiguous (`"True"` → `true`, `5` → `"5"`).
+pub(crate) fn to_type(v: Value, t: AttrType) -> Value {
+    match (t, &v) {
+        (AttrType::Boolean, Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => v,
+        },
+        (AttrType::Integer, Value::String(s)) => s.trim().parse::<i64>().map_or(v, Value::from),
+        (
+            AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary,
+            Value::Number(n),
+        ) => Value::String(n.to_string()),
+        (AttrType::String, Value::Bool(b)) => Value::String(b.to_string()),
+        _ => v,
+    }
+}
+
+/// The value at a plain path of field names.
+pub(crate) fn get_path<'a>(v: &'a Value, segments: &[String]) -> Option<&'a Value> {
+    segments.iter().try_fold(v, |v, s| v.get(s))
+}
+
+/// Sets the value at a plain path of field names, creating objects on the way.
+pub(crate) fn set_path(v: &mut Value, segments: &[String], value: Value) {
+    let Some((last, parents)) = segments.split_last() else {
+        return;
+    };
+    let mut node = v;
+    for s in parents {
+        if !node.is_object() {
+            *node = Value::Object(Map::new());
+        }
+        let Some(map) = node.as_object_mut() else {
+            return;
+        };
+        node = map
+            .entry(s.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if !node.is_object() {
+        *node = Value::Object(Map::new());
+    }
+    if let Some(map) = node.as_object_mut() {
+        map.insert(last.clone(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_paths() {
+        assert_eq!(
+            plain_segments("$.a.b"),
+            Some((vec!["a".into(), "b".into()], false))
+        );
+        assert_eq!(
+            plain_segments("$['first name'].x"),
+            Some((vec!["first name".into(), "x".into()], false))
+        );
+        assert_eq!(
+            plain_segments("$.metadata.*"),
+            Some((vec!["metadata".into()], true))
+        );
+        assert_eq!(plain_segments("$.items[0].x"), None);
+        assert_eq!(plain_segments("$"), None);
+    }
+
+    #[test]
+    fn list_items_accept_every_shape_entra_sends() {
+        let want = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(list_items(&serde_json::json!(["a", " b"]), ","), want);
+        assert_eq!(
+            list_items(&serde_json::json!([{"value": "a"}, {"value": "b"}]), ","),
+            want
+        );
+        assert_eq!(list_items(&serde_json::json!("a, b"), ","), want);
+        assert_eq!(list_items(&serde_json::json!(["a,b"]), ","), want);
+    }
+
+    #[test]
+    fn targets() {
+        let t = Target::parse("emails[type eq \"work\"].value", None).unwrap();
+        assert_eq!(t.select, Some(("type".into(), "work".into())));
+        assert_eq!(t.sub.as_deref(), Some("value"));
+        assert_eq!(t.display(), "emails[type eq \"work\"].value");
+        assert!(Target::parse("emails[type]", None).is_err());
+        assert!(Target::parse("na me", None).is_err());
+    }
+}

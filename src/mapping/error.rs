@@ -1,0 +1,84 @@
+//! Run-time translation errors: a SCIM value or request the compiled mapping cannot translate.
+//!
+//! Problems in the mapping file itself are [`Problems`](super::Problems), found at load time.
+
+/// Why a SCIM resource, filter or request could not be translated for the backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A value outside the attribute's `allowed` set (or its `map` table).
+    #[error("`{attribute}` cannot be `{value}` (allowed: {allowed})")]
+    NotAllowed {
+        /// The SCIM attribute as the mapping names it.
+        attribute: String,
+        /// The value received.
+        value: String,
+        /// The allowed values, comma-separated.
+        allowed: String,
+    },
+    /// An email domain the mapping's policy does not allow.
+    #[error("email domain `{domain}` is not allowed (allowed: {allowed})")]
+    DomainNotAllowed {
+        /// The domain received.
+        domain: String,
+        /// The allowed domains, comma-separated.
+        allowed: String,
+    },
+    /// A required attribute is missing on create.
+    #[error("`{attribute}` is required")]
+    Required {
+        /// The SCIM attribute.
+        attribute: String,
+    },
+    /// A value that cannot be turned into the backend's type (`as: integer`).
+    #[error("`{attribute}` value `{value}` is not a valid {expected}")]
+    WrongType {
+        /// The SCIM attribute.
+        attribute: String,
+        /// The value received.
+        value: String,
+        /// The type the backend needs.
+        expected: String,
+    },
+    /// A value that would change the meaning of a URL path (empty, `.` or `..`).
+    #[error("`{value}` cannot be used as `{{{placeholder}}}` in a backend path")]
+    UnsafePathValue {
+        /// The placeholder name.
+        placeholder: String,
+        /// The value refused.
+        value: String,
+    },
+    /// A value with a line break cannot go into a header.
+    #[error("the value for header `{header}` contains a line break")]
+    UnsafeHeaderValue {
+        /// The header name.
+        header: String,
+    },
+    /// A template needs a value the caller did not give.
+    #[error("operation `{operation}` needs a value for `{{{placeholder}}}`")]
+    MissingValue {
+        /// The operation rendered.
+        operation: String,
+        /// The placeholder without a value.
+        placeholder: String,
+    },
+    /// The mapping has no such operation (e.g. `deactivate`, or group `members`).
+    #[error("the mapping defines no `{operation}` operation")]
+    NoOperation {
+        /// The operation asked for.
+        operation: String,
+    },
+    /// A filter the mapping cannot answer.
+    #[error("filter on `{attribute}` with `{operator}` is not supported by this mapping")]
+    UnsupportedFilter {
+        /// The attribute filtered on.
+        attribute: String,
+        /// The operator (`eq`, `co`, `and`, …).
+        operator: String,
+    },
+    /// A SCIM body that is not a JSON object.
+    #[error("a SCIM resource must be a JSON object")]
+    NotAnObject,
+    /// A `tests:` case could not be run (its input is malformed).
+    #[error("{0}")]
+    BadTestCase(String),
+}

@@ -1,0 +1,3 @@
+//! Tests of the whole module: the shipped mappings, the broken-file fixtures, the JSON Schema.
+
+use super::*;
