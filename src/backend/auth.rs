@@ -31,7 +31,7 @@ pub(crate) enum Authenticator {
     /// One fixed header.
     Static(HeaderName, HeaderValue),
     /// A cached OAuth 2.0 token.
-    OAuth2(TokenSource),
+    OAuth2(Box<TokenSource>),
 }
 
 impl Authenticator {
@@ -71,7 +71,7 @@ impl Authenticator {
                         reason: "OAuth2 token_url must be http or https".to_owned(),
                     });
                 }
-                Self::OAuth2(TokenSource {
+                Self::OAuth2(Box::new(TokenSource {
                     http,
                     call_timeout,
                     token_url: token_url.clone(),
@@ -79,7 +79,7 @@ impl Authenticator {
                     client_secret: client_secret.clone(),
                     scope: scope.clone(),
                     cached: Mutex::new(None),
-                })
+                }))
             }
         })
     }
@@ -105,7 +105,7 @@ impl Authenticator {
         match (self, used) {
             (Self::OAuth2(source), Some(used)) => {
                 let mut cached = source.cached.lock().await;
-                if cached.as_ref().is_some_and(|token| &token.value == used) {
+                if cached.as_ref().is_some_and(|token| token.value == used) {
                     *cached = None;
                 }
                 true
@@ -155,10 +155,10 @@ impl std::fmt::Debug for TokenSource {
 impl TokenSource {
     async fn token(&self, deadline: Instant) -> Result<HeaderValue, Error> {
         let mut cached = self.cached.lock().await;
-        if let Some(token) = cached.as_ref() {
-            if Instant::now() < token.refresh_at {
-                return Ok(token.value.clone());
-            }
+        if let Some(token) = cached.as_ref()
+            && Instant::now() < token.refresh_at
+        {
+            return Ok(token.value.clone());
         }
         let token = self.fetch(deadline).await?;
         let value = token.value.clone();
@@ -174,13 +174,16 @@ impl TokenSource {
         if Instant::now() >= limit {
             return Err(timeout);
         }
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials")
-            .append_pair("client_id", &self.client_id)
-            .append_pair("client_secret", self.client_secret.expose());
-        if let Some(scope) = &self.scope {
-            form.append_pair("scope", scope);
-        }
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials")
+                .append_pair("client_id", &self.client_id)
+                .append_pair("client_secret", self.client_secret.expose());
+            if let Some(scope) = &self.scope {
+                form.append_pair("scope", scope);
+            }
+            form.finish()
+        };
         let request = self
             .http
             .post(self.token_url.clone())
@@ -189,7 +192,7 @@ impl TokenSource {
                 "application/x-www-form-urlencoded",
             )
             .header(http::header::ACCEPT, "application/json")
-            .body(form.finish());
+            .body(form);
         let started = Instant::now();
         let exchange = async {
             let mut response = request.send().await?;

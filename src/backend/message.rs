@@ -53,10 +53,8 @@ fn from_json(value: &Value) -> Option<String> {
                     (head, tail) => head.or(tail),
                 };
             }
-            if let Some(errors) = map.get("errors") {
-                if let Some(text) = from_json(errors) {
-                    return Some(text);
-                }
+            if let Some(text) = map.get("errors").and_then(from_json) {
+                return Some(text);
             }
             TEXT_KEYS
                 .iter()

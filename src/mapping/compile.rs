@@ -24,13 +24,13 @@ use crate::scim::schema::{
 };
 use jsonpath_rust::parser::model::JpQuery;
 use jsonpath_rust::parser::parse_json_path;
-use std::rc::Rc;
 
 /// Collects problems for one file, locating key paths in the YAML.
 struct Ctx<'a> {
     file: &'a str,
     tree: Option<Located>,
     problems: Vec<Problem>,
+    env: env::Substituted,
 }
 
 impl Ctx<'_> {
@@ -47,6 +47,7 @@ impl Ctx<'_> {
     }
 
     fn push(&mut self, line: u64, column: u64, path: &[String], message: String) {
+        let column = self.env.original_column(line, column);
         self.problems.push(Problem {
             file: self.file.to_owned(),
             line,
@@ -96,35 +97,34 @@ pub(crate) fn load(
     contents: &str,
     env_lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Mapping, Problems> {
-    let (properties, unset) = env::properties(contents, env_lookup);
+    let substituted = env::substitute(contents, env_lookup);
     let options = || {
         let mut o = serde_saphyr::Options::default();
-        o.property_map = Some(Rc::new(properties.clone()));
         o.with_snippet = false;
         o
     };
+    let tree = Located::parse(&substituted.text, options());
     let mut ctx = Ctx {
         file,
-        tree: Located::parse(contents, options()),
+        tree,
         problems: Vec::new(),
+        env: substituted,
     };
-    for u in &unset {
+    for u in ctx.env.problems.clone() {
         let path = ctx
             .tree
             .as_ref()
             .map(|t| t.path_at(u.line, u.column))
             .unwrap_or_default();
-        ctx.push(
-            u.line,
-            u.column,
-            &path,
-            format!(
-                "environment variable `{}` is not set (set it, or write `${{{}:-default}}`)",
-                u.name, u.name
-            ),
-        );
+        ctx.problems.push(Problem {
+            file: file.to_owned(),
+            line: u.line,
+            column: u.column,
+            key_path: join_key_path(&path),
+            message: u.message,
+        });
     }
-    let spec: MappingFile = match serde_saphyr::from_str_with_options(contents, options()) {
+    let spec: MappingFile = match serde_saphyr::from_str_with_options(&ctx.env.text, options()) {
         Ok(spec) => spec,
         Err(e) => {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
@@ -134,13 +134,7 @@ pub(crate) fn load(
                 .map(|t| t.path_at(line, column))
                 .unwrap_or_default();
             let message = serde_message(&e);
-            if !ctx
-                .problems
-                .iter()
-                .any(|p| p.line == line && p.column == column)
-            {
-                ctx.push(line, column, &path, message);
-            }
+            ctx.push(line, column, &path, message);
             return Err(Problems(ctx.problems));
         }
     };

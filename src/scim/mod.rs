@@ -12,3 +12,7 @@ pub mod query;
 pub mod schema;
 
 pub use error::{ScimError, ScimType};
+pub use list::ListResponse;
+pub use patch::{MemberChange, PatchRequest};
+pub use query::ListQuery;
+pub use schema::{ResourceAttrs, SchemaRegistry};

@@ -97,7 +97,7 @@ pub struct Attribute {
     /// For references: the resource types referenced (`User`, `Group`, `external`).
     pub reference_types: Vec<String>,
     /// Sub-attributes of a complex attribute.
-    pub sub_attributes: Vec<Attribute>,
+    pub sub_attributes: Vec<Self>,
 }
 
 /// A schema: URN, name, attributes. `open` schemas accept any attribute name (key families such
@@ -315,14 +315,13 @@ impl SchemaRegistry {
         let schemas = self.schemas_of(resource_type);
         let core_urn = schemas.first().map(|schema| schema.id.as_str());
         let qualified = path.schema.as_deref();
-        if qualified.is_none() || qualified.zip(core_urn).is_some_and(|(a, b)| eq_name(a, b)) {
-            if let Some(attr) = self
+        if (qualified.is_none() || qualified.zip(core_urn).is_some_and(|(a, b)| eq_name(a, b)))
+            && let Some(attr) = self
                 .common
                 .iter()
                 .find(|attr| eq_name(&attr.name, &path.name))
-            {
-                return Some((None, Cow::Borrowed(attr)));
-            }
+        {
+            return Some((None, Cow::Borrowed(attr)));
         }
         let candidates = schemas
             .into_iter()
@@ -395,16 +394,16 @@ pub struct ResourceAttrs<'a> {
     pub resource_type: &'a str,
 }
 
-impl ResourceAttrs<'_> {
+impl crate::scim::filter::AttrInfo for ResourceAttrs<'_> {
     /// Whether string comparisons on `path` are case-sensitive (unknown attributes: no).
-    pub fn case_exact(&self, path: &AttrPath) -> bool {
+    fn case_exact(&self, path: &AttrPath) -> bool {
         self.registry
             .attribute(self.resource_type, path)
             .is_some_and(|attr| attr.case_exact)
     }
 
     /// Whether `path` is a Boolean attribute.
-    pub fn is_boolean(&self, path: &AttrPath) -> bool {
+    fn is_boolean(&self, path: &AttrPath) -> bool {
         self.registry
             .attribute(self.resource_type, path)
             .is_some_and(|attr| attr.attr_type == AttrType::Boolean)
@@ -414,6 +413,7 @@ impl ResourceAttrs<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::filter::AttrInfo;
 
     fn path(schema: Option<&str>, name: &str, sub: Option<&str>) -> AttrPath {
         AttrPath {

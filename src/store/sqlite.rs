@@ -1,0 +1,503 @@
+//! [`SqliteStore`]: the embedded default [`Store`], one SQLite file (or memory).
+//!
+//! rusqlite is synchronous, so every operation runs on `tokio::task::spawn_blocking` against
+//! one connection behind a mutex (SQLite serialises writers anyway). WAL journal,
+//! `synchronous = FULL` (an id mapping must survive a power cut, not only `kill -9`),
+//! foreign keys on, a busy timeout for a second process. Every operation that writes is one
+//! `BEGIN IMMEDIATE` transaction, so conflict checks and writes cannot interleave.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, TransactionBehavior, params};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::{Error, Record, RecordState, Store, StoreFuture, UniqueColumn, migrations};
+
+/// Columns of `records`, in the order `read_record` expects.
+const COLUMNS: &str = "tenant, kind, scim_id, backend_id, unique_key, shadow, snapshot, created, \
+                       last_modified, state";
+
+/// The SQLite store; cheap to clone (clones share the connection).
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    location: String,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let location = path.display().to_string();
+        let conn = Connection::open(path).map_err(|error| Error::Open {
+            location: location.clone(),
+            reason: error.to_string(),
+        })?;
+        Self::setup(conn, location)
+    }
+
+    /// A private in-memory database (tests, demo); gone when the store is dropped.
+    pub fn open_in_memory() -> Result<Self, Error> {
+        let location = ":memory:".to_owned();
+        let conn = Connection::open_in_memory().map_err(|error| Error::Open {
+            location: location.clone(),
+            reason: error.to_string(),
+        })?;
+        Self::setup(conn, location)
+    }
+
+    fn setup(mut conn: Connection, location: String) -> Result<Self, Error> {
+        let open = |reason: String| Error::Open {
+            location: location.clone(),
+            reason,
+        };
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| open(e.to_string()))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(|e| open(e.to_string()))?;
+        migrations::migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            location,
+        })
+    }
+
+    /// Runs `work` on the blocking pool with the connection.
+    fn run<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        work: impl FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+    ) -> StoreFuture<'static, T> {
+        let conn = self.conn.clone();
+        Box::pin(async move {
+            let task = tokio::task::spawn_blocking(move || {
+                // A panic mid-operation rolled its transaction back on unwind; the
+                // connection itself is still sound.
+                let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+                work(&mut conn)
+            });
+            task.await.map_err(|error| Error::Interrupted {
+                operation,
+                reason: error.to_string(),
+            })?
+        })
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction, committed when it succeeds.
+    fn write<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
+    ) -> StoreFuture<'static, T> {
+        self.run(operation, move |conn| {
+            let db = database(operation);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let value = work(&tx)?;
+            tx.commit().map_err(db)?;
+            Ok(value)
+        })
+    }
+}
+
+/// Maps a rusqlite error of `operation`.
+fn database(operation: &'static str) -> impl Fn(rusqlite::Error) -> Error + Copy {
+    move |error| Error::Database {
+        operation,
+        reason: error.to_string(),
+    }
+}
+
+fn micros(time: OffsetDateTime) -> i64 {
+    i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+fn from_micros(value: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000).ok()
+}
+
+/// Reads one row (selected with [`COLUMNS`]); a bad stored value is `Corrupt`.
+fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<Record, Error>> {
+    let scim_id: String = row.get(2)?;
+    let shadow: String = row.get(5)?;
+    let snapshot: Option<String> = row.get(6)?;
+    let created: i64 = row.get(7)?;
+    let last_modified: i64 = row.get(8)?;
+    let state: String = row.get(9)?;
+    let (tenant, kind, backend_id, unique_key) =
+        (row.get(0)?, row.get(1)?, row.get(3)?, row.get(4)?);
+    let corrupt = |what| Error::Corrupt {
+        what,
+        scim_id: scim_id.clone(),
+    };
+    let parsed = (|| {
+        let shadow =
+            serde_json::from_str::<Map<String, Value>>(&shadow).map_err(|_| corrupt("shadow"))?;
+        let snapshot = match snapshot {
+            Some(text) => Some(serde_json::from_str(&text).map_err(|_| corrupt("snapshot"))?),
+            None => None,
+        };
+        Ok(Record {
+            tenant,
+            kind,
+            backend_id,
+            unique_key,
+            shadow,
+            snapshot,
+            created: from_micros(created).ok_or_else(|| corrupt("created"))?,
+            last_modified: from_micros(last_modified).ok_or_else(|| corrupt("last_modified"))?,
+            state: RecordState::parse(&state).ok_or_else(|| corrupt("state"))?,
+            scim_id: scim_id.clone(),
+        })
+    })();
+    Ok(parsed)
+}
+
+/// All records matching `sql` (which selects [`COLUMNS`]).
+fn query(
+    conn: &Connection,
+    operation: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Record>, Error> {
+    let db = database(operation);
+    let mut statement = conn.prepare_cached(sql).map_err(db)?;
+    let rows = statement.query_map(params, read_record).map_err(db)?;
+    let mut records = Vec::new();
+    for row in rows {
+        records.push(row.map_err(db)??);
+    }
+    Ok(records)
+}
+
+/// The SCIM id of the record in (tenant, kind) whose `column` equals `value`, other than
+/// `except`.
+fn holder(
+    tx: &Transaction<'_>,
+    column: UniqueColumn,
+    record: &Record,
+    except: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let (sql, value) = match column {
+        UniqueColumn::ScimId => ("scim_id", Some(&record.scim_id)),
+        UniqueColumn::BackendId => ("backend_id", record.backend_id.as_ref()),
+        UniqueColumn::UniqueKey => ("unique_key", record.unique_key.as_ref()),
+    };
+    let Some(value) = value else { return Ok(None) };
+    let sql = format!(
+        "SELECT scim_id FROM records WHERE tenant = ?1 AND kind = ?2 AND {sql} = ?3 \
+         AND scim_id IS NOT ?4 LIMIT 1"
+    );
+    tx.query_row(
+        &sql,
+        params![record.tenant, record.kind, value, except],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(database("conflict check"))
+}
+
+/// Refuses `record` when one of its unique columns is held by another record.
+fn check_unique(
+    tx: &Transaction<'_>,
+    record: &Record,
+    columns: &[UniqueColumn],
+) -> Result<(), Error> {
+    let except = columns
+        .iter()
+        .all(|column| *column != UniqueColumn::ScimId)
+        .then_some(record.scim_id.as_str());
+    for column in columns {
+        if let Some(existing_scim_id) = holder(tx, *column, record, except)? {
+            return Err(Error::Conflict {
+                what: *column,
+                existing_scim_id,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites the shadow index rows of `record` (top-level string values).
+fn reindex(tx: &Transaction<'_>, record: &Record) -> Result<(), Error> {
+    let db = database("shadow index");
+    tx.execute(
+        "DELETE FROM shadow_index WHERE tenant = ?1 AND kind = ?2 AND scim_id = ?3",
+        params![record.tenant, record.kind, record.scim_id],
+    )
+    .map_err(db)?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO shadow_index (tenant, kind, attr, value, scim_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(db)?;
+    for (attr, value) in &record.shadow {
+        if let Value::String(value) = value {
+            insert
+                .execute(params![
+                    record.tenant,
+                    record.kind,
+                    attr,
+                    value,
+                    record.scim_id
+                ])
+                .map_err(db)?;
+        }
+    }
+    Ok(())
+}
+
+fn json_text(value: &impl serde::Serialize) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|error| Error::Database {
+        operation: "encode",
+        reason: error.to_string(),
+    })
+}
+
+fn select_one(
+    conn: &Connection,
+    operation: &'static str,
+    column: &str,
+    args: [String; 3],
+) -> Result<Option<Record>, Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM records WHERE tenant = ?1 AND kind = ?2 AND {column} = ?3");
+    Ok(query(conn, operation, &sql, args)?.into_iter().next())
+}
+
+fn owned(args: [&str; 3]) -> [String; 3] {
+    args.map(str::to_owned)
+}
+
+impl Store for SqliteStore {
+    fn insert(&self, record: Record) -> StoreFuture<'_, ()> {
+        self.write("insert", move |tx| {
+            use UniqueColumn::{BackendId, ScimId, UniqueKey};
+            check_unique(tx, &record, &[ScimId, BackendId, UniqueKey])?;
+            tx.execute(
+                &format!("INSERT INTO records ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                params![
+                    record.tenant,
+                    record.kind,
+                    record.scim_id,
+                    record.backend_id,
+                    record.unique_key,
+                    json_text(&record.shadow)?,
+                    record.snapshot.as_ref().map(json_text).transpose()?,
+                    micros(record.created),
+                    micros(record.last_modified),
+                    record.state.as_str(),
+                ],
+            )
+            .map_err(database("insert"))?;
+            reindex(tx, &record)
+        })
+    }
+
+    fn activate(
+        &self,
+        tenant: &str,
+        kind: &str,
+        scim_id: &str,
+        backend_id: &str,
+        shadow: Map<String, Value>,
+    ) -> StoreFuture<'_, Record> {
+        let args = owned([tenant, kind, scim_id]);
+        let backend_id = backend_id.to_owned();
+        self.write("activate", move |tx| {
+            let [tenant, kind, scim_id] = args.clone();
+            let Some(mut record) = select_one(tx, "activate", "scim_id", args)? else {
+                return Err(Error::NotFound { tenant, kind, scim_id });
+            };
+            if record.state == RecordState::Active {
+                return if record.backend_id.as_deref() == Some(backend_id.as_str()) {
+                    Ok(record)
+                } else {
+                    Err(Error::AlreadyActive { scim_id })
+                };
+            }
+            record.backend_id = Some(backend_id);
+            record.shadow = shadow;
+            record.state = RecordState::Active;
+            record.last_modified = super::now().max(record.created);
+            check_unique(tx, &record, &[UniqueColumn::BackendId])?;
+            tx.execute(
+                "UPDATE records SET backend_id = ?4, shadow = ?5, state = 'active', last_modified = ?6 \
+                 WHERE tenant = ?1 AND kind = ?2 AND scim_id = ?3",
+                params![
+                    record.tenant,
+                    record.kind,
+                    record.scim_id,
+                    record.backend_id,
+                    json_text(&record.shadow)?,
+                    micros(record.last_modified),
+                ],
+            )
+            .map_err(database("activate"))?;
+            reindex(tx, &record)?;
+            Ok(record)
+        })
+    }
+
+    fn get(&self, tenant: &str, kind: &str, scim_id: &str) -> StoreFuture<'_, Option<Record>> {
+        let args = owned([tenant, kind, scim_id]);
+        self.run("get", move |conn| select_one(conn, "get", "scim_id", args))
+    }
+
+    fn get_by_backend_id(
+        &self,
+        tenant: &str,
+        kind: &str,
+        backend_id: &str,
+    ) -> StoreFuture<'_, Option<Record>> {
+        let args = owned([tenant, kind, backend_id]);
+        self.run("get_by_backend_id", move |conn| {
+            select_one(conn, "get_by_backend_id", "backend_id", args)
+        })
+    }
+
+    fn get_by_unique_key(
+        &self,
+        tenant: &str,
+        kind: &str,
+        unique_key: &str,
+    ) -> StoreFuture<'_, Option<Record>> {
+        let args = owned([tenant, kind, unique_key]);
+        self.run("get_by_unique_key", move |conn| {
+            select_one(conn, "get_by_unique_key", "unique_key", args)
+        })
+    }
+
+    fn find_by_shadow(
+        &self,
+        tenant: &str,
+        kind: &str,
+        attribute: &str,
+        value: &str,
+    ) -> StoreFuture<'_, Vec<Record>> {
+        let args = [tenant, kind, attribute, value].map(str::to_owned);
+        self.run("find_by_shadow", move |conn| {
+            let sql = format!(
+                "SELECT {} FROM records r JOIN shadow_index s \
+                 ON s.tenant = r.tenant AND s.kind = r.kind AND s.scim_id = r.scim_id \
+                 WHERE s.tenant = ?1 AND s.kind = ?2 AND s.attr = ?3 AND s.value = ?4 \
+                 ORDER BY r.created, r.scim_id",
+                COLUMNS
+                    .split(", ")
+                    .map(|c| format!("r.{}", c.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            query(conn, "find_by_shadow", &sql, args)
+        })
+    }
+
+    fn update(&self, record: Record) -> StoreFuture<'_, ()> {
+        self.write("update", move |tx| {
+            check_unique(tx, &record, &[UniqueColumn::BackendId, UniqueColumn::UniqueKey])?;
+            let changed = tx
+                .execute(
+                    "UPDATE records SET backend_id = ?4, unique_key = ?5, shadow = ?6, snapshot = ?7, \
+                     last_modified = ?8 WHERE tenant = ?1 AND kind = ?2 AND scim_id = ?3",
+                    params![
+                        record.tenant,
+                        record.kind,
+                        record.scim_id,
+                        record.backend_id,
+                        record.unique_key,
+                        json_text(&record.shadow)?,
+                        record.snapshot.as_ref().map(json_text).transpose()?,
+                        micros(record.last_modified),
+                    ],
+                )
+                .map_err(database("update"))?;
+            if changed == 0 {
+                return Err(Error::NotFound {
+                    tenant: record.tenant,
+                    kind: record.kind,
+                    scim_id: record.scim_id,
+                });
+            }
+            reindex(tx, &record)
+        })
+    }
+
+    fn delete(&self, tenant: &str, kind: &str, scim_id: &str) -> StoreFuture<'_, bool> {
+        let args = owned([tenant, kind, scim_id]);
+        self.write("delete", move |tx| delete_where(tx, "delete", &args, ""))
+    }
+
+    fn list_pending(
+        &self,
+        tenant: &str,
+        kind: &str,
+        older_than: OffsetDateTime,
+    ) -> StoreFuture<'_, Vec<Record>> {
+        let (tenant, kind) = (tenant.to_owned(), kind.to_owned());
+        self.run("list_pending", move |conn| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM records WHERE tenant = ?1 AND kind = ?2 \
+                 AND state = 'pending' AND created < ?3 ORDER BY created, scim_id"
+            );
+            query(
+                conn,
+                "list_pending",
+                &sql,
+                params![tenant, kind, micros(older_than)],
+            )
+        })
+    }
+
+    fn delete_pending(&self, tenant: &str, kind: &str, scim_id: &str) -> StoreFuture<'_, bool> {
+        let args = owned([tenant, kind, scim_id]);
+        self.write("delete_pending", move |tx| {
+            delete_where(tx, "delete_pending", &args, " AND state = 'pending'")
+        })
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        self.run("ping", |conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(database("ping"))
+        })
+    }
+}
+
+/// Deletes one record (and its index rows) when `extra` holds; true when one was deleted.
+fn delete_where(
+    tx: &Transaction<'_>,
+    operation: &'static str,
+    args: &[String; 3],
+    extra: &str,
+) -> Result<bool, Error> {
+    let db = database(operation);
+    let deleted = tx
+        .execute(
+            &format!("DELETE FROM records WHERE tenant = ?1 AND kind = ?2 AND scim_id = ?3{extra}"),
+            params![args[0], args[1], args[2]],
+        )
+        .map_err(db)?;
+    if deleted > 0 {
+        // Also removed by the foreign key cascade; explicit so it does not depend on it.
+        tx.execute(
+            "DELETE FROM shadow_index WHERE tenant = ?1 AND kind = ?2 AND scim_id = ?3",
+            params![args[0], args[1], args[2]],
+        )
+        .map_err(db)?;
+    }
+    Ok(deleted > 0)
+}

@@ -1,0 +1,563 @@
+//! Store behaviour tests. Each runs against any `Arc<dyn Store>`, so the PostgreSQL store
+//! (issue 8) can reuse them; here they run on in-memory and file SQLite.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use time::Duration;
+
+use super::*;
+
+fn memory() -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open_in_memory().unwrap())
+}
+
+/// A database path under the temp dir, removed (with WAL files) on drop.
+struct TempDb(PathBuf);
+
+impl TempDb {
+    fn new() -> Self {
+        Self(std::env::temp_dir().join(format!("scimgate-store-{}.db", uuid::Uuid::new_v4())))
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn shadow(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn user(scim_id: &str, unique_key: &str) -> Record {
+    let mut record = Record::pending("t1", "User", scim_id, Some(unique_key.to_owned()));
+    record.shadow = shadow(json!({"externalId": format!("ext-{scim_id}")}));
+    record
+}
+
+fn ids(records: &[Record]) -> Vec<&str> {
+    records.iter().map(|r| r.scim_id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn insert_get_round_trip() {
+    let store = memory();
+    let mut record = user("u1", "bjensen@example.com");
+    record.snapshot = Some(json!({"userName": "bjensen@example.com"}));
+    record.shadow.insert("costCenter".into(), json!(42));
+    store.insert_pending(record.clone()).await.unwrap();
+    let read = store.get("t1", "User", "u1").await.unwrap().unwrap();
+    assert_eq!(read, record);
+    assert_eq!(read.state, RecordState::Pending);
+    assert_eq!(store.get("t1", "User", "nope").await.unwrap(), None);
+    assert_eq!(store.get("t2", "User", "u1").await.unwrap(), None);
+    assert_eq!(store.get("t1", "Group", "u1").await.unwrap(), None);
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn conflicts_on_each_unique_column() {
+    let store = memory();
+    let mut first = user("u1", "a@example.com");
+    first.backend_id = Some("b1".into());
+    store.insert(first).await.unwrap();
+
+    let cases = [
+        (user("u1", "other@example.com"), UniqueColumn::ScimId),
+        (
+            Record {
+                backend_id: Some("b1".into()),
+                ..user("u2", "x@example.com")
+            },
+            UniqueColumn::BackendId,
+        ),
+        (user("u3", "a@example.com"), UniqueColumn::UniqueKey),
+    ];
+    for (record, column) in cases {
+        match store.insert_pending(record).await {
+            Err(Error::Conflict {
+                what,
+                existing_scim_id,
+            }) => {
+                assert_eq!((what, existing_scim_id.as_str()), (column, "u1"));
+            }
+            other => panic!("{column}: {other:?}"),
+        }
+    }
+    // Nothing of the refused inserts was written, not even their shadow index rows.
+    assert_eq!(store.get("t1", "User", "u2").await.unwrap(), None);
+    assert!(
+        store
+            .find_by_shadow("t1", "User", "externalId", "ext-u3")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Uniqueness is per tenant and kind.
+    store
+        .insert_pending(Record {
+            tenant: "t2".into(),
+            ..user("u1", "a@example.com")
+        })
+        .await
+        .unwrap();
+    store
+        .insert_pending(Record {
+            kind: "Group".into(),
+            ..user("u1", "a@example.com")
+        })
+        .await
+        .unwrap();
+    // Records without unique key or backend id do not collide with each other.
+    store
+        .insert_pending(Record::pending("t1", "User", "n1", None))
+        .await
+        .unwrap();
+    store
+        .insert_pending(Record::pending("t1", "User", "n2", None))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn activate_moves_pending_to_active() {
+    let store = memory();
+    store
+        .insert_pending(user("u1", "a@example.com"))
+        .await
+        .unwrap();
+    let active = store
+        .activate(
+            "t1",
+            "User",
+            "u1",
+            "b1",
+            shadow(json!({"externalId": "E1"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(active.state, RecordState::Active);
+    assert_eq!(active.backend_id.as_deref(), Some("b1"));
+    assert!(active.last_modified >= active.created);
+    assert_eq!(
+        store.get("t1", "User", "u1").await.unwrap(),
+        Some(active.clone())
+    );
+    assert_eq!(
+        store.get_by_backend_id("t1", "User", "b1").await.unwrap(),
+        Some(active.clone())
+    );
+    assert_eq!(
+        ids(&store
+            .find_by_shadow("t1", "User", "externalId", "E1")
+            .await
+            .unwrap()),
+        ["u1"]
+    );
+    assert!(
+        store
+            .find_by_shadow("t1", "User", "externalId", "ext-u1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Idempotent with the same backend id; refused with another.
+    let again = store
+        .activate("t1", "User", "u1", "b1", Map::new())
+        .await
+        .unwrap();
+    assert_eq!(again, active);
+    let other = store.activate("t1", "User", "u1", "b2", Map::new()).await;
+    assert!(
+        matches!(other, Err(Error::AlreadyActive { .. })),
+        "{other:?}"
+    );
+    let missing = store.activate("t1", "User", "zz", "b3", Map::new()).await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+
+    // A backend id held by another record: conflict, and the record stays pending.
+    store
+        .insert_pending(user("u2", "b@example.com"))
+        .await
+        .unwrap();
+    match store.activate("t1", "User", "u2", "b1", Map::new()).await {
+        Err(Error::Conflict {
+            what: UniqueColumn::BackendId,
+            existing_scim_id,
+        }) => {
+            assert_eq!(existing_scim_id, "u1");
+        }
+        other => panic!("{other:?}"),
+    }
+    let pending = store.get("t1", "User", "u2").await.unwrap().unwrap();
+    assert_eq!(
+        (pending.state, pending.backend_id),
+        (RecordState::Pending, None)
+    );
+}
+
+#[tokio::test]
+async fn lookups_by_backend_id_and_unique_key() {
+    let store = memory();
+    store
+        .insert_pending(user("u1", "a@example.com"))
+        .await
+        .unwrap();
+    store
+        .activate("t1", "User", "u1", "b1", Map::new())
+        .await
+        .unwrap();
+    let by_key = store
+        .get_by_unique_key("t1", "User", "a@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_key.scim_id, "u1");
+    assert_eq!(
+        store
+            .get_by_unique_key("t1", "User", "A@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_by_backend_id("t1", "User", "b2").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_by_backend_id("t2", "User", "b1").await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn shadow_index_is_exact_and_follows_updates_and_deletes() {
+    let store = memory();
+    for (id, ext) in [("u1", "Ext-1"), ("u2", "Ext-1"), ("u3", "other")] {
+        let mut record = user(id, &format!("{id}@example.com"));
+        record.shadow = shadow(json!({"externalId": ext, "level": 3, "tags": ["Ext-1"]}));
+        store.insert_pending(record).await.unwrap();
+    }
+    let found = store
+        .find_by_shadow("t1", "User", "externalId", "Ext-1")
+        .await
+        .unwrap();
+    assert_eq!(ids(&found), ["u1", "u2"]);
+    // Case-sensitive, attribute-specific, strings only.
+    assert!(
+        store
+            .find_by_shadow("t1", "User", "externalId", "ext-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .find_by_shadow("t1", "User", "externalid", "Ext-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .find_by_shadow("t1", "User", "tags", "Ext-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .find_by_shadow("t1", "User", "level", "3")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .find_by_shadow("t2", "User", "externalId", "Ext-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Update: the old value no longer finds u1, the new one does.
+    let mut record = store.get("t1", "User", "u1").await.unwrap().unwrap();
+    record.shadow.insert("externalId".into(), json!("Ext-9"));
+    record.last_modified += Duration::seconds(5);
+    store.update(record.clone()).await.unwrap();
+    assert_eq!(store.get("t1", "User", "u1").await.unwrap(), Some(record));
+    assert_eq!(
+        ids(&store
+            .find_by_shadow("t1", "User", "externalId", "Ext-1")
+            .await
+            .unwrap()),
+        ["u2"]
+    );
+    assert_eq!(
+        ids(&store
+            .find_by_shadow("t1", "User", "externalId", "Ext-9")
+            .await
+            .unwrap()),
+        ["u1"]
+    );
+
+    // Delete: gone from the index too.
+    assert!(store.delete("t1", "User", "u2").await.unwrap());
+    assert!(!store.delete("t1", "User", "u2").await.unwrap());
+    assert!(
+        store
+            .find_by_shadow("t1", "User", "externalId", "Ext-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.get("t1", "User", "u2").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn update_keeps_the_scim_id_when_the_backend_key_changes() {
+    let store = memory();
+    store
+        .insert_pending(user("u1", "old@example.com"))
+        .await
+        .unwrap();
+    store
+        .activate("t1", "User", "u1", "old@example.com", Map::new())
+        .await
+        .unwrap();
+    store
+        .insert_pending(user("u2", "taken@example.com"))
+        .await
+        .unwrap();
+
+    let mut record = store.get("t1", "User", "u1").await.unwrap().unwrap();
+    record.backend_id = Some("new@example.com".into());
+    record.unique_key = Some("new@example.com".into());
+    record.snapshot = Some(json!({"email": "new@example.com"}));
+    store.update(record.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .get_by_backend_id("t1", "User", "new@example.com")
+            .await
+            .unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store
+            .get_by_backend_id("t1", "User", "old@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Conflicts leave the record unchanged.
+    let mut clash = record.clone();
+    clash.unique_key = Some("taken@example.com".into());
+    clash.shadow.insert("externalId".into(), json!("changed"));
+    match store.update(clash).await {
+        Err(Error::Conflict {
+            what: UniqueColumn::UniqueKey,
+            existing_scim_id,
+        }) => {
+            assert_eq!(existing_scim_id, "u2");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.get("t1", "User", "u1").await.unwrap(), Some(record));
+    assert!(
+        store
+            .find_by_shadow("t1", "User", "externalId", "changed")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let missing = store.update(user("zz", "zz@example.com")).await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn pending_records_are_listed_and_deleted_for_repair() {
+    let store = memory();
+    let now = now();
+    let mut old = user("old", "old@example.com");
+    old.created = now - Duration::minutes(10);
+    old.last_modified = old.created;
+    store.insert_pending(old).await.unwrap();
+    store
+        .insert_pending(user("fresh", "fresh@example.com"))
+        .await
+        .unwrap();
+    let mut active = user("act", "act@example.com");
+    active.created = now - Duration::minutes(10);
+    store.insert_pending(active).await.unwrap();
+    store
+        .activate("t1", "User", "act", "b1", Map::new())
+        .await
+        .unwrap();
+
+    let stale = store
+        .list_pending("t1", "User", now - Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(ids(&stale), ["old"]);
+    let all = store
+        .list_pending("t1", "User", now + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(ids(&all), ["old", "fresh"]);
+    assert!(
+        store
+            .list_pending("t2", "User", now + Duration::minutes(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // delete_pending never removes an active record.
+    assert!(!store.delete_pending("t1", "User", "act").await.unwrap());
+    assert!(store.get("t1", "User", "act").await.unwrap().is_some());
+    assert!(store.delete_pending("t1", "User", "old").await.unwrap());
+    assert!(
+        store
+            .find_by_shadow("t1", "User", "externalId", "ext-old")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The unique key is free again.
+    store
+        .insert_pending(user("again", "old@example.com"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_unique_key_yield_one_record() {
+    let store = memory();
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .insert_pending(user(&format!("id-{i}"), "same@example.com"))
+                    .await
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut conflicts = 0;
+    for (i, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            Ok(()) => winners.push(format!("id-{i}")),
+            Err(Error::Conflict {
+                what: UniqueColumn::UniqueKey,
+                ..
+            }) => conflicts += 1,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!(conflicts, 31);
+    let holder = store
+        .get_by_unique_key("t1", "User", "same@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(holder.scim_id, winners[0]);
+}
+
+#[tokio::test]
+async fn file_database_persists_across_reopen() {
+    let db = TempDb::new();
+    {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.0).unwrap());
+        store
+            .insert_pending(user("u1", "a@example.com"))
+            .await
+            .unwrap();
+        store
+            .activate(
+                "t1",
+                "User",
+                "u1",
+                "b1",
+                shadow(json!({"externalId": "E1"})),
+            )
+            .await
+            .unwrap();
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.0).unwrap());
+    let record = store
+        .get_by_backend_id("t1", "User", "b1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (record.scim_id.as_str(), record.state),
+        ("u1", RecordState::Active)
+    );
+    assert_eq!(
+        ids(&store
+            .find_by_shadow("t1", "User", "externalId", "E1")
+            .await
+            .unwrap()),
+        ["u1"]
+    );
+    let conflict = store.insert_pending(user("u2", "a@example.com")).await;
+    assert!(
+        matches!(conflict, Err(Error::Conflict { .. })),
+        "{conflict:?}"
+    );
+
+    let conn = rusqlite::Connection::open(&db.0).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let versions: i64 = conn
+        .query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(versions, migrations::latest());
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let db = TempDb::new();
+    drop(SqliteStore::open(&db.0).unwrap());
+    let conn = rusqlite::Connection::open(&db.0).unwrap();
+    conn.execute("INSERT INTO schema_version (version) VALUES (99)", [])
+        .unwrap();
+    drop(conn);
+    let error = SqliteStore::open(&db.0).unwrap_err();
+    assert!(
+        matches!(error, Error::SchemaTooNew { found: 99, .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_unopenable_path_is_an_open_error() {
+    let path = std::env::temp_dir()
+        .join(format!("scimgate-missing-{}", uuid::Uuid::new_v4()))
+        .join("x.db");
+    let error = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(error, Error::Open { .. }), "{error:?}");
+}
