@@ -45,7 +45,9 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
             }
         },
     };
-    let (scim_id, record) = op.finish_create(pending, &backend_id, &write.stored).await?;
+    let (scim_id, record) = op
+        .finish_create(pending, &backend_id, &write.stored)
+        .await?;
     let object = match answer.body {
         Some(object) if !op.resource.rereads_after(OpName::Create) => object,
         _ => {

@@ -61,8 +61,16 @@ async fn add_all(
 ) -> Result<(), Error> {
     for member in ids {
         let backend_member = op.member_backend_id(member, applied).await?;
-        member_call(op, OpName::AddMember, group_scim_id, group, member, &backend_member, applied)
-            .await?;
+        member_call(
+            op,
+            OpName::AddMember,
+            group_scim_id,
+            group,
+            member,
+            &backend_member,
+            applied,
+        )
+        .await?;
         applied.push(format!("added {member}"));
     }
     Ok(())
@@ -77,8 +85,16 @@ async fn remove_all(
 ) -> Result<(), Error> {
     for member in ids {
         let backend_member = op.member_backend_id(member, applied).await?;
-        member_call(op, OpName::RemoveMember, group_scim_id, group, member, &backend_member, applied)
-            .await?;
+        member_call(
+            op,
+            OpName::RemoveMember,
+            group_scim_id,
+            group,
+            member,
+            &backend_member,
+            applied,
+        )
+        .await?;
         applied.push(format!("removed {member}"));
     }
     Ok(())
@@ -93,8 +109,16 @@ async fn remove_backend(
     applied: &mut Vec<String>,
 ) -> Result<(), Error> {
     for backend_member in backend_ids {
-        member_call(op, OpName::RemoveMember, group_scim_id, group, backend_member, backend_member, applied)
-            .await?;
+        member_call(
+            op,
+            OpName::RemoveMember,
+            group_scim_id,
+            group,
+            backend_member,
+            backend_member,
+            applied,
+        )
+        .await?;
         applied.push(format!("removed backend member {backend_member}"));
     }
     Ok(())
@@ -122,15 +146,27 @@ async fn replace_all(
     }
     let to_remove: Vec<String> = current.difference(&wanted).cloned().collect();
     for (member, backend_member) in &to_add {
-        member_call(op, OpName::AddMember, group_scim_id, group, member, backend_member, applied)
-            .await?;
+        member_call(
+            op,
+            OpName::AddMember,
+            group_scim_id,
+            group,
+            member,
+            backend_member,
+            applied,
+        )
+        .await?;
         applied.push(format!("added {member}"));
     }
     remove_backend(op, group_scim_id, group, &to_remove, applied).await
 }
 
 /// The group's member backend ids, from the mapping's `members.list` call.
-async fn current_members(op: &Op<'_>, group_scim_id: &str, group: &str) -> Result<Vec<String>, Error> {
+async fn current_members(
+    op: &Op<'_>,
+    group_scim_id: &str,
+    group: &str,
+) -> Result<Vec<String>, Error> {
     let vars = Vars::new().with("id", group);
     let label = op.label(OpName::ListMembers);
     match op.call(OpName::ListMembers, &vars).await {

@@ -124,7 +124,12 @@ impl Engine {
     pub async fn create(&self, resource_type: &str, body: &Value) -> Result<Value, Error> {
         let mut op = self.begin(resource_type, "create", None)?;
         let result = create::run(&op, body).await;
-        if let Some(id) = result.as_ref().ok().and_then(|r| r.get("id")).and_then(Value::as_str) {
+        if let Some(id) = result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.get("id"))
+            .and_then(Value::as_str)
+        {
             op.set_id(id);
         }
         op.finish(result)
@@ -140,7 +145,11 @@ impl Engine {
     /// `GET /Users?filter=…`: one backend call per backend page (or store lookups and gets for
     /// `externalId eq` / `id eq`). Zero matches is an empty list, never an error. Resources are
     /// whole: the caller applies `query.attributes` / `query.excluded_attributes`.
-    pub async fn list(&self, resource_type: &str, query: &ListQuery) -> Result<ListResponse, Error> {
+    pub async fn list(
+        &self,
+        resource_type: &str,
+        query: &ListQuery,
+    ) -> Result<ListResponse, Error> {
         let op = self.begin(resource_type, "list", None)?;
         let result = list::run(&op, query).await;
         op.finish(result)
@@ -148,7 +157,12 @@ impl Engine {
 
     /// `PUT /Users/{id}`: one read and at most one write; backend fields the mapping does not
     /// own are preserved.
-    pub async fn replace(&self, resource_type: &str, id: &str, body: &Value) -> Result<Value, Error> {
+    pub async fn replace(
+        &self,
+        resource_type: &str,
+        id: &str,
+        body: &Value,
+    ) -> Result<Value, Error> {
         let op = self.begin(resource_type, "replace", Some(id))?;
         let result = update::replace(&op, id, body).await;
         op.finish(result)
@@ -222,11 +236,10 @@ impl Engine {
 
 /// The backend client configuration a mapping's `backend:` block describes.
 pub fn backend_config(spec: &mapping::BackendSpec) -> Result<BackendConfig, crate::backend::Error> {
-    let base_url = url::Url::parse(&spec.base_url).map_err(|error| {
-        crate::backend::Error::InvalidConfig {
+    let base_url =
+        url::Url::parse(&spec.base_url).map_err(|error| crate::backend::Error::InvalidConfig {
             reason: format!("base_url: {error}"),
-        }
-    })?;
+        })?;
     let mut config = BackendConfig::new(base_url);
     config.connect_timeout = Duration::from_millis(spec.connect_timeout_ms);
     config.call_timeout = Duration::from_millis(spec.request_timeout_ms);

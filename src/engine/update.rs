@@ -26,7 +26,10 @@ pub(crate) async fn replace(op: &Op<'_>, id: &str, body: &Value) -> Result<Value
         return Err(Error::NotAnObject);
     }
     let (backend_id, existing, record) = read::current(op, id).await?;
-    let stored = record.as_ref().map(|r| r.stored.clone()).unwrap_or_default();
+    let stored = record
+        .as_ref()
+        .map(|r| r.stored.clone())
+        .unwrap_or_default();
     let old = op.resource.to_scim(&existing, &stored)?;
     let write = op.resource.to_backend_update(&existing, &old, body)?;
     write_back(op, id, &backend_id, existing, record, write, body).await
@@ -48,7 +51,10 @@ pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<
         return Ok(None);
     }
     let (backend_id, existing, record) = read::current(op, id).await?;
-    let stored = record.as_ref().map(|r| r.stored.clone()).unwrap_or_default();
+    let stored = record
+        .as_ref()
+        .map(|r| r.stored.clone())
+        .unwrap_or_default();
     let old = op.resource.to_scim(&existing, &stored)?;
     let mut new = old.clone();
     let report = patch::apply(
@@ -123,11 +129,17 @@ async fn write_back(
             _ => merged(object, &write),
         };
     }
-    let old_stored = record.as_ref().map(|r| r.stored.clone()).unwrap_or_default();
+    let old_stored = record
+        .as_ref()
+        .map(|r| r.stored.clone())
+        .unwrap_or_default();
     let stored_changed = !same_stored(&old_stored, &write.stored);
     let record = if stored_changed || write.backend_changed {
         let new_stored = stored_changed.then_some(&write.stored);
-        Some(op.save(backend_id, record, Some(new_scim), new_stored).await?)
+        Some(
+            op.save(backend_id, record, Some(new_scim), new_stored)
+                .await?,
+        )
     } else {
         record
     };
