@@ -1,1 +1,3 @@
 //! The one integration-test binary: the gateway on 127.0.0.1:0 over real sockets.
+
+mod engine;
