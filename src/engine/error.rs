@@ -64,7 +64,7 @@ pub enum Error {
     #[error("{source}{}", applied_text(.applied))]
     PartialMembers {
         /// The failure.
-        source: Box<Error>,
+        source: Box<Self>,
         /// Member changes already applied.
         applied: Vec<String>,
     },

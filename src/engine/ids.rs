@@ -132,31 +132,30 @@ impl Op<'_> {
             return Ok((record.scim_id.clone(), Some(record)));
         }
         let view = self.resource.to_scim(object, &Map::new())?;
-        if let Some(key) = unique_key(&view) {
-            if let Some(pending) = self
+        if let Some(key) = unique_key(&view)
+            && let Some(pending) = self
                 .store()
                 .get_by_unique_key(self.tenant(), self.resource_type(), &key)
                 .await?
                 .filter(|r| r.state == RecordState::Pending)
-            {
-                let shadow = pending.shadow.clone();
-                let activated = self
-                    .store()
-                    .activate(
-                        self.tenant(),
-                        self.resource_type(),
-                        &pending.scim_id,
-                        backend_id,
-                        shadow,
-                    )
-                    .await?;
-                tracing::info!(
-                    resource = self.resource_type(),
-                    "Adopted a backend resource whose create answer was lost."
-                );
-                if let Some(record) = self.record(activated) {
-                    return Ok((record.scim_id.clone(), Some(record)));
-                }
+        {
+            let shadow = pending.shadow.clone();
+            let activated = self
+                .store()
+                .activate(
+                    self.tenant(),
+                    self.resource_type(),
+                    &pending.scim_id,
+                    backend_id,
+                    shadow,
+                )
+                .await?;
+            tracing::info!(
+                resource = self.resource_type(),
+                "Adopted a backend resource whose create answer was lost."
+            );
+            if let Some(record) = self.record(activated) {
+                return Ok((record.scim_id.clone(), Some(record)));
             }
         }
         if !self.gateway_ids() {

@@ -230,7 +230,7 @@ async fn walk_pages(
     take: usize,
     max: usize,
 ) -> Result<Walked, Error> {
-    let size = if take > 0 && take <= max && skip % take == 0 {
+    let size = if take > 0 && take <= max && skip.is_multiple_of(take) {
         take
     } else if max == usize::MAX {
         take.max(1)
@@ -238,9 +238,8 @@ async fn walk_pages(
         max
     };
     let mut walked = Walked::default();
-    let mut page = skip / size + 1;
     let mut drop = skip % size;
-    for _ in 0..MAX_PAGES {
+    for page in (skip / size + 1..).take(MAX_PAGES) {
         let vars = base_vars(params)
             .with("page", page.to_string())
             .with("count", size.to_string());
@@ -256,7 +255,6 @@ async fn walk_pages(
         if end || walked.items.len() >= take {
             break;
         }
-        page += 1;
     }
     Ok(walked)
 }

@@ -194,15 +194,17 @@ async fn member_call(
     };
     match op.call(name, &vars).await {
         Ok(_) => Ok(()),
-        Err(Error::Rejected { .. }) => Err(unknown()),
+        Err(
+            Error::Rejected { .. }
+            | Error::Mapping(
+                mapping::Error::WrongType { .. } | mapping::Error::UnsafePathValue { .. },
+            ),
+        ) => Err(unknown()),
         Err(Error::Backend(crate::backend::Error::Status { status, .. }))
             if matches!(status.as_u16(), 400 | 422) =>
         {
             Err(unknown())
         }
-        Err(Error::Mapping(
-            mapping::Error::WrongType { .. } | mapping::Error::UnsafePathValue { .. },
-        )) => Err(unknown()),
         Err(error) if error.is_not_found() => Err(op.not_found(group_scim_id)),
         Err(error) => Err(error),
     }

@@ -76,7 +76,7 @@ async fn deactivate_and_reactivate_with_string_booleans() -> Result<()> {
         .patch(
             "User",
             &id,
-            &patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}])),
+            &patch_body(&json!([{"op": "Replace", "path": "active", "value": "False"}])),
         )
         .await?
         .expect("resource");
@@ -93,7 +93,7 @@ async fn deactivate_and_reactivate_with_string_booleans() -> Result<()> {
         .patch(
             "User",
             &id,
-            &patch_body(json!([{"op": "replace", "path": "active", "value": "True"}])),
+            &patch_body(&json!([{"op": "replace", "path": "active", "value": "True"}])),
         )
         .await?
         .expect("resource");
@@ -116,7 +116,7 @@ async fn email_change_keeps_the_id() -> Result<()> {
         .patch(
             "User",
             &id,
-            &patch_body(json!([
+            &patch_body(&json!([
                 {"op": "Replace", "path": "userName", "value": "kim.new@example.com"},
                 {"op": "Replace", "path": "emails[type eq \"work\"].value",
                  "value": "kim.new@example.com"}
@@ -169,7 +169,7 @@ async fn extensions_round_trip_and_flagged_pathless_patch() -> Result<()> {
         .patch(
             "User",
             &id,
-            &patch_body(json!([
+            &patch_body(&json!([
                 {"op": "replace", "value": {
                     "name.givenName": "Lea",
                     format!("{ENTERPRISE}:department"): "Retail"
@@ -211,7 +211,7 @@ async fn manager_as_a_bare_id_reads_back_as_a_complex_value() -> Result<()> {
         .patch(
             "User",
             &id,
-            &patch_body(json!([
+            &patch_body(&json!([
                 {"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": boss_id}
             ])),
         )
@@ -234,7 +234,7 @@ async fn external_id_filter_follows_a_patch_of_external_id() -> Result<()> {
         .patch(
             "User",
             &id,
-            &patch_body(json!([{"op": "Add", "path": "externalId", "value": object_id}])),
+            &patch_body(&json!([{"op": "Add", "path": "externalId", "value": object_id}])),
         )
         .await?;
     let found = filter(&fx, "User", &format!(r#"externalId eq "{object_id}""#)).await?;

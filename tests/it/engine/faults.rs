@@ -199,7 +199,7 @@ async fn failed_write_in_a_patch_changes_nothing() -> Result<()> {
         .patch(
             "User",
             &id,
-            &super::patch_body(json!([
+            &super::patch_body(&json!([
                 {"op": "Replace", "path": "externalId", "value": "ext-changed"},
                 {"op": "Replace", "path": "active", "value": false}
             ])),

@@ -68,7 +68,7 @@ async fn group_lifecycle_with_exact_member_calls() -> Result<()> {
         .patch(
             "Group",
             &gid,
-            &patch_body(json!([{"op": "Add", "path": "members", "value": [
+            &patch_body(&json!([{"op": "Add", "path": "members", "value": [
                 {"$ref": null, "value": ids[0]}, {"value": ids[1]}, {"value": ids[2]}
             ]}])),
         )
@@ -85,7 +85,9 @@ async fn group_lifecycle_with_exact_member_calls() -> Result<()> {
         .patch(
             "Group",
             &gid,
-            &patch_body(json!([{"op": "Remove", "path": "members", "value": [{"value": ids[0]}]}])),
+            &patch_body(
+                &json!([{"op": "Remove", "path": "members", "value": [{"value": ids[0]}]}]),
+            ),
         )
         .await?;
     assert_eq!(fx.demo.calls().total, 1);
@@ -101,7 +103,7 @@ async fn group_lifecycle_with_exact_member_calls() -> Result<()> {
             "Group",
             &gid,
             &patch_body(
-                json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[1])}]),
+                &json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[1])}]),
             ),
         )
         .await?;
@@ -115,7 +117,7 @@ async fn group_lifecycle_with_exact_member_calls() -> Result<()> {
         .patch(
             "Group",
             &gid,
-            &patch_body(json!([{"op": "Replace", "path": "displayName", "value": "Sales EMEA"}])),
+            &patch_body(&json!([{"op": "Replace", "path": "displayName", "value": "Sales EMEA"}])),
         )
         .await?;
     let calls = fx.demo.calls();
@@ -158,7 +160,7 @@ async fn unknown_member_is_400_naming_it_and_what_was_applied() -> Result<()> {
         .patch(
             "Group",
             &gid,
-            &patch_body(json!([{"op": "Add", "path": "members", "value": [
+            &patch_body(&json!([{"op": "Add", "path": "members", "value": [
                 {"value": ids[0]}, {"value": "999999"}
             ]}])),
         )
@@ -188,7 +190,7 @@ async fn member_patch_on_a_missing_group_is_404() -> Result<()> {
         .patch(
             "Group",
             "4242",
-            &patch_body(json!([{"op": "Add", "path": "members", "value": [{"value": ids[0]}]}])),
+            &patch_body(&json!([{"op": "Add", "path": "members", "value": [{"value": ids[0]}]}])),
         )
         .await
         .unwrap_err();

@@ -146,7 +146,7 @@ pub(crate) fn backend_id(resource: &Value) -> Result<u64> {
 }
 
 /// The `PatchOp` envelope around `ops`.
-pub(crate) fn patch_body(ops: Value) -> Value {
+pub(crate) fn patch_body(ops: &Value) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": ops,

@@ -233,7 +233,7 @@ async fn patch_reads_once_and_writes_only_when_something_changed() -> Result<()>
         .patch(
             "User",
             &id,
-            &patch_body(json!([
+            &patch_body(&json!([
                 {"op": "Replace", "path": "name.familyName", "value": "Smith"}
             ])),
         )
@@ -251,7 +251,7 @@ async fn patch_reads_once_and_writes_only_when_something_changed() -> Result<()>
         .patch(
             "User",
             &id,
-            &patch_body(json!([
+            &patch_body(&json!([
                 {"op": "Replace", "path": "name.familyName", "value": "Smith"}
             ])),
         )
@@ -265,7 +265,7 @@ async fn patch_reads_once_and_writes_only_when_something_changed() -> Result<()>
         .patch(
             "User",
             &id,
-            &patch_body(json!([{"op": "Replace", "path": "externalId", "value": "ext-new"}])),
+            &patch_body(&json!([{"op": "Replace", "path": "externalId", "value": "ext-new"}])),
         )
         .await?
         .expect("resource");
@@ -292,7 +292,7 @@ async fn an_unmapped_attribute_does_not_block_active_in_the_same_patch() -> Resu
         .patch(
             "User",
             &id,
-            &patch_body(json!([
+            &patch_body(&json!([
                 {"op": "Add", "path": "nickName", "value": "Hanky"},
                 {"op": "Replace", "path": "active", "value": "False"},
                 {"op": "Add", "path": "title", "value": "Boss"}
@@ -318,7 +318,7 @@ async fn patch_of_a_missing_user_is_404() -> Result<()> {
         .patch(
             "User",
             "31337",
-            &patch_body(json!([{"op": "Replace", "path": "active", "value": false}])),
+            &patch_body(&json!([{"op": "Replace", "path": "active", "value": false}])),
         )
         .await
         .unwrap_err();
