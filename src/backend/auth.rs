@@ -18,6 +18,8 @@ use super::{BackendAuth, Error, Secret, message};
 
 /// How long a token without `expires_in` is reused.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// Longest a token is reused, whatever `expires_in` says (also keeps the arithmetic finite).
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// Refresh this long before the token expires (at most half its lifetime).
 const REFRESH_MARGIN: Duration = Duration::from_secs(30);
 /// Longest token endpoint answer read.
@@ -170,7 +172,9 @@ impl TokenSource {
         let timeout = Error::Timeout {
             operation: "oauth2.token".to_owned(),
         };
-        let limit = (Instant::now() + self.call_timeout).min(deadline);
+        let limit = Instant::now()
+            .checked_add(self.call_timeout)
+            .map_or(deadline, |call_limit| call_limit.min(deadline));
         if Instant::now() >= limit {
             return Err(timeout);
         }
@@ -245,7 +249,8 @@ impl TokenSource {
             Some(Value::String(s)) => s.parse().ok().map(Duration::from_secs),
             _ => None,
         }
-        .unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        .unwrap_or(DEFAULT_TOKEN_LIFETIME)
+        .min(MAX_TOKEN_LIFETIME);
         let margin = REFRESH_MARGIN.min(lifetime / 2);
         let value = sensitive(&format!("Bearer {access}"))
             .map_err(|_| invalid("access_token is not valid header text"))?;

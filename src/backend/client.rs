@@ -92,8 +92,8 @@ impl BackendClient {
         })
     }
 
-    /// How many HTTP requests this client has sent to the backend (retries included, token
-    /// requests excluded).
+    /// How many HTTP attempts this client has made to the backend: retries included (also
+    /// those that could not connect), token requests and refused unsafe requests excluded.
     pub fn calls_made(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
@@ -132,7 +132,16 @@ impl BackendClient {
                 if let Some(status) = error.status() {
                     span.record("status", status.as_u16());
                 }
-                tracing::warn!(error = %error, "Backend call failed.");
+                // A 4xx answer is usually the request's fault (unknown id, duplicate, invalid
+                // value): not an operational problem. Everything else is the backend's.
+                if error
+                    .status()
+                    .is_some_and(|status| status.is_client_error())
+                {
+                    tracing::info!(error = %error, "Backend call refused.");
+                } else {
+                    tracing::warn!(error = %error, "Backend call failed.");
+                }
             }
         }
         result
@@ -258,7 +267,10 @@ impl BackendClient {
             }
             retries += 1;
             let wait = wait.unwrap_or_else(|| retry::backoff(retries));
-            if Instant::now() + wait >= deadline {
+            if Instant::now()
+                .checked_add(wait)
+                .is_none_or(|end| end >= deadline)
+            {
                 // Waiting would pass the deadline: give the caller the facts now.
                 return Err(error);
             }
@@ -277,20 +289,25 @@ impl BackendClient {
         credential: Option<&(http::HeaderName, HeaderValue)>,
         deadline: Instant,
     ) -> Attempt {
-        let call_limit = Instant::now() + self.call_timeout;
-        let limit = call_limit.min(deadline);
-        let mut builder = self
-            .http
-            .request(request.method.clone(), url.clone())
-            .headers(headers.clone());
+        let limit = Instant::now()
+            .checked_add(self.call_timeout)
+            .map_or(deadline, |call_limit| call_limit.min(deadline));
+        let mut headers = headers.clone();
         if let Some((name, value)) = credential {
-            builder = builder.header(name.clone(), value.clone());
+            // `insert`, not `append`: the configured credential replaces any the mapping set.
+            headers.insert(name.clone(), value.clone());
         }
+        let mut builder = self.http.request(request.method.clone(), url.clone());
         if let Some(body) = body {
-            builder = builder
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body);
+            if !headers.contains_key(http::header::CONTENT_TYPE) {
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+            }
+            builder = builder.body(body);
         }
+        let builder = builder.headers(headers);
         self.calls.fetch_add(1, Ordering::Relaxed);
         let exchange = async {
             let mut response = match builder.send().await {

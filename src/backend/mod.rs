@@ -13,6 +13,9 @@
 //! - `message`: the backend's error text, extracted and sanitised.
 //! - `secret`: [`Secret`], the masked credential type used by settings too.
 //!
+//! Redirects are not followed (a 3xx is a [`Error::Status`]): following one could leave the
+//! configured host. Response bodies are read up to 32 MiB.
+//!
 //! Logging: one `backend.call` span per call with operation, method, path template, status,
 //! attempts and latency; never credentials, filled-in paths, query values or bodies.
 

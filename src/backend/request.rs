@@ -7,7 +7,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
 /// One call to the backend, as planned by the engine.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the template, header names and whether there is a body, never the
+/// filled-in path, header values or body (they may hold personal data or credentials).
+#[derive(Clone)]
 pub struct BackendRequest {
     /// Label for logs, metrics and error details, e.g. `users.get`.
     pub operation: String,
@@ -47,6 +50,19 @@ impl BackendRequest {
     pub fn with_body(mut self, body: Value) -> Self {
         self.body = Some(body);
         self
+    }
+}
+
+impl std::fmt::Debug for BackendRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("BackendRequest")
+            .field("operation", &self.operation)
+            .field("method", &self.method)
+            .field("path_template", &self.path_template)
+            .field("headers", &header_names)
+            .field("body", &self.body.as_ref().map(|_| "<json>"))
+            .finish_non_exhaustive()
     }
 }
 

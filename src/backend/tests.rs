@@ -326,6 +326,32 @@ async fn reset_after_sending_is_unavailable_and_post_is_not_retried() {
 }
 
 #[tokio::test]
+async fn reset_is_retried_for_idempotent_methods() {
+    let url = raw_server(b"").await;
+    let client = client(&url);
+    let mut delete = get("/a");
+    delete.method = Method::DELETE;
+    let error = client.call(delete, soon()).await.unwrap_err();
+    assert!(matches!(error, Error::Unavailable { .. }), "{error:?}");
+    assert_eq!(client.calls_made(), 3);
+}
+
+#[tokio::test]
+async fn per_call_timeout_on_get_is_retried_within_the_deadline() {
+    let server = TestServer::start(|index, _| match index {
+        0 => Reply::json(200, &json!({"slow": true})).delay(Duration::from_secs(3)),
+        _ => Reply::json(200, &json!({"slow": false})),
+    })
+    .await;
+    let mut config = config(&server.url);
+    config.call_timeout = Duration::from_millis(150);
+    let client = BackendClient::new(config).unwrap();
+    let response = client.call(get("/a"), soon()).await.unwrap();
+    assert_eq!(response.body, Some(json!({"slow": false})));
+    assert_eq!(client.calls_made(), 2);
+}
+
+#[tokio::test]
 async fn truncated_body_is_unavailable() {
     let url = raw_server(
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"id\":",
@@ -433,6 +459,29 @@ async fn retry_after_past_the_deadline_returns_the_429() {
         other => panic!("{other:?}"),
     }
     assert_eq!(client.calls_made(), 1);
+}
+
+#[tokio::test]
+async fn absurd_retry_after_and_expires_in_do_not_panic() {
+    let server = TestServer::start(|_, seen| {
+        if seen.path_and_query == "/token" {
+            return Reply::json(200, &json!({"access_token": "t", "expires_in": u64::MAX}));
+        }
+        Reply::text(503, "busy").header("retry-after", &u64::MAX.to_string())
+    })
+    .await;
+    let client = oauth_client(&server);
+    let error = client.call(get("/a"), soon()).await.unwrap_err();
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(u64::MAX)));
+    assert_eq!(client.calls_made(), 1);
+    let mut config = config(&server.url);
+    config.call_timeout = Duration::MAX;
+    let error = BackendClient::new(config)
+        .unwrap()
+        .call(get("/a"), soon())
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
 }
 
 #[tokio::test]
@@ -553,6 +602,30 @@ async fn static_auth_modes_send_their_header() {
     let none = client(&server.url);
     none.call(get("/a"), soon()).await.unwrap();
     assert!(!server.seen()[3].headers.contains_key("authorization"));
+}
+
+#[tokio::test]
+async fn configured_credential_replaces_a_mapping_header() {
+    let server = TestServer::start(|_, _| Reply::json(200, &json!({}))).await;
+    let mut config = config(&server.url);
+    config.auth = BackendAuth::Bearer(Secret::new("tok"));
+    let client = BackendClient::new(config).unwrap();
+    let mut request = post("/u");
+    request.headers.push((
+        http::header::AUTHORIZATION,
+        HeaderValue::from_static("Bearer forged"),
+    ));
+    request.headers.push((
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/merge-patch+json"),
+    ));
+    assert!(!format!("{request:?}").contains("a@example.com"));
+    assert!(!format!("{request:?}").contains("forged"));
+    client.call(request, soon()).await.unwrap();
+    let seen = &server.seen()[0];
+    let auth: Vec<_> = seen.headers.get_all("authorization").iter().collect();
+    assert_eq!(auth, [&HeaderValue::from_static("Bearer tok")]);
+    assert_eq!(seen.headers["content-type"], "application/merge-patch+json");
 }
 
 /// A token endpoint at `/token` issuing `tok-N` with `expires_in`, and an API that accepts

@@ -61,13 +61,7 @@ impl Ctx<'_> {
         match parse_json_path(text) {
             Ok(q) => Some(q),
             Err(e) => {
-                let detail = e
-                    .to_string()
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let detail = jsonpath_detail(&e.to_string());
                 self.at(
                     path,
                     format!(
@@ -77,6 +71,30 @@ impl Ctx<'_> {
                 None
             }
         }
+    }
+}
+
+/// The useful part of a pest error: `at character 14: expected selector`.
+fn jsonpath_detail(text: &str) -> String {
+    let position = text.find("-->").and_then(|i| {
+        let rest = text[i + 3..].trim_start();
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+            .unwrap_or(rest.len());
+        rest[..end].split(':').nth(1).map(str::to_owned)
+    });
+    let expected = text.rfind("= ").map(|i| {
+        text[i + 2..]
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    });
+    match (position, expected) {
+        (Some(pos), Some(exp)) => format!("at character {pos}: {exp}"),
+        (None, Some(exp)) => exp,
+        _ => text.lines().next().unwrap_or_default().to_owned(),
     }
 }
 
@@ -139,6 +157,15 @@ pub(crate) fn load(
         }
     };
     let mapping = compile(&mut ctx, spec);
+    // A value left empty by an unset variable causes follow-on problems on its line; the
+    // variable's own problem says it all.
+    let env_lines: Vec<u64> = ctx.env.problems.iter().map(|p| p.line).collect();
+    let env_count = ctx.env.problems.len();
+    let mut index = 0;
+    ctx.problems.retain(|p| {
+        index += 1;
+        index <= env_count || !env_lines.contains(&p.line)
+    });
     if ctx.problems.is_empty() {
         mapping.ok_or_else(|| Problems(Vec::new()))
     } else {
@@ -668,7 +695,7 @@ fn compile_rule(
             if target.family != plain.as_ref().is_some_and(|(_, f)| *f) {
                 ctx.at(&with(path, &["path"]), format!("a key family maps onto one backend object: write `$.field.*` here, not `{text}`"));
                 ok = false;
-            } else if plain.is_none() && !a.read_only {
+            } else if plain.is_none() && !a.read_only && query.is_some() {
                 ctx.at(&with(path, &["path"]), format!("scimgate cannot write through `{text}` (write a plain path like `$.a.b`, or add `read_only: true`)"));
                 ok = false;
             }

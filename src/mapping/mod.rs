@@ -28,7 +28,7 @@ pub use backend::{BackendAuth, BackendSpec};
 pub use error::Error;
 pub use plan::FilterPlan;
 pub use problems::{Problem, Problems};
-pub use resource::{ApplyOptions, ErrorClass, NextPage, OpName, Paging, ResourceMapping, Write};
+pub use resource::{ErrorClass, NextPage, OpName, Paging, ResourceMapping, Write};
 pub use runner::{TestOutcome, run_tests};
 pub use spec::IdPolicy;
 pub use template::{RenderedRequest, Vars};

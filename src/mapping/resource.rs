@@ -8,6 +8,8 @@ use crate::mapping::error::Error;
 use crate::mapping::plan::FilterRule;
 use crate::mapping::spec::ErrorMeaning;
 use crate::mapping::template::{RenderedRequest, RequestTemplate, Vars};
+use crate::scim::patch::{ApplyOptions, UnknownPolicy};
+use crate::scim::path::AttrPath;
 use jsonpath_rust::parser::model::JpQuery;
 use jsonpath_rust::query::js_path_process;
 use serde_json::{Map, Value};
@@ -101,15 +103,6 @@ pub struct Write {
     pub stored: Map<String, Value>,
     /// Whether any backend field changes (when not, the engine skips the backend call).
     pub backend_changed: bool,
-}
-
-/// How the engine applies SCIM PATCH operations to the SCIM view of a resource.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ApplyOptions {
-    /// Multi-valued attributes (mapping keys) for which an `add` replaces the whole list.
-    pub replace_on_add: Vec<String>,
-    /// Attribute names the mapping does not know are ignored (true) rather than rejected.
-    pub ignore_unknown: bool,
 }
 
 /// The list call with the JSONPaths that read its answer.
@@ -481,16 +474,28 @@ impl ResourceMapping {
             })
     }
 
-    /// How the engine applies PATCH operations to this resource type.
+    /// How the engine applies SCIM PATCH operations to this resource type: `add` replaces the
+    /// whole list of multi-valued attributes marked `add_replaces` (the default), and operations
+    /// on attributes the mapping does not carry are ignored (Entra sends its whole attribute
+    /// list; one unmapped attribute must not block `active`).
     pub fn patch_options(&self) -> ApplyOptions {
         ApplyOptions {
             replace_on_add: self
                 .rules
                 .iter()
-                .filter(|r| r.add_replaces && r.multi_valued && r.target.select.is_none())
-                .map(|r| r.key.clone())
+                .filter(|r| {
+                    r.add_replaces
+                        && r.multi_valued
+                        && r.target.select.is_none()
+                        && !r.target.family
+                })
+                .map(|r| AttrPath {
+                    schema: r.target.urn.clone(),
+                    name: r.target.name.clone(),
+                    sub_attr: None,
+                })
                 .collect(),
-            ignore_unknown: false,
+            unknown_attributes: UnknownPolicy::Ignore,
         }
     }
 

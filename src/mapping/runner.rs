@@ -3,10 +3,16 @@
 
 use crate::mapping::Mapping;
 use crate::mapping::error::Error;
+use crate::mapping::plan::FilterPlan;
 use crate::mapping::resource::{OpName, ResourceMapping};
-use crate::mapping::spec::{ExpectedRequestFile, TestFile, WriteTestFile};
+use crate::mapping::spec::{ExpectedRequestFile, FilterTestFile, TestFile, WriteTestFile};
 use crate::mapping::template::{RenderedRequest, Vars};
+use crate::scim::filter::Filter;
+use crate::scim::patch::{MemberChange, PatchRequest, apply};
+use serde_json::json;
 use serde_json::{Map, Value};
+
+const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// The result of one `tests:` case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,17 +80,113 @@ fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
         let result = update(resource, current, scim);
         return check_write(w, result);
     }
-    if t.patch.is_some() {
-        return Err(
-            "`patch` cases need the SCIM PATCH engine, which this build does not have yet".into(),
-        );
+    if let Some(w) = &t.patch {
+        let current = w
+            .current
+            .as_ref()
+            .ok_or("`patch` needs `current` (the backend object)")?;
+        let ops = w.operations.as_ref().ok_or("`patch` needs `operations`")?;
+        let result = patch(mapping, resource, current, ops);
+        return check_write(w, result);
     }
-    if t.filter.is_some() {
-        return Err(
-            "`filter` cases need the SCIM filter parser, which this build does not have yet".into(),
-        );
+    if let Some(f) = &t.filter {
+        return check_filter(mapping, resource, f);
     }
     Err("nothing to test".into())
+}
+
+/// SCIM PATCH operations on a current backend object: member calls first, then the write.
+fn patch(
+    mapping: &Mapping,
+    resource: &ResourceMapping,
+    current: &Value,
+    ops: &[Value],
+) -> Result<(Vec<RenderedRequest>, Map<String, Value>), Error> {
+    let bad = |e: &dyn std::fmt::Display| Error::BadTestCase(e.to_string());
+    let body = json!({ "schemas": [PATCH_OP_SCHEMA], "Operations": ops });
+    let mut request = PatchRequest::parse(&body, mapping.registry()).map_err(|e| bad(&e))?;
+    let id = resource
+        .backend_id(current)
+        .ok_or_else(|| Error::BadTestCase("the current backend object has no id".into()))?;
+    let mut requests = Vec::new();
+    if resource.has_op(OpName::AddMember) {
+        for change in request.take_member_changes("members") {
+            let (op, members) = match change {
+                MemberChange::Add(m) => (OpName::AddMember, m),
+                MemberChange::Remove(m) => (OpName::RemoveMember, m),
+                other => {
+                    return Err(Error::BadTestCase(format!(
+                        "{other:?} needs the current member list"
+                    )));
+                }
+            };
+            for member in members {
+                requests.push(resource.render(
+                    op,
+                    &Vars::new().with("id", id.clone()).with("member", member),
+                )?);
+            }
+        }
+    }
+    let old = resource.to_scim(current, &Map::new())?;
+    let mut new = old.clone();
+    if !request.operations.is_empty() {
+        apply(
+            &mut new,
+            &request,
+            mapping.registry(),
+            resource.resource_type(),
+            &resource.patch_options(),
+        )
+        .map_err(|e| bad(&e))?;
+    }
+    let write = resource.to_backend_update(current, &old, &new)?;
+    if write.backend_changed {
+        requests.push(resource.render(
+            write.op,
+            &Vars::new().with("id", id).with_object(write.body),
+        )?);
+    }
+    Ok((requests, write.stored))
+}
+
+fn check_filter(
+    mapping: &Mapping,
+    resource: &ResourceMapping,
+    f: &FilterTestFile,
+) -> Result<(), String> {
+    let filter = Filter::parse(&f.filter, mapping.registry().urns())
+        .map_err(|e| format!("bad filter: {e}"))?;
+    let plan = match (resource.plan_filter(&filter), &f.error) {
+        (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => return Ok(()),
+        (Err(e), Some(want)) => {
+            return Err(format!("expected an error containing `{want}`, got `{e}`"));
+        }
+        (Err(e), None) => return Err(format!("failed: {e}")),
+        (Ok(p), Some(want)) => {
+            return Err(format!("expected an error containing `{want}`, got {p:?}"));
+        }
+        (Ok(p), None) => p,
+    };
+    let described = match &plan {
+        FilterPlan::ById(id) => format!("get {id}"),
+        FilterPlan::Store { attribute, value } => format!("store {attribute} {value}"),
+        FilterPlan::Scan { cap } => format!("scan {cap}"),
+        FilterPlan::Query { params, .. } => {
+            let req = list_request(resource, params).map_err(|e| e.to_string())?;
+            if let Some(want) = &f.expect {
+                check_requests(std::slice::from_ref(want), &[req])?;
+            }
+            "query".to_owned()
+        }
+    };
+    match &f.plan {
+        Some(want) if *want != described => {
+            Err(format!("expected plan `{want}`, got `{described}`"))
+        }
+        None if f.expect.is_none() => Err("a filter case needs `expect`, `plan` or `error`".into()),
+        _ => Ok(()),
+    }
 }
 
 /// A SCIM replace on a current backend object: the backend requests it becomes.
@@ -183,7 +285,6 @@ fn same(what: &str, want: &Value, got: &Value) -> Result<(), String> {
 }
 
 /// Renders the request a SCIM filter becomes (list call with the pushed-down parameters).
-#[allow(dead_code)]
 pub(crate) fn list_request(
     resource: &ResourceMapping,
     params: &[(String, String)],

@@ -17,7 +17,28 @@
 //!
 //! # Verdict on existing crates (checked 2026-11-23)
 //!
-//! (pending)
+//! **Neither `scim_v2` 1.0.0 (feature `filter`) nor `scim-filter` 0.2.3 is adopted**: each fails
+//! cases Entra sends. Evidence: both crates' sources (`~/.cargo/registry`, after `cargo info`) and
+//! a throwaway program that fed both the cases below.
+//!
+//! - `scim_v2` (lalrpop grammar, good RFC coverage, depth/term limits, n-ary `and`/`or`):
+//!   rejects the legacy unquoted value `externalId eq jyoung` (`UnrecognizedToken` at 14:
+//!   `CompValue` is JSON only); rejects `not(userName eq "x")` (its `not` token requires trailing
+//!   whitespace); rejects Entra's documented matching query
+//!   `emails[type eq "work"].value eq "alice@contoso.com"` (`UnrecognizedToken` at 22, `.`).
+//!   Errors are lalrpop's `ParseError` (positioned for syntax, but URN/name/escape errors
+//!   (`FilterActionError`) carry no offset, and there is no "expected …" message for an admin).
+//!   It has no evaluator (its docs tell the caller to write one), so caseExact and `"True"` vs
+//!   `true` would be ours anyway. It would add `lalrpop-util` and `fluent-uri`.
+//! - `scim-filter` (nom 7): no JSON escapes (`"o\"brien@x.com"` fails), no empty string `""`,
+//!   no negative or exponent numbers, no unquoted value; wrong precedence (`a pr and b pr or c pr`
+//!   is read as `a and (b or c)`: 0 matches for `{"c":1}`); string comparison is always
+//!   case-sensitive (`userName eq "Alice@Contoso.com"` misses `alice@contoso.com`) and
+//!   `primary eq "True"` misses `true`; errors are nom's `error Char at: <whole input>` with no
+//!   offset. It would add `chrono`, `rust_decimal`, `nom` 7 and `thiserror` 1.
+//!
+//! Own code (parser, display, evaluator, paths: ~1,100 lines with docs) does what Entra needs,
+//! with positioned errors and no new dependency.
 
 mod display;
 mod eval;

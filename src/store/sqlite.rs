@@ -4,7 +4,9 @@
 //! one connection behind a mutex (SQLite serialises writers anyway). WAL journal,
 //! `synchronous = FULL` (an id mapping must survive a power cut, not only `kill -9`),
 //! foreign keys on, a busy timeout for a second process. Every operation that writes is one
-//! `BEGIN IMMEDIATE` transaction, so conflict checks and writes cannot interleave.
+//! `BEGIN IMMEDIATE` transaction, so conflict checks and writes cannot interleave. An operation
+//! whose caller stops waiting (request cancelled) still commits or rolls back as a whole on the
+//! blocking pool; it is never left half-done.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
