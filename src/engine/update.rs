@@ -16,8 +16,7 @@ use super::members;
 use super::op::Op;
 use super::read;
 use crate::mapping::{OpName, Vars, Write};
-use crate::scim::patch::{self, PatchRequest, UnknownPolicy};
-use crate::scim::path::AttrPath;
+use crate::scim::patch::{self, PatchRequest};
 
 /// `PUT`: the body is the whole new resource (omitted attributes are cleared, as RFC 7644
 /// §3.5.1 says; the mapping keeps fields it does not own).
@@ -62,7 +61,7 @@ pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<
         &request,
         registry,
         op.resource_type(),
-        &apply_options(op),
+        &op.resource.patch_options(),
     )?;
     if !report.ignored.is_empty() {
         tracing::info!(
@@ -77,24 +76,6 @@ pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<
         return Ok(None);
     }
     Ok(Some(resource))
-}
-
-/// The mapping's PATCH choices in the protocol module's terms.
-fn apply_options(op: &Op<'_>) -> patch::ApplyOptions {
-    let mapping = op.resource.patch_options();
-    let urns = op.engine.mapping.registry().urns();
-    patch::ApplyOptions {
-        replace_on_add: mapping
-            .replace_on_add
-            .iter()
-            .filter_map(|key| AttrPath::parse(key, urns).ok())
-            .collect(),
-        unknown_attributes: if mapping.ignore_unknown {
-            UnknownPolicy::Ignore
-        } else {
-            UnknownPolicy::Reject
-        },
-    }
 }
 
 /// Sends the write when a backend field changed, saves stored attributes when they changed,
