@@ -1,1 +1,694 @@
-//! Settings: raw (serde) → validated, layered with the `config` crate.
+//! Settings: a YAML file (optional `--config`), then `SCIMGATE__…` environment overrides,
+//! read with the `config` crate into raw serde types, then validated into [`Settings`].
+//!
+//! Validation collects every problem as `key.path: what is wrong (what is allowed)` before
+//! failing, so an operator fixes a file in one pass. This module reads the settings file and
+//! nothing else: mappings, certificates and the store are opened by their own modules.
+//!
+//! Environment overrides use `__` between keys: `SCIMGATE__SERVER__LISTEN=127.0.0.1:9443`,
+//! `SCIMGATE__SERVER__LIMITS__MAX_BODY_BYTES=2097152`, `SCIMGATE__LOG__LEVEL=debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::server::auth::AuthSettings;
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be read or parsed, or a value has the wrong type.
+    #[error(
+        "cannot read settings: {0} (every key, its type and default: the settings table in README.md)"
+    )]
+    Load(#[from] config::ConfigError),
+    /// The settings parsed but some values are not acceptable.
+    #[error("{} problem(s) in the settings:\n{}", .0.len(), ProblemList(.0))]
+    Invalid(Vec<Problem>),
+}
+
+/// One validation problem: the key path and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `server.limits.request_timeout` or `tenants[1].name`.
+    pub key: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+struct ProblemList<'a>(&'a [Problem]);
+
+impl fmt::Display for ProblemList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for problem in self.0 {
+            writeln!(f, "  {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The validated settings of one gateway process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listener, TLS and limits.
+    pub server: ServerSettings,
+    /// The embedded store.
+    pub store: StoreSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// Calls to the legacy API.
+    pub backend: BackendSettings,
+    /// The tenants, each with its own base path, mapping and credentials.
+    pub tenants: Vec<TenantSettings>,
+}
+
+/// Validated `server.*` keys.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The externally visible base URL, used for `meta.location` (never the Host header).
+    pub public_base_url: Url,
+    /// TLS from files, or plain HTTP.
+    pub tls: TlsMode,
+    /// Request limits.
+    pub limits: Limits,
+    /// How long in-flight requests may finish after a shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+/// How the listener speaks TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsMode {
+    /// TLS 1.2/1.3 with a PEM chain and key, reloaded when the files change or on SIGHUP.
+    Files {
+        /// PEM certificate chain, leaf first.
+        cert_file: PathBuf,
+        /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+        key_file: PathBuf,
+        /// How often the files' modification times are checked.
+        reload_interval: Duration,
+    },
+    /// Plain HTTP: only behind a TLS-terminating load balancer or on loopback.
+    None,
+}
+
+/// Validated `server.limits.*` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body accepted (413 above).
+    pub max_body_bytes: usize,
+    /// Largest header section, names plus values (431 above).
+    pub max_header_bytes: usize,
+    /// Longest path and query (414 above).
+    pub max_uri_bytes: usize,
+    /// Requests served at once; more are shed with 503 + `Retry-After`.
+    pub max_concurrency: usize,
+    /// Overall deadline for one request, body included (504 after).
+    pub request_timeout: Duration,
+    /// How long a client may take to send its request headers before the connection is cut.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_header_bytes: 32 * 1024,
+            max_uri_bytes: 8 * 1024,
+            max_concurrency: 256,
+            request_timeout: Duration::from_secs(55),
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Validated `store.*` keys.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// The SQLite database file.
+    pub sqlite_path: PathBuf,
+}
+
+/// Validated `log.*` keys.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// Human-readable or JSON lines.
+    pub format: LogFormat,
+    /// An `EnvFilter` directive, e.g. `info` or `scimgate=debug,info`.
+    pub level: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Multi-line, coloured: for development.
+    Pretty,
+    /// One JSON object per line: for log collectors.
+    Json,
+}
+
+/// Validated `backend.*` keys.
+#[derive(Debug, Clone)]
+pub struct BackendSettings {
+    /// The deadline for all backend calls of one SCIM operation.
+    pub deadline: Duration,
+}
+
+/// One validated entry of `tenants`.
+#[derive(Debug, Clone)]
+pub struct TenantSettings {
+    /// Unique name: letters, digits, `-` and `_`.
+    pub name: String,
+    /// Where its SCIM endpoints live.
+    pub base_path: String,
+    /// Its mapping file.
+    pub mapping: PathBuf,
+    /// The "SCIM sync active" switch.
+    pub enabled: bool,
+    /// Its credentials, compiled by `server::auth::Authenticator::from_settings`.
+    pub auth: AuthSettings,
+}
+
+/// The settings file as written, before validation. Keys and defaults:
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSettings {
+    server: RawServer,
+    store: RawStore,
+    log: RawLog,
+    backend: RawBackend,
+    /// `tenants`: at least one.
+    tenants: Vec<RawTenant>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawServer {
+    /// `server.listen` (`0.0.0.0:8443`): address and port.
+    listen: String,
+    /// `server.public_base_url` (required): e.g. `https://scim.example.com`.
+    public_base_url: Option<String>,
+    /// `server.tls`.
+    tls: RawTls,
+    /// `server.limits`.
+    limits: RawLimits,
+    /// `server.shutdown_grace` (`20s`).
+    shutdown_grace: String,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8443".to_owned(),
+            public_base_url: None,
+            tls: RawTls::default(),
+            limits: RawLimits::default(),
+            shutdown_grace: "20s".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawTls {
+    /// `server.tls.mode` (`files`): `files` or `none` (plain HTTP).
+    mode: String,
+    /// `server.tls.cert_file`: PEM chain, required with `mode: files`.
+    cert_file: Option<PathBuf>,
+    /// `server.tls.key_file`: PEM key, required with `mode: files`.
+    key_file: Option<PathBuf>,
+    /// `server.tls.reload_interval` (`5s`): how often the files are checked for changes.
+    reload_interval: String,
+}
+
+impl Default for RawTls {
+    fn default() -> Self {
+        Self {
+            mode: "files".to_owned(),
+            cert_file: None,
+            key_file: None,
+            reload_interval: "5s".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLimits {
+    /// `server.limits.max_body_bytes` (1 MiB).
+    max_body_bytes: usize,
+    /// `server.limits.max_header_bytes` (32 KiB).
+    max_header_bytes: usize,
+    /// `server.limits.max_uri_bytes` (8 KiB).
+    max_uri_bytes: usize,
+    /// `server.limits.max_concurrency` (256).
+    max_concurrency: usize,
+    /// `server.limits.request_timeout` (`55s`): longer than `backend.deadline`.
+    request_timeout: String,
+    /// `server.limits.header_read_timeout` (`10s`).
+    header_read_timeout: String,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        let limits = Limits::default();
+        Self {
+            max_body_bytes: limits.max_body_bytes,
+            max_header_bytes: limits.max_header_bytes,
+            max_uri_bytes: limits.max_uri_bytes,
+            max_concurrency: limits.max_concurrency,
+            request_timeout: "55s".to_owned(),
+            header_read_timeout: "10s".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawStore {
+    /// `store.sqlite_path` (`scimgate.sqlite3`).
+    sqlite_path: PathBuf,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        Self {
+            sqlite_path: PathBuf::from("scimgate.sqlite3"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLog {
+    /// `log.format` (`pretty`): `pretty` or `json`.
+    format: String,
+    /// `log.level` (`info`): an EnvFilter directive.
+    level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        Self {
+            format: "pretty".to_owned(),
+            level: "info".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawBackend {
+    /// `backend.deadline` (`50s`).
+    deadline: String,
+}
+
+impl Default for RawBackend {
+    fn default() -> Self {
+        Self {
+            deadline: "50s".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTenant {
+    /// `tenants[].name` (required).
+    name: String,
+    /// `tenants[].base_path` (`/scim/v2` with one tenant, `/{name}/scim/v2` with several).
+    #[serde(default)]
+    base_path: Option<String>,
+    /// `tenants[].mapping` (required): the mapping file.
+    #[serde(default)]
+    mapping: Option<PathBuf>,
+    /// `tenants[].enabled` (`true`): the "SCIM sync active" switch.
+    #[serde(default = "enabled_by_default")]
+    enabled: bool,
+    /// `tenants[].auth`: bearer token hashes, Basic users, Entra JWT (see `server::auth`).
+    #[serde(default)]
+    auth: AuthSettings,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+impl Settings {
+    /// Loads `file` (if any), then `SCIMGATE__…` from the process environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, Error> {
+        Self::load_with(file, None, None)
+    }
+
+    /// Like [`Settings::load`], with inline YAML (after the file) and an injected environment
+    /// instead of the process one (`None` reads the process environment). For tests.
+    pub fn load_with(
+        file: Option<&Path>,
+        yaml: Option<&str>,
+        env: Option<config::Map<String, String>>,
+    ) -> Result<Self, Error> {
+        let mut builder = config::Config::builder();
+        if let Some(file) = file {
+            builder = builder.add_source(
+                config::File::from(file)
+                    .format(config::FileFormat::Yaml)
+                    .required(true),
+            );
+        }
+        if let Some(yaml) = yaml {
+            builder = builder.add_source(config::File::from_str(yaml, config::FileFormat::Yaml));
+        }
+        let environment = config::Environment::with_prefix("SCIMGATE")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .source(env);
+        let raw: RawSettings = builder.add_source(environment).build()?.try_deserialize()?;
+        raw.validate().map_err(Error::Invalid)
+    }
+}
+
+impl RawSettings {
+    fn validate(self) -> Result<Settings, Vec<Problem>> {
+        let mut problems = Collector::default();
+        let p = &mut problems;
+
+        let listen = p.parse(
+            "server.listen",
+            &self.server.listen,
+            "an address like 0.0.0.0:8443",
+        );
+        let public_base_url = match &self.server.public_base_url {
+            None => p.add(
+                "server.public_base_url",
+                "missing (the https URL clients reach)",
+            ),
+            Some(text) => match Url::parse(text) {
+                Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+                    p.add("server.public_base_url", "must be an http or https URL")
+                }
+                Ok(url) if url.query().is_some() || url.fragment().is_some() => p.add(
+                    "server.public_base_url",
+                    "must not have a query or fragment",
+                ),
+                Ok(url) => Some(url),
+                Err(error) => p.add(
+                    "server.public_base_url",
+                    &format!("{error} (an absolute URL)"),
+                ),
+            },
+        };
+        let tls = self.server.tls.validate(p);
+        let limits = self.server.limits.validate(p);
+        let shutdown_grace = p.duration("server.shutdown_grace", &self.server.shutdown_grace);
+        let deadline = p.duration("backend.deadline", &self.backend.deadline);
+        if let (Some(limits), Some(deadline)) = (&limits, deadline)
+            && limits.request_timeout <= deadline
+        {
+            p.add::<()>(
+                "server.limits.request_timeout",
+                &format!(
+                    "{:?} is not longer than backend.deadline ({deadline:?}); the gateway must \
+                     outlast the backend so its own error reaches the client",
+                    limits.request_timeout
+                ),
+            );
+        }
+        let format = match self.log.format.as_str() {
+            "pretty" => Some(LogFormat::Pretty),
+            "json" => Some(LogFormat::Json),
+            other => p.add(
+                "log.format",
+                &format!("`{other}` is not a format (pretty|json)"),
+            ),
+        };
+        if let Err(error) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            p.add::<()>(
+                "log.level",
+                &format!("{error} (e.g. info, debug, scimgate=debug)"),
+            );
+        }
+        let tenants = validate_tenants(self.tenants, p);
+
+        match (
+            listen,
+            public_base_url,
+            tls,
+            limits,
+            shutdown_grace,
+            format,
+            deadline,
+        ) {
+            (
+                Some(listen),
+                Some(public_base_url),
+                Some(tls),
+                Some(limits),
+                Some(shutdown_grace),
+                Some(format),
+                Some(deadline),
+            ) if problems.0.is_empty() => Ok(Settings {
+                server: ServerSettings {
+                    listen,
+                    public_base_url,
+                    tls,
+                    limits,
+                    shutdown_grace,
+                },
+                store: StoreSettings {
+                    sqlite_path: self.store.sqlite_path,
+                },
+                log: LogSettings {
+                    format,
+                    level: self.log.level,
+                },
+                backend: BackendSettings { deadline },
+                tenants,
+            }),
+            _ => Err(problems.0),
+        }
+    }
+}
+
+impl RawTls {
+    fn validate(self, p: &mut Collector) -> Option<TlsMode> {
+        let reload_interval = p.duration("server.tls.reload_interval", &self.reload_interval);
+        match self.mode.as_str() {
+            "none" => Some(TlsMode::None),
+            "files" => {
+                let cert_file = p.file("server.tls.cert_file", self.cert_file);
+                let key_file = p.file("server.tls.key_file", self.key_file);
+                Some(TlsMode::Files {
+                    cert_file: cert_file?,
+                    key_file: key_file?,
+                    reload_interval: reload_interval?,
+                })
+            }
+            other => p.add(
+                "server.tls.mode",
+                &format!("`{other}` is not a mode (files|none)"),
+            ),
+        }
+    }
+}
+
+impl RawLimits {
+    fn validate(self, p: &mut Collector) -> Option<Limits> {
+        let request_timeout = p.duration("server.limits.request_timeout", &self.request_timeout);
+        let header_read_timeout = p.duration(
+            "server.limits.header_read_timeout",
+            &self.header_read_timeout,
+        );
+        for (key, value) in [
+            ("server.limits.max_body_bytes", self.max_body_bytes),
+            ("server.limits.max_header_bytes", self.max_header_bytes),
+            ("server.limits.max_uri_bytes", self.max_uri_bytes),
+            ("server.limits.max_concurrency", self.max_concurrency),
+        ] {
+            if value == 0 {
+                p.add::<()>(key, "must be greater than 0");
+            }
+        }
+        Some(Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_header_bytes: self.max_header_bytes,
+            max_uri_bytes: self.max_uri_bytes,
+            max_concurrency: self.max_concurrency,
+            request_timeout: request_timeout?,
+            header_read_timeout: header_read_timeout?,
+        })
+    }
+}
+
+fn validate_tenants(raw: Vec<RawTenant>, p: &mut Collector) -> Vec<TenantSettings> {
+    if raw.is_empty() {
+        p.add::<()>(
+            "tenants",
+            "no tenant configured (at least one, with name and mapping)",
+        );
+    }
+    let several = raw.len() > 1;
+    let mut seen_names = Vec::new();
+    let mut seen_bases: Vec<String> = Vec::new();
+    let mut tenants = Vec::new();
+    for (index, tenant) in raw.into_iter().enumerate() {
+        let key = |field: &str| format!("tenants[{index}].{field}");
+        let name_ok = !tenant.name.is_empty()
+            && tenant
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+        if !name_ok {
+            p.add::<()>(
+                &key("name"),
+                &format!("`{}` is not a name (letters, digits, - and _)", tenant.name),
+            );
+        } else if seen_names.contains(&tenant.name) {
+            p.add::<()>(
+                &key("name"),
+                &format!("`{}` is used by another tenant (unique)", tenant.name),
+            );
+        }
+        seen_names.push(tenant.name.clone());
+        let base_path = tenant.base_path.unwrap_or_else(|| {
+            if several {
+                format!("/{}/scim/v2", tenant.name)
+            } else {
+                "/scim/v2".to_owned()
+            }
+        });
+        let normalised = base_path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("/")
+            .to_ascii_lowercase();
+        if !base_path.starts_with('/') || base_path.contains(['?', '#']) {
+            p.add::<()>(
+                &key("base_path"),
+                &format!("`{base_path}` is not a path (starts with /)"),
+            );
+        } else if matches!(normalised.as_str(), "healthz" | "readyz") {
+            p.add::<()>(&key("base_path"), "is reserved for the health probes");
+        } else if seen_bases.contains(&normalised) {
+            p.add::<()>(
+                &key("base_path"),
+                &format!("`{base_path}` is used by another tenant (unique)"),
+            );
+        }
+        seen_bases.push(normalised);
+        let mapping = match tenant.mapping {
+            Some(mapping) if !mapping.as_os_str().is_empty() => mapping,
+            _ => {
+                p.add::<()>(
+                    &key("mapping"),
+                    "missing (the path of the tenant's mapping file)",
+                );
+                PathBuf::new()
+            }
+        };
+        tenants.push(TenantSettings {
+            name: tenant.name,
+            base_path,
+            mapping,
+            enabled: tenant.enabled,
+            auth: tenant.auth,
+        });
+    }
+    tenants
+}
+
+/// Collects problems; each helper returns `None` after recording one.
+#[derive(Default)]
+struct Collector(Vec<Problem>);
+
+impl Collector {
+    fn add<T>(&mut self, key: &str, message: &str) -> Option<T> {
+        self.0.push(Problem {
+            key: key.to_owned(),
+            message: message.to_owned(),
+        });
+        None
+    }
+
+    fn parse<T: std::str::FromStr>(&mut self, key: &str, text: &str, allowed: &str) -> Option<T> {
+        text.parse()
+            .ok()
+            .or_else(|| self.add(key, &format!("`{text}` is not valid ({allowed})")))
+    }
+
+    fn duration(&mut self, key: &str, text: &str) -> Option<Duration> {
+        parse_duration(text).or_else(|| {
+            self.add(
+                key,
+                &format!("`{text}` is not a duration (e.g. 500ms, 50s, 5m, 1h)"),
+            )
+        })
+    }
+
+    fn file(&mut self, key: &str, path: Option<PathBuf>) -> Option<PathBuf> {
+        match path {
+            None => self.add(key, "missing (required with server.tls.mode: files)"),
+            Some(path) if !path.is_file() => {
+                self.add(key, &format!("{} is not a readable file", path.display()))
+            }
+            Some(path) => Some(path),
+        }
+    }
+}
+
+/// Parses `500ms`, `50s`, `5m`, `1h`, or a sum such as `1m30s`; `None` if malformed.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = Duration::ZERO;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let value: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let part = match rest[..unit].trim() {
+            "ms" => Duration::from_millis(value),
+            "s" => Duration::from_secs(value),
+            "m" => Duration::from_secs(value.checked_mul(60)?),
+            "h" => Duration::from_secs(value.checked_mul(3600)?),
+            _ => return None,
+        };
+        total = total.checked_add(part)?;
+        rest = &rest[unit..];
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_units_and_sums_and_refuse_garbage() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("50s"), Some(Duration::from_secs(50)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        for bad in ["", "50", "s", "5 parsecs", "-1s", "1.5s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+}

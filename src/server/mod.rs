@@ -1,1 +1,23 @@
-//! TODO: see the issue for this module.
+//! The HTTP side of the gateway: sockets, TLS, the tower stack, authentication and routing.
+//!
+//! - [`listener`] accepts TCP (and TLS via [`tls`]) and serves HTTP/1.1 and h2 with hyper;
+//! - [`stack`] orders the tower layers (request id, trace, limits, timeout, load shedding);
+//! - [`handlers`] routes ([`routes`]) to health probes or a tenant's [`service::ScimService`]
+//!   after authentication ([`tenant::Authenticate`]);
+//! - [`respond`] is the one edge where request-time failures become SCIM error bodies.
+//!
+//! Handlers stay thin: parse, call the engine behind [`service::ScimService`], render.
+
+pub mod auth;
+pub mod handlers;
+pub mod listener;
+pub mod respond;
+pub mod routes;
+pub mod service;
+pub mod stack;
+pub mod tenant;
+pub mod tls;
+
+pub use listener::{Server, ServerHandle, shutdown_signal};
+pub use service::{Operation, Resource, ScimCall, ScimReply, ScimService};
+pub use tenant::{Authenticate, Rejection, Tenant};

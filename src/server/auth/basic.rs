@@ -1,0 +1,253 @@
+//! HTTP Basic users: password hashes as `sha256:<hex>` or Argon2 PHC strings.
+//!
+//! Argon2 is slow on purpose, so a successful verification is remembered (keyed by the SHA-256 of
+//! the presented `user:password`, never the password itself) and at most a few verifications run
+//! at once, on the blocking pool. Nothing here logs or returns a password.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::PasswordHash;
+use argon2::{Argon2, PasswordVerifier};
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+
+use super::bearer::{Sha256Digest, parse_hash_line, sha256};
+
+/// How many remembered successful Argon2 verifications before the memory is cleared.
+const CACHE_CAPACITY: usize = 1024;
+/// How many Argon2 verifications may run at the same time (each takes a core for a while).
+const ARGON2_CONCURRENCY: usize = 2;
+
+/// A password hash from the settings, parsed.
+#[derive(Debug)]
+enum PasswordCheck {
+    Sha256(Sha256Digest),
+    /// The PHC string, already checked to parse.
+    Argon2(String),
+}
+
+/// Parses a `password_hash` setting; `None` when it is neither accepted form.
+fn parse_password_hash(text: &str) -> Option<PasswordCheck> {
+    if text.starts_with("$argon2") {
+        let hash = PasswordHash::new(text).ok()?;
+        argon2::Algorithm::try_from(hash.algorithm).ok()?;
+        argon2::Params::try_from(&hash).ok()?;
+        hash.salt?;
+        hash.hash?;
+        return Some(PasswordCheck::Argon2(text.to_owned()));
+    }
+    parse_hash_line(text).map(PasswordCheck::Sha256)
+}
+
+/// The configured Basic users.
+#[derive(Debug)]
+pub(super) struct BasicUsers {
+    users: Vec<(String, PasswordCheck)>,
+    verified: Arc<Mutex<HashSet<Sha256Digest>>>,
+    argon2_slots: Arc<Semaphore>,
+}
+
+/// The outcome of checking one Basic credential.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// The user exists and the password matches.
+    Accepted,
+    /// Unknown user or wrong password (not told apart, on purpose).
+    Rejected,
+}
+
+impl BasicUsers {
+    /// Builds the user list from settings, pushing one message per problem into `problems`.
+    pub(super) fn from_settings(
+        users: &[super::BasicUser],
+        problems: &mut Vec<String>,
+    ) -> Option<Self> {
+        if users.is_empty() {
+            problems.push(
+                "auth.basic: the list is empty (add `{ username, password_hash }` entries, or \
+                 remove `basic`)"
+                    .to_owned(),
+            );
+            return None;
+        }
+        let mut parsed: Vec<(String, PasswordCheck)> = Vec::with_capacity(users.len());
+        let mut seen = HashSet::new();
+        for (index, user) in users.iter().enumerate() {
+            let key = format!("auth.basic[{index}]");
+            if user.username.is_empty() || user.username.contains(':') {
+                problems.push(format!(
+                    "{key}.username: `{}` is not usable (a non-empty name without `:`)",
+                    user.username
+                ));
+            } else if !seen.insert(user.username.as_str()) {
+                problems.push(format!(
+                    "{key}.username: `{}` is listed twice (each user once)",
+                    user.username
+                ));
+            }
+            match parse_password_hash(&user.password_hash) {
+                Some(check) => parsed.push((user.username.clone(), check)),
+                None => problems.push(format!(
+                    "{key}.password_hash: not a password hash (\"sha256:\" followed by 64 hex \
+                     digits, or an Argon2 PHC string starting with \"$argon2id$\")"
+                )),
+            }
+        }
+        Some(Self {
+            users: parsed,
+            verified: Arc::default(),
+            argon2_slots: Arc::new(Semaphore::new(ARGON2_CONCURRENCY)),
+        })
+    }
+
+    /// Checks `username` and `password`.
+    pub(super) async fn check(&self, username: &str, password: &str) -> Outcome {
+        let Some((_, check)) = self.users.iter().find(|(name, _)| name == username) else {
+            // Spend the same time as for a known Argon2 user, so timing does not reveal which
+            // user names exist.
+            if let Some(phc) = self.users.iter().find_map(|(_, check)| match check {
+                PasswordCheck::Argon2(phc) => Some(phc),
+                PasswordCheck::Sha256(_) => None,
+            }) {
+                let _ = self.run_argon2(phc, password).await;
+            }
+            return Outcome::Rejected;
+        };
+        match check {
+            PasswordCheck::Sha256(expected) => {
+                if bool::from(expected.ct_eq(&sha256(password.as_bytes()))) {
+                    Outcome::Accepted
+                } else {
+                    Outcome::Rejected
+                }
+            }
+            PasswordCheck::Argon2(phc) => self.check_argon2(phc, username, password).await,
+        }
+    }
+
+    async fn check_argon2(&self, phc: &str, username: &str, password: &str) -> Outcome {
+        // The username cannot contain ':', so `user:password` identifies the pair.
+        let key = sha256(format!("{username}:{password}").as_bytes());
+        if self.remembered(&key) {
+            return Outcome::Accepted;
+        }
+        if !self.run_argon2(phc, password).await {
+            return Outcome::Rejected;
+        }
+        if let Ok(mut remembered) = self.verified.lock() {
+            if remembered.len() >= CACHE_CAPACITY {
+                remembered.clear();
+            }
+            remembered.insert(key);
+        }
+        Outcome::Accepted
+    }
+
+    /// Verifies `password` against the PHC string on the blocking pool, a few at a time.
+    async fn run_argon2(&self, phc: &str, password: &str) -> bool {
+        let Ok(_slot) = self.argon2_slots.acquire().await else {
+            return false;
+        };
+        let phc = phc.to_owned();
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&phc).is_ok_and(|hash| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            })
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    fn remembered(&self, key: &Sha256Digest) -> bool {
+        self.verified
+            .lock()
+            .is_ok_and(|remembered| remembered.contains(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    use argon2::{Algorithm, Params, Version};
+
+    use super::super::BasicUser;
+    use super::super::bearer::token_hash_line;
+    use super::*;
+
+    /// A cheap Argon2id hash, so the test stays fast.
+    fn argon2_hash(password: &str) -> String {
+        let params = Params::new(8, 1, 1, None).unwrap();
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let salt = SaltString::encode_b64(b"fixed test salt!").unwrap();
+        argon2
+            .hash_password(password.as_bytes(), &salt)
+            .unwrap()
+            .to_string()
+    }
+
+    fn users(list: &[(&str, String)]) -> Result<BasicUsers, Vec<String>> {
+        let settings: Vec<BasicUser> = list
+            .iter()
+            .map(|(username, password_hash)| BasicUser {
+                username: (*username).to_owned(),
+                password_hash: password_hash.clone(),
+            })
+            .collect();
+        let mut problems = Vec::new();
+        let users = BasicUsers::from_settings(&settings, &mut problems);
+        match users {
+            Some(users) if problems.is_empty() => Ok(users),
+            _ => Err(problems),
+        }
+    }
+
+    #[tokio::test]
+    async fn sha256_and_argon2_passwords_are_checked() {
+        let users = users(&[
+            ("alice", token_hash_line("alice-secret")),
+            ("bob", argon2_hash("bob-secret")),
+        ])
+        .unwrap();
+        assert_eq!(
+            users.check("alice", "alice-secret").await,
+            Outcome::Accepted
+        );
+        assert_eq!(users.check("alice", "bob-secret").await, Outcome::Rejected);
+        assert_eq!(users.check("bob", "bob-secret").await, Outcome::Accepted);
+        assert_eq!(users.check("bob", "Bob-secret").await, Outcome::Rejected);
+        assert_eq!(
+            users.check("carol", "alice-secret").await,
+            Outcome::Rejected
+        );
+    }
+
+    #[tokio::test]
+    async fn argon2_success_is_remembered_but_failures_are_not() {
+        let users = users(&[("bob", argon2_hash("bob-secret"))]).unwrap();
+        assert_eq!(users.check("bob", "wrong").await, Outcome::Rejected);
+        assert!(!users.remembered(&sha256(b"bob:wrong")));
+        assert_eq!(users.check("bob", "bob-secret").await, Outcome::Accepted);
+        assert!(users.remembered(&sha256(b"bob:bob-secret")));
+        assert_eq!(users.check("bob", "bob-secret").await, Outcome::Accepted);
+    }
+
+    #[test]
+    fn bad_settings_are_all_reported() {
+        let problems = users(&[
+            ("a:b", token_hash_line("x")),
+            ("carol", "plain-text-password".to_owned()),
+            ("carol", "$argon2id$garbage".to_owned()),
+        ])
+        .unwrap_err();
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert!(problems[0].starts_with("auth.basic[0].username:"));
+        assert!(problems[1].starts_with("auth.basic[1].password_hash:"));
+        assert!(problems[2].starts_with("auth.basic[2].username:"));
+        assert!(problems[3].starts_with("auth.basic[2].password_hash:"));
+        assert!(!problems.concat().contains("plain-text-password"));
+    }
+}

@@ -1,0 +1,263 @@
+//! The one edge where any request-time failure becomes a SCIM error response.
+//!
+//! Layers and handlers fail with [`Error`] (boxed) or with tower's own boxed errors (timeout,
+//! load shed); [`rescue`] downcasts them here, in one place, as linkerd's "rescue" does. The
+//! client sees a SCIM error body (`application/scim+json`) and only a generic detail for our
+//! own faults; the cause goes to the log. Nothing else in `server/` picks an error status.
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
+use http_body_util::Full;
+
+use super::tenant::Rejection;
+use crate::scim::{ScimError, ScimType};
+
+/// Every response the server sends: small, buffered JSON.
+pub type Response = http::Response<Full<Bytes>>;
+
+/// The boxed error tower layers use.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The media type of every SCIM response (RFC 7644 §3.1).
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// What went wrong with one request before or around the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No tenant base path or SCIM endpoint matches the path.
+    #[error("no SCIM endpoint at {path}")]
+    NoRoute {
+        /// The request path.
+        path: String,
+    },
+    /// The endpoint exists but does not take this method.
+    #[error("{method} is not supported on {path}")]
+    MethodNotAllowed {
+        /// The request method.
+        method: Method,
+        /// The request path.
+        path: String,
+        /// The methods the endpoint does take, for the `Allow` header.
+        allow: &'static str,
+    },
+    /// The body's `Content-Type` is neither SCIM JSON nor JSON.
+    #[error("content type {content_type} is not accepted")]
+    UnsupportedMediaType {
+        /// The `Content-Type` the client sent.
+        content_type: String,
+    },
+    /// The body is not JSON.
+    #[error("request body is not valid JSON: {reason}")]
+    InvalidJson {
+        /// The JSON parser's message (line and column).
+        reason: String,
+    },
+    /// A create, replace or patch came without a body.
+    #[error("request body is required")]
+    MissingBody,
+    /// The body is larger than `server.limits.max_body_bytes`.
+    #[error("request body exceeds {limit} bytes")]
+    BodyTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The connection failed while the body was being read.
+    #[error("reading the request body failed: {reason}")]
+    BodyRead {
+        /// What hyper reported.
+        reason: String,
+    },
+    /// The headers are larger than `server.limits.max_header_bytes`.
+    #[error("request headers take {size} bytes, more than {limit}")]
+    HeadersTooLarge {
+        /// Bytes of header names and values.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The URI is longer than `server.limits.max_uri_bytes`.
+    #[error("request URI takes {size} bytes, more than {limit}")]
+    UriTooLong {
+        /// Bytes of the URI.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The tenant's authenticator refused the credentials (or could not check them).
+    #[error("not authenticated: {}", .0.detail)]
+    Unauthenticated(Rejection),
+    /// The tenant's "SCIM sync active" switch is off.
+    #[error("tenant {tenant} is disabled")]
+    TenantDisabled {
+        /// The tenant's name.
+        tenant: String,
+    },
+    /// A readiness probe failed.
+    #[error("not ready: {reasons}")]
+    NotReady {
+        /// What each failing tenant reported.
+        reasons: String,
+    },
+    /// The handler or a layer panicked; caught by the panic layer.
+    #[error("request handler panicked: {message}")]
+    Panicked {
+        /// The panic payload, when it was a string.
+        message: String,
+    },
+}
+
+/// Turns any error of the stack into a SCIM error response, logging the cause.
+pub fn rescue(error: &BoxError, request_id: &str) -> Response {
+    if let Some(error) = error.downcast_ref::<Error>() {
+        return respond(error, request_id);
+    }
+    if error.is::<tower::timeout::error::Elapsed>() {
+        tracing::warn!(request_id, "Request timed out");
+        let scim = ScimError::new(504, "The request did not complete in time; retry later.");
+        return scim_error(&scim);
+    }
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        tracing::warn!(request_id, "Request shed: too many concurrent requests");
+        let scim = ScimError::new(503, "The gateway is busy; retry in a second.");
+        return with_retry_after(scim_error(&scim));
+    }
+    tracing::error!(request_id, error = %error, "Unexpected error in the request stack");
+    internal(request_id)
+}
+
+fn respond(error: &Error, request_id: &str) -> Response {
+    match error {
+        Error::NoRoute { path } => {
+            tracing::debug!(request_id, path, "No route");
+            scim_error(&ScimError::new(
+                404,
+                format!("There is no SCIM endpoint at {path}."),
+            ))
+        }
+        Error::MethodNotAllowed {
+            method,
+            path,
+            allow,
+        } => {
+            let detail = format!("{method} is not supported on {path} (allowed: {allow}).");
+            let mut response = scim_error(&ScimError::new(405, detail));
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            response
+        }
+        Error::UnsupportedMediaType { content_type } => scim_error(&ScimError::new(
+            415,
+            format!(
+                "Content-Type {content_type} is not accepted; send application/scim+json or \
+                 application/json."
+            ),
+        )),
+        Error::InvalidJson { reason } => scim_error(&ScimError::bad_request(
+            ScimType::InvalidSyntax,
+            format!("The request body is not valid JSON: {reason}."),
+        )),
+        Error::MissingBody => scim_error(&ScimError::bad_request(
+            ScimType::InvalidSyntax,
+            "This operation needs a JSON request body.",
+        )),
+        Error::BodyTooLarge { limit } => scim_error(&ScimError::new(
+            413,
+            format!("The request body is larger than the limit of {limit} bytes."),
+        )),
+        Error::BodyRead { reason } => {
+            tracing::info!(request_id, reason, "Request body could not be read");
+            scim_error(&ScimError::new(400, "The request body could not be read."))
+        }
+        Error::HeadersTooLarge { size, limit } => scim_error(&ScimError::new(
+            431,
+            format!("The request headers take {size} bytes, more than the limit of {limit}."),
+        )),
+        Error::UriTooLong { size, limit } => scim_error(&ScimError::new(
+            414,
+            format!("The request URI takes {size} bytes, more than the limit of {limit}."),
+        )),
+        Error::Unauthenticated(rejection) if rejection.unavailable => {
+            tracing::warn!(
+                request_id,
+                reason = rejection.reason,
+                detail = rejection.detail,
+                "Credentials could not be checked"
+            );
+            with_retry_after(scim_error(&ScimError::new(
+                503,
+                "The credentials cannot be checked right now; retry later.",
+            )))
+        }
+        Error::Unauthenticated(rejection) => {
+            tracing::info!(
+                request_id,
+                reason = rejection.reason,
+                "Request not authenticated"
+            );
+            let mut response = scim_error(&ScimError::new(
+                401,
+                format!("The request is not authenticated: {}.", rejection.detail),
+            ));
+            let challenge = HeaderValue::from_str(&rejection.challenge)
+                .ok()
+                .filter(|value| !value.is_empty())
+                .unwrap_or_else(|| HeaderValue::from_static("Bearer realm=\"scimgate\""));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
+            response
+        }
+        Error::TenantDisabled { tenant } => scim_error(&ScimError::new(
+            403,
+            format!("SCIM provisioning is switched off for tenant {tenant}."),
+        )),
+        Error::NotReady { reasons } => {
+            tracing::warn!(request_id, reasons, "Not ready");
+            with_retry_after(scim_error(&ScimError::new(
+                503,
+                "The gateway is not ready.",
+            )))
+        }
+        Error::Panicked { message } => {
+            tracing::error!(request_id, message, "Request handler panicked");
+            internal(request_id)
+        }
+    }
+}
+
+/// Renders a SCIM error as an `application/scim+json` response with its status.
+pub fn scim_error(error: &ScimError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    scim_json(status, Some(&error.to_json()))
+}
+
+/// Renders a JSON body (or none) as an `application/scim+json` response.
+pub fn scim_json(status: StatusCode, body: Option<&serde_json::Value>) -> Response {
+    let bytes = body
+        .map(|body| Bytes::from(body.to_string()))
+        .unwrap_or_default();
+    let mut response = http::Response::new(Full::new(bytes));
+    *response.status_mut() = status;
+    if body.is_some() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    }
+    response
+}
+
+fn internal(request_id: &str) -> Response {
+    scim_error(&ScimError::new(
+        500,
+        format!("Internal error in the gateway (request id {request_id})."),
+    ))
+}
+
+fn with_retry_after(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}

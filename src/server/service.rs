@@ -1,0 +1,93 @@
+//! The seam between the HTTP server and the provisioning engine.
+//!
+//! The router turns one authenticated SCIM request into a [`ScimCall`]; whatever implements
+//! [`ScimService`] (the engine) answers it with a [`ScimReply`] or a [`ScimError`]. This module
+//! holds only the types: no HTTP parsing, no mapping logic.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+
+use crate::scim::ScimError;
+
+/// A boxed, sendable future: the return type of the object-safe async traits in `server/`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the router extracted from one SCIM request, after auth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScimCall {
+    /// Name of the tenant whose base path matched.
+    pub tenant: String,
+    /// The resource type the path names.
+    pub resource: Resource,
+    /// What the method and path ask for.
+    pub operation: Operation,
+    /// The `{id}` path segment, percent-decoded, for item routes.
+    pub id: Option<String>,
+    /// Decoded query pairs (`+` as space); unknown parameters are kept, the engine ignores them.
+    pub query: Vec<(String, String)>,
+    /// The parsed JSON body of POST/PUT/PATCH, `None` when the request had no body.
+    pub body: Option<serde_json::Value>,
+    /// Which credential authenticated the call, e.g. `bearer#1`, `basic:alice`, `jwt:<tid>`.
+    pub principal: String,
+    /// The request id echoed in `x-request-id`, for correlating logs.
+    pub request_id: String,
+}
+
+/// The SCIM endpoints under a tenant's base path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Resource {
+    /// `/Users`
+    Users,
+    /// `/Groups`
+    Groups,
+    /// `/Schemas` (read-only, generated from the mapping)
+    Schemas,
+    /// `/ResourceTypes` (read-only, generated from the mapping)
+    ResourceTypes,
+    /// `/ServiceProviderConfig` (read-only)
+    ServiceProviderConfig,
+}
+
+/// What a (method, path) pair asks the engine to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Operation {
+    /// `GET` on a collection.
+    List,
+    /// `POST …/.search`: a list whose parameters come in the body.
+    Search,
+    /// `GET` on an item.
+    Get,
+    /// `POST` on a collection.
+    Create,
+    /// `PUT` on an item.
+    Replace,
+    /// `PATCH` on an item.
+    Patch,
+    /// `DELETE` on an item.
+    Delete,
+}
+
+/// The engine's answer; the handler renders it as `application/scim+json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimReply {
+    /// HTTP status (200, 201, 204, …).
+    pub status: http::StatusCode,
+    /// The SCIM JSON body; `None` for `204 No Content`.
+    pub body: Option<serde_json::Value>,
+    /// The `Location` header, set on `201 Created`.
+    pub location: Option<String>,
+}
+
+/// The provisioning engine as the server sees it: one per tenant.
+pub trait ScimService: Send + Sync + 'static {
+    /// Answers one SCIM call.
+    fn call(
+        &self,
+        call: ScimCall,
+    ) -> Pin<Box<dyn Future<Output = Result<ScimReply, ScimError>> + Send + '_>>;
+
+    /// Readiness: mappings loaded, store open, backend reachable within a short probe.
+    fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+}
