@@ -20,7 +20,8 @@
 //!
 //! Files: `op` (per-operation context: deadline, call counting, rendering and sending),
 //! `ids` (SCIM id ↔ backend id), `view` (backend object → SCIM resource with `id`/`meta`),
-//! `create`, `read` (get), `list`, `update` (replace and patch), `members`, `delete`.
+//! `create`, `read` (get), `list`, `update` (replace and patch), `members`, `delete`;
+//! `service` puts an engine behind the HTTP server's `ScimService` seam.
 
 mod create;
 mod delete;
@@ -30,10 +31,12 @@ mod list;
 mod members;
 mod op;
 mod read;
+mod service;
 mod update;
 mod view;
 
 pub use error::Error;
+pub use service::TenantService;
 
 use std::sync::Arc;
 use std::time::Duration;
