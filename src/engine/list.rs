@@ -8,7 +8,9 @@
 //!
 //! SCIM pages by `startIndex` (1-based) and `count`; the backend pages by offset/limit,
 //! page/per_page, cursor or next link. `walk` translates the SCIM window into the fewest backend
-//! pages that cover it and reports the backend's total when it gives one.
+//! pages that cover it and takes the total from the backend when it gives one; a backend
+//! without a total is walked to its last page to count (exact `totalResults` costs one call per
+//! page there).
 
 use serde_json::Value;
 
@@ -82,7 +84,7 @@ pub(crate) async fn run(op: &Op<'_>, query: &ListQuery) -> Result<ListResponse, 
 
 /// One backend list call with `limit`-style page size 1: proves the backend answers.
 pub(crate) async fn probe(op: &Op<'_>) -> Result<(), Error> {
-    walk(op, &[], 0, 1).await.map(|_| ())
+    walk(op, &[], 0, 1, false).await.map(|_| ())
 }
 
 /// A SCIM page straight from the backend's paging (no evaluation in the gateway).
@@ -92,14 +94,12 @@ async fn window(
     start: usize,
     count: usize,
 ) -> Result<ListResponse, Error> {
-    let walked = walk(op, params, start - 1, count).await?;
+    let walked = walk(op, params, start - 1, count, true).await?;
     let mut resources = Vec::with_capacity(walked.items.len());
     for item in &walked.items {
         resources.push(to_resource(op, item).await?);
     }
-    let total = walked
-        .total
-        .map_or(start - 1 + walked.seen_after_skip, |t| t as usize);
+    let total = walked.total_results(start - 1);
     Ok(ListResponse {
         total_results: total,
         start_index: start,
@@ -115,7 +115,7 @@ async fn filtered(
     cap: u32,
 ) -> Result<Vec<Value>, Error> {
     let limit = cap as usize;
-    let walked = walk(op, params, 0, limit.saturating_add(1)).await?;
+    let walked = walk(op, params, 0, limit.saturating_add(1), false).await?;
     if walked.items.len() > limit {
         return Err(Error::TooMany { cap });
     }
@@ -157,29 +157,68 @@ struct Walked {
     items: Vec<Value>,
     /// The backend's total, when it gives one.
     total: Option<u64>,
-    /// Items seen from the start of the window to where walking stopped (for a total when the
-    /// backend gives none).
+    /// The number of backend resources, counted by walking to the last page (only when the
+    /// backend gives no total and the caller needs one).
+    counted: Option<usize>,
+    /// Items seen from the start of the window to where walking stopped.
     seen_after_skip: usize,
 }
 
+impl Walked {
+    /// The SCIM `totalResults` for a window starting after `skip` items.
+    fn total_results(&self, skip: usize) -> usize {
+        self.total
+            .map(|t| usize::try_from(t).unwrap_or(usize::MAX))
+            .or(self.counted)
+            .unwrap_or(skip + self.seen_after_skip)
+    }
+
+    /// Keeps `items` that fall in the window.
+    fn keep(&mut self, items: impl IntoIterator<Item = Value>, take: usize) {
+        for item in items {
+            self.seen_after_skip += 1;
+            if self.items.len() < take {
+                self.items.push(item);
+            }
+        }
+    }
+
+    /// Whether walking may stop: the window is full and the total is known or not needed.
+    fn done(&self, take: usize, need_total: bool) -> bool {
+        self.items.len() >= take && (!need_total || self.total.is_some())
+    }
+}
+
 /// Fetches the backend items `[skip, skip + take)` with the fewest pages. `take == 0` still
-/// makes one call, to learn the total.
+/// makes one call, to learn the total. With `need_total` and a backend that reports no total,
+/// walking goes on to the last page to count (one call per page; SCIM needs an exact
+/// `totalResults`).
 async fn walk(
     op: &Op<'_>,
     params: &[(String, String)],
     skip: usize,
     take: usize,
+    need_total: bool,
 ) -> Result<Walked, Error> {
     let max = op
         .resource
         .max_page_size()
         .map_or(usize::MAX, |m| (m as usize).max(1));
     match op.resource.paging() {
-        Paging::Offset => walk_offset(op, params, skip, take, max).await,
-        Paging::Page => walk_pages(op, params, skip, take, max).await,
+        Paging::Offset => walk_offset(op, params, skip, take, max, need_total).await,
+        Paging::Page => walk_pages(op, params, skip, take, max, need_total).await,
         Paging::Cursor | Paging::NextLink | Paging::None => {
-            walk_sequential(op, params, skip, take, max).await
+            walk_sequential(op, params, skip, take, max, need_total).await
         }
+    }
+}
+
+/// The page size used once the window is full and walking only counts.
+fn counting_size(take: usize, max: usize) -> usize {
+    if max == usize::MAX {
+        take.max(100)
+    } else {
+        max
     }
 }
 
@@ -200,23 +239,32 @@ async fn walk_offset(
     skip: usize,
     take: usize,
     max: usize,
+    need_total: bool,
 ) -> Result<Walked, Error> {
     let mut walked = Walked::default();
     let mut offset = skip;
-    for _ in 0..MAX_PAGES {
-        let want = take.saturating_sub(walked.items.len()).clamp(1, max);
+    for round in 0..MAX_PAGES {
+        let want = if walked.items.len() < take || round == 0 {
+            (take - walked.items.len()).clamp(1, max)
+        } else {
+            counting_size(take, max)
+        };
         let vars = base_vars(params)
             .with("offset", offset.to_string())
             .with("count", want.to_string());
         let (page, answer) = list_call(op, &vars).await?;
         walked.total = walked.total.or_else(|| op.resource.list_total(&answer));
         let n = page.len();
-        walked.seen_after_skip += n;
-        let room = take - walked.items.len().min(take);
-        walked.items.extend(page.into_iter().take(room));
+        walked.keep(page, take);
         offset += n;
         let end = n < want || walked.total.is_some_and(|t| offset as u64 >= t);
-        if end || walked.items.len() >= take {
+        if end {
+            if offset > skip || skip == 0 {
+                walked.counted = Some(offset);
+            }
+            break;
+        }
+        if walked.done(take, need_total) {
             break;
         }
     }
@@ -229,6 +277,7 @@ async fn walk_pages(
     skip: usize,
     take: usize,
     max: usize,
+    need_total: bool,
 ) -> Result<Walked, Error> {
     let size = if take > 0 && take <= max && skip.is_multiple_of(take) {
         take
@@ -246,13 +295,16 @@ async fn walk_pages(
         let (items, answer) = list_call(op, &vars).await?;
         walked.total = walked.total.or_else(|| op.resource.list_total(&answer));
         let n = items.len();
-        let kept: Vec<Value> = items.into_iter().skip(drop).collect();
-        walked.seen_after_skip += kept.len();
-        let room = take - walked.items.len().min(take);
-        walked.items.extend(kept.into_iter().take(room));
+        walked.keep(items.into_iter().skip(drop), take);
         drop = 0;
         let end = n < size || walked.total.is_some_and(|t| (page * size) as u64 >= t);
-        if end || walked.items.len() >= take {
+        if end {
+            if n > 0 || page == 1 {
+                walked.counted = Some((page - 1) * size + n);
+            }
+            break;
+        }
+        if walked.done(take, need_total) {
             break;
         }
     }
@@ -265,6 +317,7 @@ async fn walk_sequential(
     skip: usize,
     take: usize,
     max: usize,
+    need_total: bool,
 ) -> Result<Walked, Error> {
     let size = if max == usize::MAX {
         (skip + take).max(1)
@@ -277,22 +330,21 @@ async fn walk_sequential(
     let (mut items, mut answer) = list_call(op, &first_vars).await?;
     walked.total = op.resource.list_total(&answer);
     for _ in 0..MAX_PAGES {
-        for item in items {
-            if seen >= skip {
-                walked.seen_after_skip += 1;
-                if walked.items.len() < take {
-                    walked.items.push(item);
-                }
-            }
-            seen += 1;
-        }
-        let enough = walked.items.len() >= take && (take > 0 || walked.total.is_some());
-        if enough || op.resource.paging() == Paging::None {
-            break;
-        }
-        let Some(next) = op.resource.next_page(&answer) else {
+        let n = items.len();
+        let before = skip.saturating_sub(seen).min(n);
+        walked.keep(items.into_iter().skip(before), take);
+        seen += n;
+        let next = match op.resource.paging() {
+            Paging::None => None,
+            _ => op.resource.next_page(&answer),
+        };
+        let Some(next) = next else {
+            walked.counted = Some(seen);
             break;
         };
+        if walked.done(take, need_total) {
+            break;
+        }
         (items, answer) = match next {
             NextPage::Cursor(cursor) => {
                 let vars = base_vars(params)
