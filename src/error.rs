@@ -50,6 +50,7 @@ impl From<engine::Error> for ScimError {
             }
             E::Mapping(inner) => inner.into(),
             E::Patch(inner) => inner.into(),
+            E::Filter(inner) => inner.into(),
             E::Uniqueness { .. } => with_type(409, ScimType::Uniqueness, error.to_string()),
             E::TooMany { .. } => Self::bad_request(ScimType::TooMany, error.to_string()),
             E::PartialMembers { source, applied } => {

@@ -30,6 +30,9 @@ pub enum Error {
     /// The mapping could not translate or render something at run time.
     #[error(transparent)]
     Mapping(#[from] mapping::Error),
+    /// A filter the engine built (repair lookups) does not parse.
+    #[error(transparent)]
+    Filter(#[from] scim::filter::Error),
     /// The PATCH request does not parse or cannot be applied.
     #[error(transparent)]
     Patch(#[from] scim::patch::Error),
@@ -115,6 +118,7 @@ impl Error {
             | Self::NotAnObject
             | Self::Invalid(_)
             | Self::Patch(_)
+            | Self::Filter(_)
             | Self::Uniqueness { .. }
             | Self::Rejected { .. }
             | Self::UnknownMember { .. }

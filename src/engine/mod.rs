@@ -21,7 +21,8 @@
 //! Files: `op` (per-operation context: deadline, call counting, rendering and sending),
 //! `ids` (SCIM id ↔ backend id), `view` (backend object → SCIM resource with `id`/`meta`),
 //! `create`, `read` (get), `list`, `update` (replace and patch), `members`, `delete`;
-//! `service` puts an engine behind the HTTP server's `ScimService` seam.
+//! `repair` resolves creates whose outcome was lost; `service` puts an engine behind the HTTP
+//! server's `ScimService` seam.
 
 mod create;
 mod delete;
@@ -31,11 +32,13 @@ mod list;
 mod members;
 mod op;
 mod read;
+mod repair;
 mod service;
 mod update;
 mod view;
 
 pub use error::Error;
+pub use repair::RepairReport;
 pub use service::TenantService;
 
 use std::sync::Arc;

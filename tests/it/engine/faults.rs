@@ -266,3 +266,43 @@ async fn dropped_connections_are_502() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn repair_adopts_lost_creates_and_frees_names_the_backend_never_took() -> Result<()> {
+    let fx = fixture().await?;
+    // The backend took this one, but the answer was lost.
+    fx.demo
+        .inject(Fault::truncate().times(1).on("POST /api/v1/users"));
+    assert!(
+        fx.engine
+            .create("User", &entra_user("took@example.com", "ext-took"))
+            .await
+            .is_err()
+    );
+    // This one timed out before the backend applied it.
+    fx.demo
+        .inject(Fault::drop_connection().times(1).on("POST /api/v1/users"));
+    assert!(
+        fx.engine
+            .create("User", &entra_user("never@example.com", "ext-never"))
+            .await
+            .is_err()
+    );
+    assert_eq!(fx.demo.user_count(), 1);
+
+    let report = fx.engine.repair_pending(Duration::ZERO).await?;
+    assert_eq!((report.adopted, report.removed), (1, 1));
+    let found = filter(&fx, "User", r#"externalId eq "ext-took""#).await?;
+    assert_eq!(found["Resources"][0]["userName"], "took@example.com");
+    assert_eq!(
+        filter(&fx, "User", r#"externalId eq "ext-never""#).await?["totalResults"],
+        0
+    );
+    // The freed name can be created now.
+    fx.engine
+        .create("User", &entra_user("never@example.com", "ext-never"))
+        .await?;
+    let again = fx.engine.repair_pending(Duration::ZERO).await?;
+    assert_eq!((again.adopted, again.removed), (0, 0));
+    Ok(())
+}
