@@ -8,9 +8,10 @@
 
 use serde_json::Value;
 
-use super::Error;
 use super::op::{Op, body_of};
+use super::{Error, members};
 use crate::mapping::{OpName, Vars};
+use crate::scim::patch::MemberChange;
 
 /// Creates the resource in `body`; returns it as the backend now has it.
 pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
@@ -48,6 +49,13 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
     let (scim_id, record) = op
         .finish_create(pending, &backend_id, &write.stored)
         .await?;
+    if let Some(ids) = initial_members(op, body) {
+        // The group exists now; members a client sends with the create (Okta does) are added
+        // one call each, as a PATCH would.
+        members::apply(op, &scim_id, &backend_id, &[MemberChange::Add(ids)])
+            .await
+            .map_err(|error| created_first(error, &scim_id))?;
+    }
     let object = match answer.body {
         Some(object) if !op.resource.rereads_after(OpName::Create) => object,
         _ => {
@@ -57,6 +65,48 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
         }
     };
     op.view(&scim_id, &object, Some(&record))
+}
+
+/// A member failure after the group was created says so, so the client does not retry blindly.
+fn created_first(error: Error, scim_id: &str) -> Error {
+    let created = format!("created group {scim_id}");
+    match error {
+        Error::UnknownMember {
+            member,
+            mut applied,
+        } => {
+            applied.insert(0, created);
+            Error::UnknownMember { member, applied }
+        }
+        Error::PartialMembers {
+            source,
+            mut applied,
+        } => {
+            applied.insert(0, created);
+            Error::PartialMembers { source, applied }
+        }
+        other => Error::PartialMembers {
+            source: Box::new(other),
+            applied: vec![created],
+        },
+    }
+}
+
+/// The member ids a group create carries, if any.
+fn initial_members(op: &Op<'_>, body: &Value) -> Option<Vec<String>> {
+    if !op.resource_type().eq_ignore_ascii_case("Group") || !op.resource.has_op(OpName::AddMember) {
+        return None;
+    }
+    let (_, members) = body
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("members"))?;
+    let ids: Vec<String> = members
+        .as_array()?
+        .iter()
+        .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    (!ids.is_empty()).then_some(ids)
 }
 
 /// Adds the colliding value (`userName`, else `displayName`) to a uniqueness error.

@@ -255,3 +255,21 @@ async fn put_with_members_replaces_the_member_list() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn members_sent_with_a_group_create_are_added() -> Result<()> {
+    let fx = fixture().await?;
+    let ids = users(&fx, &["ike", "jan"]).await?;
+    fx.demo.reset_calls();
+    let group = fx
+        .engine
+        .create(
+            "Group",
+            &json!({"displayName": "Okta", "members": [{"value": ids[0]}, {"value": ids[1]}]}),
+        )
+        .await?;
+    assert_eq!(fx.demo.calls().route("POST /api/v1/teams"), 1);
+    assert_eq!(fx.demo.calls().route("POST /api/v1/teams/{id}/members"), 2);
+    assert_eq!(team_members(&fx, &group)?.len(), 2);
+    Ok(())
+}
