@@ -373,6 +373,15 @@ impl<'a> Parser<'a> {
             "null" => Value::Null,
             _ if token.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => {
                 match serde_json::from_str::<serde_json::Number>(token) {
+                    // serde_json's default float parsing is fast but not correctly rounded; std's
+                    // is, so a printed filter reads back to the same number.
+                    Ok(n) if n.is_f64() => Value::Number(
+                        token
+                            .parse::<f64>()
+                            .ok()
+                            .and_then(serde_json::Number::from_f64)
+                            .unwrap_or(n),
+                    ),
                     Ok(n) => Value::Number(n),
                     Err(_) => Value::String(token.to_owned()),
                 }

@@ -222,6 +222,9 @@ fn json_literals() {
             "{input}"
         );
     }
+    // Found by the fuzzer: a long float must read back to the same f64 after printing.
+    let long = parse("a ew 9995555555555555000000498310867102401968");
+    assert_eq!(parse(&long.to_string()), long);
     assert_eq!(
         parse(r#"a eq "o\"brien@x.com""#).to_string(),
         r#"a eq "o\"brien@x.com""#
