@@ -4,6 +4,7 @@
 mod entra;
 mod faults;
 mod groups;
+mod logs;
 mod paged;
 mod paging;
 mod users;
