@@ -209,7 +209,7 @@ impl Walked {
         self.total
             .map(|t| usize::try_from(t).unwrap_or(usize::MAX))
             .or(self.counted)
-            .unwrap_or(skip + self.seen_after_skip)
+            .unwrap_or(skip.saturating_add(self.seen_after_skip))
     }
 
     /// Keeps `items` that fall in the window.
@@ -295,7 +295,7 @@ async fn walk_offset(
         walked.total = walked.total.or_else(|| op.resource.list_total(&answer));
         let n = page.len();
         walked.keep(page, take);
-        offset += n;
+        offset = offset.saturating_add(n);
         let end = n < want || walked.total.is_some_and(|t| offset as u64 >= t);
         if end {
             if offset > skip || skip == 0 {
@@ -336,10 +336,13 @@ async fn walk_pages(
         let n = items.len();
         walked.keep(items.into_iter().skip(drop), take);
         drop = 0;
-        let end = n < size || walked.total.is_some_and(|t| (page * size) as u64 >= t);
+        let end = n < size
+            || walked
+                .total
+                .is_some_and(|t| page.saturating_mul(size) as u64 >= t);
         if end {
             if n > 0 || page == 1 {
-                walked.counted = Some((page - 1) * size + n);
+                walked.counted = Some((page - 1).saturating_mul(size).saturating_add(n));
             }
             break;
         }
@@ -359,7 +362,7 @@ async fn walk_sequential(
     need_total: bool,
 ) -> Result<Walked, Error> {
     let size = if max == usize::MAX {
-        (skip + take).max(1)
+        skip.saturating_add(take).max(1)
     } else {
         max
     };

@@ -37,6 +37,18 @@ async fn pages_report_start_index_items_and_total() -> Result<()> {
     let past = fx.engine.list("User", &q).await?.to_json();
     assert_eq!(past["totalResults"], 25);
     assert_eq!(past["itemsPerPage"], 0);
+
+    // Absurd values never panic.
+    let q = query(
+        &fx.engine,
+        "User",
+        &[
+            ("startIndex", "99999999999999999999999"),
+            ("count", "99999999999"),
+        ],
+    )?;
+    let absurd = fx.engine.list("User", &q).await?.to_json();
+    assert_eq!(absurd["itemsPerPage"], 0);
     Ok(())
 }
 
