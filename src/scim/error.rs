@@ -44,6 +44,9 @@ pub struct ScimError {
     pub scim_type: Option<ScimType>,
     /// What went wrong and what to change, written for the admin who reads Entra's logs.
     pub detail: String,
+    /// Seconds for a `Retry-After` header (429 and 503), when the backend said how long to wait.
+    /// Not part of the JSON body.
+    pub retry_after: Option<u64>,
 }
 
 impl ScimError {
@@ -53,6 +56,7 @@ impl ScimError {
             status,
             scim_type: None,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
@@ -62,7 +66,15 @@ impl ScimError {
             status: 400,
             scim_type: Some(scim_type),
             detail: detail.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error with a `Retry-After` of `seconds`.
+    #[must_use]
+    pub fn with_retry_after(mut self, seconds: Option<u64>) -> Self {
+        self.retry_after = seconds;
+        self
     }
 
     /// The JSON body: `{"schemas":[Error], "status":"400", "scimType":…, "detail":…}`.

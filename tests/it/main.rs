@@ -1,4 +1,5 @@
 //! The one integration-test binary: the gateway on 127.0.0.1:0 over real sockets.
 
+mod engine;
 mod server;
 mod settings;

@@ -1,0 +1,144 @@
+//! Create (`POST /Users`, `POST /Groups`): validate, one backend create (plus a re-read only
+//! when the mapping says the create answer is too thin), stored attributes around it.
+//!
+//! Order: the mapping validates first, so an invalid request makes no backend call; then the
+//! pending store record, the backend create, and the record's activation (see `ids`). A
+//! backend failure removes the pending record, so the store never points at a resource the
+//! backend did not take.
+
+use serde_json::Value;
+
+use super::op::{Op, body_of};
+use super::{Error, members};
+use crate::mapping::{OpName, Vars};
+use crate::scim::patch::MemberChange;
+
+/// Creates the resource in `body`; returns it as the backend now has it.
+pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
+    if !body.is_object() {
+        return Err(Error::NotAnObject);
+    }
+    op.resource.validate_create(body).map_err(Error::Invalid)?;
+    let write = op.resource.to_backend_create(body)?;
+    let pending = op.begin_create(body, &write.stored).await?;
+    let label = op.label(OpName::Create);
+    let answer = match op
+        .call(OpName::Create, &Vars::new().with_object(write.body))
+        .await
+    {
+        Ok(answer) => answer,
+        Err(error) => {
+            op.abandon_create(pending, &error).await;
+            return Err(name_collision(error, body));
+        }
+    };
+    let backend_id = match answer.body.as_ref().and_then(|b| op.resource.backend_id(b)) {
+        Some(id) => id,
+        None => match location_id(&answer.headers) {
+            Some(id) => id,
+            None => {
+                // The backend took the create but did not say which id it got; the pending
+                // record is left for the store's repair pass (it cannot be matched now).
+                return Err(Error::BadAnswer {
+                    operation: label,
+                    missing: "the new resource's id".to_owned(),
+                });
+            }
+        },
+    };
+    let (scim_id, record) = op
+        .finish_create(pending, &backend_id, &write.stored)
+        .await?;
+    if let Some(ids) = initial_members(op, body) {
+        // The group exists now; members a client sends with the create (Okta does) are added
+        // one call each, as a PATCH would.
+        members::apply(op, &scim_id, &backend_id, &[MemberChange::Add(ids)])
+            .await
+            .map_err(|error| created_first(error, &scim_id))?;
+    }
+    let object = match answer.body {
+        Some(object) if !op.resource.rereads_after(OpName::Create) => object,
+        _ => {
+            let vars = Vars::new().with("id", backend_id.clone());
+            let label = op.label(OpName::Get);
+            body_of(&label, op.call(OpName::Get, &vars).await?)?
+        }
+    };
+    op.view(&scim_id, &object, Some(&record))
+}
+
+/// A member failure after the group was created says so, so the client does not retry blindly.
+fn created_first(error: Error, scim_id: &str) -> Error {
+    let created = format!("created group {scim_id}");
+    match error {
+        Error::UnknownMember {
+            member,
+            mut applied,
+        } => {
+            applied.insert(0, created);
+            Error::UnknownMember { member, applied }
+        }
+        Error::PartialMembers {
+            source,
+            mut applied,
+        } => {
+            applied.insert(0, created);
+            Error::PartialMembers { source, applied }
+        }
+        other => Error::PartialMembers {
+            source: Box::new(other),
+            applied: vec![created],
+        },
+    }
+}
+
+/// The member ids a group create carries, if any.
+fn initial_members(op: &Op<'_>, body: &Value) -> Option<Vec<String>> {
+    if !op.resource_type().eq_ignore_ascii_case("Group") || !op.resource.has_op(OpName::AddMember) {
+        return None;
+    }
+    let (_, members) = body
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("members"))?;
+    let ids: Vec<String> = members
+        .as_array()?
+        .iter()
+        .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    (!ids.is_empty()).then_some(ids)
+}
+
+/// Adds the colliding value (`userName`, else `displayName`) to a uniqueness error.
+fn name_collision(error: Error, body: &Value) -> Error {
+    match error {
+        Error::Uniqueness {
+            operation,
+            message,
+            value: None,
+        } => {
+            let value = ["userName", "displayName"]
+                .iter()
+                .find_map(|key| body.get(*key).and_then(Value::as_str))
+                .map(str::to_owned);
+            Error::Uniqueness {
+                operation,
+                message,
+                value,
+            }
+        }
+        other => other,
+    }
+}
+
+/// The last path segment of a `Location` header, for backends that answer 201 without a body.
+fn location_id(headers: &http::HeaderMap) -> Option<String> {
+    let location = headers.get(http::header::LOCATION)?.to_str().ok()?;
+    let path = location.split(['?', '#']).next()?;
+    let last = path.trim_end_matches('/').rsplit('/').next()?;
+    let decoded = percent_encoding::percent_decode_str(last)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    (!decoded.is_empty()).then_some(decoded)
+}

@@ -1,0 +1,41 @@
+//! Delete (`DELETE /Users/{id}`): the mapping's `delete` call, or its `deactivate` when the
+//! mapping defines one (the product keeps the user's data; the user then reads as
+//! `active: false`, and its store record stays so `externalId` still matches). The store record goes with a real delete; after it, get is 404 and
+//! filters find nothing.
+
+use super::Error;
+use super::op::Op;
+use crate::mapping::{OpName, Vars};
+
+/// Deletes (or deactivates) the resource with SCIM id `id`.
+pub(crate) async fn run(op: &Op<'_>, id: &str) -> Result<(), Error> {
+    let (backend_id, record) = op.resolve(id).await?;
+    let name = if op.resource.has_op(OpName::Deactivate) {
+        OpName::Deactivate
+    } else {
+        OpName::Delete
+    };
+    let vars = Vars::new().with("id", backend_id.as_str());
+    match op.call(name, &vars).await {
+        Ok(_) => {}
+        Err(error) if error.is_not_found() => {
+            if let Some(record) = record.as_ref().filter(|_| name == OpName::Delete) {
+                // The backend lost it already: the record must not outlive it.
+                op.forget(record).await?;
+            }
+            return Err(op.not_found(id));
+        }
+        Err(crate::engine::Error::Mapping(crate::mapping::Error::UnsafePathValue { .. })) => {
+            return Err(op.not_found(id));
+        }
+        Err(error) => return Err(error),
+    }
+    if name == OpName::Delete {
+        if let Some(record) = &record {
+            op.forget(record).await?;
+        }
+    } else {
+        op.save(&backend_id, record, None, None).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! `engine::Error`: why one SCIM operation could not be carried out, as facts.
+//!
+//! Variants say what happened and carry the error of the layer that failed (mapping, backend,
+//! store, SCIM protocol). Choosing the HTTP status and the SCIM error body is `crate::error`'s
+//! job, not this module's.
+
+use crate::{backend, mapping, scim, store};
+
+/// A SCIM operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The mapping has no such resource type (or it is switched off).
+    #[error("resource type `{0}` is not served by this mapping")]
+    UnknownResourceType(String),
+    /// No resource with this SCIM id exists.
+    #[error("{resource_type} `{id}` not found")]
+    NotFound {
+        /// `User` or `Group`.
+        resource_type: String,
+        /// The SCIM id asked for.
+        id: String,
+    },
+    /// The request body is not a SCIM resource (not a JSON object).
+    #[error("the request body must be a JSON object")]
+    NotAnObject,
+    /// The mapping refused the request before any backend call (required attribute, allowed
+    /// values, email domain); every problem found.
+    #[error("{}", join(.0))]
+    Invalid(Vec<mapping::Error>),
+    /// The mapping could not translate or render something at run time.
+    #[error(transparent)]
+    Mapping(#[from] mapping::Error),
+    /// A filter the engine built (repair lookups) does not parse.
+    #[error(transparent)]
+    Filter(#[from] scim::filter::Error),
+    /// The PATCH request does not parse or cannot be applied.
+    #[error(transparent)]
+    Patch(#[from] scim::patch::Error),
+    /// The backend says a unique value is already taken.
+    #[error("backend call {operation} failed: {message}{}", value_text(.value.as_deref()))]
+    Uniqueness {
+        /// The backend operation label (`users.create`).
+        operation: String,
+        /// The backend's message.
+        message: String,
+        /// The SCIM value that collides (the `userName` or `displayName` sent), when known.
+        value: Option<String>,
+    },
+    /// The backend refused a value (400/422, or a classified invalid-value answer).
+    #[error("backend call {operation} refused the value: {message}")]
+    Rejected {
+        /// The backend operation label.
+        operation: String,
+        /// The backend's message.
+        message: String,
+    },
+    /// A group member id that does not name an existing user. `applied` lists the member
+    /// changes already made by earlier calls of the same PATCH (the backend has no transaction).
+    #[error("member `{member}` does not exist{}", applied_text(.applied))]
+    UnknownMember {
+        /// The member id as the client sent it.
+        member: String,
+        /// Member changes already applied, e.g. `added 17`.
+        applied: Vec<String>,
+    },
+    /// A member call failed after earlier member calls of the same PATCH succeeded.
+    #[error("{source}{}", applied_text(.applied))]
+    PartialMembers {
+        /// The failure.
+        source: Box<Self>,
+        /// Member changes already applied.
+        applied: Vec<String>,
+    },
+    /// A backend call failed (status, unreachable, undecodable, timeout).
+    #[error(transparent)]
+    Backend(#[from] backend::Error),
+    /// The backend answered 2xx with something the mapping cannot use (no id, no items).
+    #[error("backend call {operation} answered without {missing}")]
+    BadAnswer {
+        /// The backend operation label.
+        operation: String,
+        /// What was missing.
+        missing: String,
+    },
+    /// A next-page link that leaves the backend's base URL; it is not followed.
+    #[error("backend call {operation} returned a next-page link outside the backend")]
+    ForeignNextLink {
+        /// The backend operation label.
+        operation: String,
+    },
+    /// A filter that needs more resources than the mapping allows reading.
+    #[error("the filter matches more than {cap} backend resources; narrow it")]
+    TooMany {
+        /// The most resources the engine reads for one filter.
+        cap: u32,
+    },
+    /// The gateway's store failed.
+    #[error("store: {0}")]
+    Store(#[from] store::Error),
+}
+
+impl Error {
+    /// Whether the failure means "this resource does not exist" (backend 404 or a classified
+    /// not-found answer), so a filter can answer with zero results instead.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Self::NotFound { .. } => true,
+            Self::Backend(backend::Error::Status { status, .. }) => status.as_u16() == 404,
+            _ => false,
+        }
+    }
+
+    /// Whether the client caused the failure (logged at `info`, not `warn`).
+    pub fn is_client_fault(&self) -> bool {
+        match self {
+            Self::UnknownResourceType(_)
+            | Self::NotFound { .. }
+            | Self::NotAnObject
+            | Self::Invalid(_)
+            | Self::Patch(_)
+            | Self::Filter(_)
+            | Self::Uniqueness { .. }
+            | Self::Rejected { .. }
+            | Self::UnknownMember { .. }
+            | Self::TooMany { .. } => true,
+            Self::Mapping(e) => !matches!(e, mapping::Error::NoOperation { .. }),
+            Self::Backend(e) => e.status().is_some_and(|s| s.as_u16() == 404),
+            Self::PartialMembers { source, .. } => source.is_client_fault(),
+            Self::BadAnswer { .. } | Self::ForeignNextLink { .. } | Self::Store(_) => false,
+        }
+    }
+}
+
+fn join(errors: &[mapping::Error]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn value_text(value: Option<&str>) -> String {
+    value.map_or_else(String::new, |v| format!(" (`{v}` is already in use)"))
+}
+
+fn applied_text(applied: &[String]) -> String {
+    if applied.is_empty() {
+        "; no member changes were applied".to_owned()
+    } else {
+        format!(
+            "; already applied (not rolled back): {}",
+            applied.join(", ")
+        )
+    }
+}

@@ -1,0 +1,417 @@
+//! SCIM ids ↔ backend ids, and the store records behind them: the only file of the engine that
+//! talks to the store.
+//!
+//! - `ids: backend`: the SCIM id is the backend id as text; records are looked up by backend
+//!   id (their own `scim_id` column is an internal key minted at create).
+//! - `ids: gateway`: the gateway mints a UUID on create (or the first time it sees a backend
+//!   object it did not create) and keeps the link; the SCIM id never changes when the backend
+//!   key does, and a minted id is never reused.
+//!
+//! Create follows the store's crash-repair protocol (see `crate::store`): a pending record
+//! reserves the unique key (lowercased `userName` / `displayName`) before the backend call and
+//! is activated with the backend id after it. When the backend certainly refused (it answered
+//! an error status), the pending record is deleted. When the outcome is unknown (connection
+//! lost, timeout, unreadable answer: the backend may have taken the write), it is kept: the
+//! next request that finds the backend object by filter adopts it (keeping `externalId`), and
+//! a retried create takes over a pending record whose backend object never appeared.
+
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+
+use super::Error;
+use super::op::Op;
+use crate::mapping::{IdPolicy, OpName, Vars};
+use crate::store::{self, RecordState, UniqueColumn};
+
+/// A store record as the engine uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Record {
+    /// The SCIM id the client addresses the resource by.
+    pub(crate) scim_id: String,
+    /// The backend id.
+    pub(crate) backend_id: String,
+    /// `store: true` attribute values, keyed as in the mapping (`externalId`).
+    pub(crate) stored: Map<String, Value>,
+    /// RFC 3339 creation time.
+    pub(crate) created: String,
+    /// RFC 3339 time of the last change made through the gateway.
+    pub(crate) last_modified: String,
+    inner: store::Record,
+}
+
+fn rfc3339(time: time::OffsetDateTime) -> String {
+    time.format(&Rfc3339).unwrap_or_default()
+}
+
+/// A create in progress: the pending record.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    key: String,
+}
+
+/// The unique key of a SCIM resource: lowercased `userName`, else lowercased `displayName`.
+pub(crate) fn unique_key(scim: &Value) -> Option<String> {
+    ["userName", "displayName"]
+        .iter()
+        .find_map(|key| scim.get(*key).and_then(Value::as_str))
+        .map(|v| v.trim().to_lowercase())
+        .filter(|v| !v.is_empty())
+}
+
+impl Op<'_> {
+    fn gateway_ids(&self) -> bool {
+        self.engine.mapping.ids() == IdPolicy::Gateway
+    }
+
+    fn store(&self) -> &dyn store::Store {
+        self.engine.store.as_ref()
+    }
+
+    fn tenant(&self) -> &str {
+        &self.engine.tenant
+    }
+
+    /// The engine's view of an active store record.
+    fn record(&self, inner: store::Record) -> Option<Record> {
+        if inner.state != RecordState::Active {
+            return None;
+        }
+        let backend_id = inner.backend_id.clone()?;
+        let scim_id = if self.gateway_ids() {
+            inner.scim_id.clone()
+        } else {
+            backend_id.clone()
+        };
+        Some(Record {
+            scim_id,
+            backend_id,
+            stored: inner.shadow.clone(),
+            created: rfc3339(inner.created),
+            last_modified: rfc3339(inner.last_modified),
+            inner,
+        })
+    }
+
+    async fn by_backend_id(&self, backend_id: &str) -> Result<Option<Record>, Error> {
+        Ok(self
+            .store()
+            .get_by_backend_id(self.tenant(), self.resource_type(), backend_id)
+            .await?
+            .and_then(|r| self.record(r)))
+    }
+
+    /// The backend id a SCIM id addresses, and its record. `NotFound` when a gateway-minted id
+    /// is unknown (no backend call is made for it).
+    pub(crate) async fn resolve(&self, scim_id: &str) -> Result<(String, Option<Record>), Error> {
+        if self.gateway_ids() {
+            let record = self
+                .store()
+                .get(self.tenant(), self.resource_type(), scim_id)
+                .await?
+                .and_then(|r| self.record(r));
+            return match record {
+                Some(record) => Ok((record.backend_id.clone(), Some(record))),
+                None => Err(self.not_found(scim_id)),
+            };
+        }
+        if scim_id.trim().is_empty() {
+            return Err(self.not_found(scim_id));
+        }
+        Ok((scim_id.to_owned(), self.by_backend_id(scim_id).await?))
+    }
+
+    /// The SCIM id and record of a backend object found by a list or get. A backend object
+    /// without a record adopts the pending record of a create whose answer was lost (same
+    /// unique key); with gateway ids, an object never seen before gets a freshly minted id.
+    pub(crate) async fn identify(
+        &self,
+        backend_id: &str,
+        object: &Value,
+    ) -> Result<(String, Option<Record>), Error> {
+        if let Some(record) = self.by_backend_id(backend_id).await? {
+            return Ok((record.scim_id.clone(), Some(record)));
+        }
+        let view = self.resource.to_scim(object, &Map::new())?;
+        if let Some(key) = unique_key(&view)
+            && let Some(pending) = self
+                .store()
+                .get_by_unique_key(self.tenant(), self.resource_type(), &key)
+                .await?
+                .filter(|r| r.state == RecordState::Pending)
+        {
+            let shadow = pending.shadow.clone();
+            let activated = self
+                .store()
+                .activate(
+                    self.tenant(),
+                    self.resource_type(),
+                    &pending.scim_id,
+                    backend_id,
+                    shadow,
+                )
+                .await?;
+            tracing::info!(
+                resource = self.resource_type(),
+                "Adopted a backend resource whose create answer was lost."
+            );
+            if let Some(record) = self.record(activated) {
+                return Ok((record.scim_id.clone(), Some(record)));
+            }
+        }
+        if !self.gateway_ids() {
+            return Ok((backend_id.to_owned(), None));
+        }
+        let mut fresh = store::Record::pending(
+            self.tenant(),
+            self.resource_type(),
+            uuid::Uuid::new_v4().to_string(),
+            None,
+        );
+        fresh.backend_id = Some(backend_id.to_owned());
+        fresh.state = RecordState::Active;
+        let scim_id = fresh.scim_id.clone();
+        match self.store().insert(fresh.clone()).await {
+            Ok(()) => Ok((scim_id, self.record(fresh))),
+            // Another request adopted it first: use its id.
+            Err(store::Error::Conflict { .. }) => match self.by_backend_id(backend_id).await? {
+                Some(record) => Ok((record.scim_id.clone(), Some(record))),
+                None => Err(Error::Store(store::Error::NotFound {
+                    tenant: self.tenant().to_owned(),
+                    kind: self.resource_type().to_owned(),
+                    scim_id,
+                })),
+            },
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Records whose stored attribute `attribute` equals `value` exactly.
+    pub(crate) async fn find_stored(
+        &self,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Vec<Record>, Error> {
+        Ok(self
+            .store()
+            .find_by_shadow(self.tenant(), self.resource_type(), attribute, value)
+            .await?
+            .into_iter()
+            .filter_map(|r| self.record(r))
+            .collect())
+    }
+
+    /// Writes the pending record of a create, before the backend call. A unique key held by a
+    /// stale pending record (a create whose backend object never appeared) is taken over; one
+    /// held by an active record whose backend object still exists is a uniqueness conflict.
+    pub(crate) async fn begin_create(
+        &self,
+        scim: &Value,
+        stored: &Map<String, Value>,
+    ) -> Result<Pending, Error> {
+        let key = unique_key(scim);
+        for _ in 0..2 {
+            let mut record = store::Record::pending(
+                self.tenant(),
+                self.resource_type(),
+                uuid::Uuid::new_v4().to_string(),
+                key.clone(),
+            );
+            record.shadow = stored.clone();
+            let pending = Pending {
+                key: record.scim_id.clone(),
+            };
+            match self.store().insert_pending(record).await {
+                Ok(()) => return Ok(pending),
+                Err(store::Error::Conflict {
+                    what: UniqueColumn::UniqueKey,
+                    existing_scim_id,
+                }) => self.clear_holder(&existing_scim_id, key.as_deref()).await?,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(self.taken(key.as_deref()))
+    }
+
+    /// Frees a unique key held by `holder` when it is stale; otherwise the key is taken.
+    async fn clear_holder(&self, holder: &str, key: Option<&str>) -> Result<(), Error> {
+        let Some(existing) = self
+            .store()
+            .get(self.tenant(), self.resource_type(), holder)
+            .await?
+        else {
+            return Ok(());
+        };
+        match (existing.state, existing.backend_id.as_deref()) {
+            (RecordState::Pending, _) | (_, None) => {
+                self.store()
+                    .delete_pending(self.tenant(), self.resource_type(), holder)
+                    .await?;
+                Ok(())
+            }
+            (RecordState::Active, Some(backend_id)) => {
+                let vars = Vars::new().with("id", backend_id);
+                match self.call(OpName::Get, &vars).await {
+                    Err(error) if error.is_not_found() => {
+                        self.store()
+                            .delete(self.tenant(), self.resource_type(), holder)
+                            .await?;
+                        Ok(())
+                    }
+                    Err(error) => Err(error),
+                    Ok(_) => Err(self.taken(key)),
+                }
+            }
+        }
+    }
+
+    fn taken(&self, key: Option<&str>) -> Error {
+        Error::Uniqueness {
+            operation: self.label(OpName::Create),
+            message: "a resource with this name already exists".to_owned(),
+            value: key.map(str::to_owned),
+        }
+    }
+
+    /// The backend took the create: the pending record becomes the resource's record.
+    pub(crate) async fn finish_create(
+        &self,
+        pending: Pending,
+        backend_id: &str,
+        stored: &Map<String, Value>,
+    ) -> Result<(String, Record), Error> {
+        let activated = self
+            .store()
+            .activate(
+                self.tenant(),
+                self.resource_type(),
+                &pending.key,
+                backend_id,
+                stored.clone(),
+            )
+            .await?;
+        let record = self.record(activated).ok_or_else(|| {
+            Error::Store(store::Error::AlreadyActive {
+                scim_id: pending.key.clone(),
+            })
+        })?;
+        Ok((record.scim_id.clone(), record))
+    }
+
+    /// The create failed. When the backend certainly did not take it, the pending record goes;
+    /// otherwise it stays for adoption (see the module doc).
+    pub(crate) async fn abandon_create(&self, pending: Pending, error: &Error) {
+        let certain = matches!(
+            error,
+            Error::Uniqueness { .. }
+                | Error::Rejected { .. }
+                | Error::Mapping(_)
+                | Error::Backend(crate::backend::Error::Status { .. })
+                | Error::Backend(crate::backend::Error::UnsafePath { .. })
+                | Error::Backend(crate::backend::Error::UnsafeHeader { .. })
+                | Error::Backend(crate::backend::Error::InvalidConfig { .. })
+        );
+        if !certain {
+            tracing::info!("Create outcome unknown; the pending store record is kept for repair.");
+            return;
+        }
+        if let Err(error) = self
+            .store()
+            .delete_pending(self.tenant(), self.resource_type(), &pending.key)
+            .await
+        {
+            tracing::warn!(error = %error, "Could not remove a pending store record.");
+        }
+    }
+
+    /// Saves a change: new stored attributes (when `stored` is set), the unique key of the new
+    /// view, and `lastModified`. Creates the record when the gateway had none.
+    pub(crate) async fn save(
+        &self,
+        backend_id: &str,
+        record: Option<Record>,
+        view: Option<&Value>,
+        stored: Option<&Map<String, Value>>,
+    ) -> Result<Record, Error> {
+        let now = store::now();
+        let key = view.and_then(unique_key);
+        let inner = match record {
+            Some(record) => {
+                let mut inner = record.inner;
+                if let Some(stored) = stored {
+                    inner.shadow = stored.clone();
+                }
+                if key.is_some() {
+                    inner.unique_key = key;
+                }
+                inner.last_modified = now;
+                if let Err(error) = self.store().update(inner.clone()).await {
+                    // A stale record holding the new name: keep the old key rather than fail a
+                    // write the backend already took.
+                    if !matches!(error, store::Error::Conflict { .. }) {
+                        return Err(error.into());
+                    }
+                    let mut retry = inner.clone();
+                    retry.unique_key = None;
+                    self.store().update(retry).await?;
+                }
+                inner
+            }
+            None => {
+                let mut inner = store::Record::pending(
+                    self.tenant(),
+                    self.resource_type(),
+                    uuid::Uuid::new_v4().to_string(),
+                    None,
+                );
+                inner.backend_id = Some(backend_id.to_owned());
+                inner.state = RecordState::Active;
+                inner.shadow = stored.cloned().unwrap_or_default();
+                self.store().insert(inner.clone()).await?;
+                inner
+            }
+        };
+        self.record(inner).ok_or_else(|| {
+            Error::Store(store::Error::AlreadyActive {
+                scim_id: backend_id.to_owned(),
+            })
+        })
+    }
+
+    /// Removes the record of a deleted resource.
+    pub(crate) async fn forget(&self, record: &Record) -> Result<(), Error> {
+        self.store()
+            .delete(self.tenant(), self.resource_type(), &record.inner.scim_id)
+            .await?;
+        Ok(())
+    }
+
+    /// The backend id for a group member's SCIM id. With gateway ids an unknown member id is
+    /// [`Error::UnknownMember`].
+    pub(crate) async fn member_backend_id(
+        &self,
+        member: &str,
+        applied: &[String],
+    ) -> Result<String, Error> {
+        if !self.gateway_ids() {
+            return Ok(member.to_owned());
+        }
+        let found = self
+            .store()
+            .get(self.tenant(), "User", member)
+            .await?
+            .filter(|r| r.state == RecordState::Active)
+            .and_then(|r| r.backend_id);
+        found.ok_or_else(|| Error::UnknownMember {
+            member: member.to_owned(),
+            applied: applied.to_vec(),
+        })
+    }
+
+    /// The not-found error for a SCIM id of this resource type.
+    pub(crate) fn not_found(&self, scim_id: &str) -> Error {
+        Error::NotFound {
+            resource_type: self.resource_type().to_owned(),
+            id: scim_id.to_owned(),
+        }
+    }
+}

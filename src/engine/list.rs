@@ -1,0 +1,437 @@
+//! List and filter (`GET /Users?filter=…&startIndex=…&count=…`).
+//!
+//! The mapping's filter plan decides how a filter is answered: a backend query (one call per
+//! backend page), a get by id (`id eq`), a store lookup plus one get per match
+//! (`externalId eq`), or an opted-in capped scan. Zero matches is an empty list, never an
+//! error: a 404 from a get inside a filter means "no such resource". When the backend search is
+//! not exact (a substring search), the SCIM filter is evaluated again on the results.
+//!
+//! SCIM pages by `startIndex` (1-based) and `count`; the backend pages by offset/limit,
+//! page/per_page, cursor or next link. `walk` translates the SCIM window into the fewest backend
+//! pages that cover it and takes the total from the backend when it gives one; a backend
+//! without a total is walked to its last page to count (exact `totalResults` costs one call per
+//! page there).
+
+use serde_json::Value;
+
+use super::Error;
+use super::op::{Op, body_of};
+use super::read;
+use crate::mapping::{FilterPlan, NextPage, OpName, Paging, RenderedRequest, Vars};
+use crate::scim::filter::Filter;
+use crate::scim::list::ListResponse;
+use crate::scim::query::ListQuery;
+use crate::scim::schema::ResourceAttrs;
+
+/// The most backend pages one operation follows (a guard against a backend whose cursor never
+/// ends).
+const MAX_PAGES: usize = 1000;
+
+/// The most backend resources read to evaluate a filter the backend search does not answer
+/// exactly, when the mapping sets no `scan` cap.
+const POST_FILTER_CAP: u32 = 1000;
+
+/// Answers a list query with whole (unprojected) resources.
+pub(crate) async fn run(op: &Op<'_>, query: &ListQuery) -> Result<ListResponse, Error> {
+    let start = query.start_index.max(1);
+    let count = query.count.min(op.engine.options.max_count);
+    let skip = start - 1;
+    let Some(filter) = &query.filter else {
+        return window(op, &[], start, count).await;
+    };
+    let (plan, rest) = plan(op, filter)?;
+    let found = match plan {
+        FilterPlan::Query {
+            params,
+            post_filter: None,
+        } if rest.is_none() => return window(op, &params, start, count).await,
+        FilterPlan::Query { params, .. } => {
+            // Inexact backend search, or a conjunction: the whole filter is checked here.
+            return Ok(page_of(
+                filtered(op, &params, filter, POST_FILTER_CAP).await?,
+                skip,
+                count,
+                start,
+            ));
+        }
+        FilterPlan::Scan { cap } => {
+            return Ok(page_of(
+                filtered(op, &[], filter, cap).await?,
+                skip,
+                count,
+                start,
+            ));
+        }
+        FilterPlan::ById(id) => match read::get(op, &id).await {
+            Ok(resource) => vec![resource],
+            Err(error) if error.is_not_found() => Vec::new(),
+            Err(error) => return Err(error),
+        },
+        FilterPlan::Store { attribute, value } => {
+            let mut found = Vec::new();
+            for record in op.find_stored(&attribute, &value).await? {
+                match read::fetch(op, &record.scim_id, &record.backend_id).await {
+                    Ok(object) => found.push(op.view(&record.scim_id, &object, Some(&record))?),
+                    Err(error) if error.is_not_found() => {
+                        tracing::info!(
+                            scim_id = %record.scim_id,
+                            "Stored record points at a backend resource that is gone."
+                        );
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            found
+        }
+    };
+    let found = match rest {
+        Some(rest) => {
+            let attrs = ResourceAttrs {
+                registry: op.engine.mapping.registry(),
+                resource_type: op.resource_type(),
+            };
+            found
+                .into_iter()
+                .filter(|r| rest.matches(r, &attrs))
+                .collect()
+        }
+        None => found,
+    };
+    Ok(page_of(found, skip, count, start))
+}
+
+/// The mapping's plan for `filter`; for a conjunction the mapping cannot push down as a whole
+/// (Entra's legacy `id eq "…" and manager eq "…"`), the plan of one side, with the whole filter
+/// to check in the gateway on what that side finds.
+fn plan(op: &Op<'_>, filter: &Filter) -> Result<(FilterPlan, Option<Filter>), Error> {
+    match op.resource.plan_filter(filter) {
+        Ok(plan) => Ok((plan, None)),
+        Err(error) => {
+            let Filter::And(a, b) = filter else {
+                return Err(error.into());
+            };
+            [a, b]
+                .into_iter()
+                .find_map(|side| match op.resource.plan_filter(side) {
+                    Ok(FilterPlan::Scan { .. }) | Err(_) => None,
+                    Ok(plan) => Some((plan, Some(filter.clone()))),
+                })
+                .ok_or_else(|| error.into())
+        }
+    }
+}
+
+/// One backend list call with `limit`-style page size 1: proves the backend answers.
+pub(crate) async fn probe(op: &Op<'_>) -> Result<(), Error> {
+    walk(op, &[], 0, 1, false).await.map(|_| ())
+}
+
+/// A SCIM page straight from the backend's paging (no evaluation in the gateway).
+async fn window(
+    op: &Op<'_>,
+    params: &[(String, String)],
+    start: usize,
+    count: usize,
+) -> Result<ListResponse, Error> {
+    let walked = walk(op, params, start - 1, count, true).await?;
+    let mut resources = Vec::with_capacity(walked.items.len());
+    for item in &walked.items {
+        resources.push(to_resource(op, item).await?);
+    }
+    let total = walked.total_results(start - 1);
+    Ok(ListResponse {
+        total_results: total,
+        start_index: start,
+        resources,
+    })
+}
+
+/// Every backend resource of the query (at most `cap`) as SCIM, kept when `filter` matches.
+async fn filtered(
+    op: &Op<'_>,
+    params: &[(String, String)],
+    filter: &Filter,
+    cap: u32,
+) -> Result<Vec<Value>, Error> {
+    let limit = cap as usize;
+    let walked = walk(op, params, 0, limit.saturating_add(1), false).await?;
+    if walked.items.len() > limit {
+        return Err(Error::TooMany { cap });
+    }
+    let attrs = ResourceAttrs {
+        registry: op.engine.mapping.registry(),
+        resource_type: op.resource_type(),
+    };
+    let mut found = Vec::new();
+    for item in &walked.items {
+        let resource = to_resource(op, item).await?;
+        if filter.matches(&resource, &attrs) {
+            found.push(resource);
+        }
+    }
+    Ok(found)
+}
+
+/// The SCIM page `[skip, skip + count)` of results held in the gateway.
+fn page_of(found: Vec<Value>, skip: usize, count: usize, start: usize) -> ListResponse {
+    let total = found.len();
+    ListResponse {
+        total_results: total,
+        start_index: start,
+        resources: found.into_iter().skip(skip).take(count).collect(),
+    }
+}
+
+/// A backend list item as a SCIM resource.
+async fn to_resource(op: &Op<'_>, item: &Value) -> Result<Value, Error> {
+    let backend_id = op.backend_id_of(&op.label(OpName::List), item)?;
+    let (scim_id, record) = op.identify(&backend_id, item).await?;
+    op.view(&scim_id, item, record.as_ref())
+}
+
+/// What walking the backend's pages produced.
+#[derive(Debug, Default)]
+struct Walked {
+    /// The backend items of the window, in order.
+    items: Vec<Value>,
+    /// The backend's total, when it gives one.
+    total: Option<u64>,
+    /// The number of backend resources, counted by walking to the last page (only when the
+    /// backend gives no total and the caller needs one).
+    counted: Option<usize>,
+    /// Items seen from the start of the window to where walking stopped.
+    seen_after_skip: usize,
+}
+
+impl Walked {
+    /// The SCIM `totalResults` for a window starting after `skip` items.
+    fn total_results(&self, skip: usize) -> usize {
+        self.total
+            .map(|t| usize::try_from(t).unwrap_or(usize::MAX))
+            .or(self.counted)
+            .unwrap_or(skip.saturating_add(self.seen_after_skip))
+    }
+
+    /// Keeps `items` that fall in the window.
+    fn keep(&mut self, items: impl IntoIterator<Item = Value>, take: usize) {
+        for item in items {
+            self.seen_after_skip += 1;
+            if self.items.len() < take {
+                self.items.push(item);
+            }
+        }
+    }
+
+    /// Whether walking may stop: the window is full and the total is known or not needed.
+    fn done(&self, take: usize, need_total: bool) -> bool {
+        self.items.len() >= take && (!need_total || self.total.is_some())
+    }
+}
+
+/// Fetches the backend items `[skip, skip + take)` with the fewest pages. `take == 0` still
+/// makes one call, to learn the total. With `need_total` and a backend that reports no total,
+/// walking goes on to the last page to count (one call per page; SCIM needs an exact
+/// `totalResults`).
+async fn walk(
+    op: &Op<'_>,
+    params: &[(String, String)],
+    skip: usize,
+    take: usize,
+    need_total: bool,
+) -> Result<Walked, Error> {
+    let max = op
+        .resource
+        .max_page_size()
+        .map_or(usize::MAX, |m| (m as usize).max(1));
+    match op.resource.paging() {
+        Paging::Offset => walk_offset(op, params, skip, take, max, need_total).await,
+        Paging::Page => walk_pages(op, params, skip, take, max, need_total).await,
+        Paging::Cursor | Paging::NextLink | Paging::None => {
+            walk_sequential(op, params, skip, take, max, need_total).await
+        }
+    }
+}
+
+/// The page size used once the window is full and walking only counts.
+fn counting_size(take: usize, max: usize) -> usize {
+    if max == usize::MAX {
+        take.max(100)
+    } else {
+        max
+    }
+}
+
+/// One list call; its items and the whole answer.
+async fn list_call(op: &Op<'_>, vars: &Vars) -> Result<(Vec<Value>, Value), Error> {
+    let label = op.label(OpName::List);
+    let answer = body_of(&label, op.call(OpName::List, vars).await?)?;
+    Ok((op.resource.list_items(&answer), answer))
+}
+
+fn base_vars(params: &[(String, String)]) -> Vars {
+    Vars::new().with_query(params)
+}
+
+async fn walk_offset(
+    op: &Op<'_>,
+    params: &[(String, String)],
+    skip: usize,
+    take: usize,
+    max: usize,
+    need_total: bool,
+) -> Result<Walked, Error> {
+    let mut walked = Walked::default();
+    let mut offset = skip;
+    for round in 0..MAX_PAGES {
+        let want = if walked.items.len() < take || round == 0 {
+            (take - walked.items.len()).clamp(1, max)
+        } else {
+            counting_size(take, max)
+        };
+        let vars = base_vars(params)
+            .with("offset", offset.to_string())
+            .with("count", want.to_string());
+        let (page, answer) = list_call(op, &vars).await?;
+        walked.total = walked.total.or_else(|| op.resource.list_total(&answer));
+        let n = page.len();
+        walked.keep(page, take);
+        offset = offset.saturating_add(n);
+        let end = n < want || walked.total.is_some_and(|t| offset as u64 >= t);
+        if end {
+            if offset > skip || skip == 0 {
+                walked.counted = Some(offset);
+            }
+            break;
+        }
+        if walked.done(take, need_total) {
+            break;
+        }
+    }
+    Ok(walked)
+}
+
+async fn walk_pages(
+    op: &Op<'_>,
+    params: &[(String, String)],
+    skip: usize,
+    take: usize,
+    max: usize,
+    need_total: bool,
+) -> Result<Walked, Error> {
+    let size = if take > 0 && take <= max && skip.is_multiple_of(take) {
+        take
+    } else if max == usize::MAX {
+        take.max(1)
+    } else {
+        max
+    };
+    let mut walked = Walked::default();
+    let mut drop = skip % size;
+    for page in (skip / size + 1..).take(MAX_PAGES) {
+        let vars = base_vars(params)
+            .with("page", page.to_string())
+            .with("count", size.to_string());
+        let (items, answer) = list_call(op, &vars).await?;
+        walked.total = walked.total.or_else(|| op.resource.list_total(&answer));
+        let n = items.len();
+        walked.keep(items.into_iter().skip(drop), take);
+        drop = 0;
+        let end = n < size
+            || walked
+                .total
+                .is_some_and(|t| page.saturating_mul(size) as u64 >= t);
+        if end {
+            if n > 0 || page == 1 {
+                walked.counted = Some((page - 1).saturating_mul(size).saturating_add(n));
+            }
+            break;
+        }
+        if walked.done(take, need_total) {
+            break;
+        }
+    }
+    Ok(walked)
+}
+
+async fn walk_sequential(
+    op: &Op<'_>,
+    params: &[(String, String)],
+    skip: usize,
+    take: usize,
+    max: usize,
+    need_total: bool,
+) -> Result<Walked, Error> {
+    let size = if max == usize::MAX {
+        skip.saturating_add(take).max(1)
+    } else {
+        max
+    };
+    let mut walked = Walked::default();
+    let mut seen = 0usize;
+    let first_vars = base_vars(params).with("count", size.to_string());
+    let (mut items, mut answer) = list_call(op, &first_vars).await?;
+    walked.total = op.resource.list_total(&answer);
+    for _ in 0..MAX_PAGES {
+        let n = items.len();
+        let before = skip.saturating_sub(seen).min(n);
+        walked.keep(items.into_iter().skip(before), take);
+        seen += n;
+        let next = match op.resource.paging() {
+            Paging::None => None,
+            _ => op.resource.next_page(&answer),
+        };
+        let Some(next) = next else {
+            walked.counted = Some(seen);
+            break;
+        };
+        if walked.done(take, need_total) {
+            break;
+        }
+        (items, answer) = match next {
+            NextPage::Cursor(cursor) => {
+                let vars = base_vars(params)
+                    .with("count", size.to_string())
+                    .with("cursor", cursor);
+                list_call(op, &vars).await?
+            }
+            NextPage::Link(link) => {
+                let label = op.label(OpName::List);
+                let request = link_request(op, &first_vars, &link)?;
+                let answer = body_of(&label, op.send(&label, request).await?)?;
+                (op.resource.list_items(&answer), answer)
+            }
+        };
+    }
+    Ok(walked)
+}
+
+/// A GET of a next-page link, which must stay under the backend's base URL.
+fn link_request(op: &Op<'_>, vars: &Vars, link: &str) -> Result<RenderedRequest, Error> {
+    let foreign = || Error::ForeignNextLink {
+        operation: op.label(OpName::List),
+    };
+    let base_text = &op.engine.mapping.backend().base_url;
+    let base = url::Url::parse(base_text).map_err(|_| foreign())?;
+    let target = base.join(link).map_err(|_| foreign())?;
+    let base_path = base.path().trim_end_matches('/');
+    if target.scheme() != base.scheme()
+        || target.host_str() != base.host_str()
+        || target.port_or_known_default() != base.port_or_known_default()
+        || !target.path().starts_with(base_path)
+    {
+        return Err(foreign());
+    }
+    let mut rest = target.path()[base_path.len()..].to_owned();
+    if !rest.starts_with('/') {
+        rest.insert(0, '/');
+    }
+    if let Some(query) = target.query() {
+        rest.push('?');
+        rest.push_str(query);
+    }
+    let mut request = op.resource.render(OpName::List, vars)?;
+    request.method = "GET".to_owned();
+    request.path_and_query = rest;
+    request.body = None;
+    Ok(request)
+}

@@ -1,0 +1,211 @@
+//! Group membership changes taken out of a PATCH: one backend member call per changed member,
+//! never a read of the whole member list (except for "remove all" and "replace all", which
+//! cannot be done otherwise and use the mapping's `members.list`).
+//!
+//! Member calls are not a transaction: when one fails, the error names the member and lists
+//! the changes already applied, so nothing is reported as done that was not, and nothing done
+//! is hidden.
+
+use std::collections::BTreeSet;
+
+use super::Error;
+use super::op::{Op, body_of};
+use crate::mapping::{self, OpName, Vars};
+use crate::scim::patch::MemberChange;
+
+/// Applies member changes to the group with backend id `group`, in request order.
+pub(crate) async fn apply(
+    op: &Op<'_>,
+    group_scim_id: &str,
+    group: &str,
+    changes: &[MemberChange],
+) -> Result<(), Error> {
+    let mut applied = Vec::new();
+    for change in changes {
+        let result = match change {
+            MemberChange::Add(ids) => add_all(op, group_scim_id, group, ids, &mut applied).await,
+            MemberChange::Remove(ids) => {
+                remove_all(op, group_scim_id, group, ids, &mut applied).await
+            }
+            MemberChange::RemoveAll => {
+                let current = current_members(op, group_scim_id, group).await?;
+                remove_backend(op, group_scim_id, group, &current, &mut applied).await
+            }
+            MemberChange::ReplaceAll(ids) => {
+                replace_all(op, group_scim_id, group, ids, &mut applied).await
+            }
+        };
+        result.map_err(|error| with_applied(error, &applied))?;
+    }
+    Ok(())
+}
+
+/// Adds the applied list to an error that does not carry it yet.
+fn with_applied(error: Error, applied: &[String]) -> Error {
+    match error {
+        Error::UnknownMember { .. } | Error::PartialMembers { .. } => error,
+        other if applied.is_empty() => other,
+        other => Error::PartialMembers {
+            source: Box::new(other),
+            applied: applied.to_vec(),
+        },
+    }
+}
+
+async fn add_all(
+    op: &Op<'_>,
+    group_scim_id: &str,
+    group: &str,
+    ids: &[String],
+    applied: &mut Vec<String>,
+) -> Result<(), Error> {
+    for member in ids {
+        let backend_member = op.member_backend_id(member, applied).await?;
+        member_call(
+            op,
+            OpName::AddMember,
+            group_scim_id,
+            group,
+            member,
+            &backend_member,
+            applied,
+        )
+        .await?;
+        applied.push(format!("added {member}"));
+    }
+    Ok(())
+}
+
+async fn remove_all(
+    op: &Op<'_>,
+    group_scim_id: &str,
+    group: &str,
+    ids: &[String],
+    applied: &mut Vec<String>,
+) -> Result<(), Error> {
+    for member in ids {
+        let backend_member = op.member_backend_id(member, applied).await?;
+        member_call(
+            op,
+            OpName::RemoveMember,
+            group_scim_id,
+            group,
+            member,
+            &backend_member,
+            applied,
+        )
+        .await?;
+        applied.push(format!("removed {member}"));
+    }
+    Ok(())
+}
+
+/// Removes members given by backend id (from `members.list`).
+async fn remove_backend(
+    op: &Op<'_>,
+    group_scim_id: &str,
+    group: &str,
+    backend_ids: &[String],
+    applied: &mut Vec<String>,
+) -> Result<(), Error> {
+    for backend_member in backend_ids {
+        member_call(
+            op,
+            OpName::RemoveMember,
+            group_scim_id,
+            group,
+            backend_member,
+            backend_member,
+            applied,
+        )
+        .await?;
+        applied.push(format!("removed backend member {backend_member}"));
+    }
+    Ok(())
+}
+
+async fn replace_all(
+    op: &Op<'_>,
+    group_scim_id: &str,
+    group: &str,
+    ids: &[String],
+    applied: &mut Vec<String>,
+) -> Result<(), Error> {
+    let current: BTreeSet<String> = current_members(op, group_scim_id, group)
+        .await?
+        .into_iter()
+        .collect();
+    let mut wanted = BTreeSet::new();
+    let mut to_add = Vec::new();
+    for member in ids {
+        let backend_member = op.member_backend_id(member, applied).await?;
+        if !current.contains(&backend_member) {
+            to_add.push((member.clone(), backend_member.clone()));
+        }
+        wanted.insert(backend_member);
+    }
+    let to_remove: Vec<String> = current.difference(&wanted).cloned().collect();
+    for (member, backend_member) in &to_add {
+        member_call(
+            op,
+            OpName::AddMember,
+            group_scim_id,
+            group,
+            member,
+            backend_member,
+            applied,
+        )
+        .await?;
+        applied.push(format!("added {member}"));
+    }
+    remove_backend(op, group_scim_id, group, &to_remove, applied).await
+}
+
+/// The group's member backend ids, from the mapping's `members.list` call.
+async fn current_members(
+    op: &Op<'_>,
+    group_scim_id: &str,
+    group: &str,
+) -> Result<Vec<String>, Error> {
+    let vars = Vars::new().with("id", group);
+    let label = op.label(OpName::ListMembers);
+    match op.call(OpName::ListMembers, &vars).await {
+        Ok(answer) => Ok(op.resource.member_ids(&body_of(&label, answer)?)),
+        Err(error) if error.is_not_found() => Err(op.not_found(group_scim_id)),
+        Err(error) => Err(error),
+    }
+}
+
+/// One add or remove call. A member the backend refuses, or one that cannot be a backend id at
+/// all, is [`Error::UnknownMember`]; a 404 means the group is gone.
+async fn member_call(
+    op: &Op<'_>,
+    name: OpName,
+    group_scim_id: &str,
+    group: &str,
+    member: &str,
+    backend_member: &str,
+    applied: &[String],
+) -> Result<(), Error> {
+    let vars = Vars::new().with("id", group).with("member", backend_member);
+    let unknown = || Error::UnknownMember {
+        member: member.to_owned(),
+        applied: applied.to_vec(),
+    };
+    match op.call(name, &vars).await {
+        Ok(_) => Ok(()),
+        Err(
+            Error::Rejected { .. }
+            | Error::Mapping(
+                mapping::Error::WrongType { .. } | mapping::Error::UnsafePathValue { .. },
+            ),
+        ) => Err(unknown()),
+        Err(Error::Backend(crate::backend::Error::Status { status, .. }))
+            if matches!(status.as_u16(), 400 | 422) =>
+        {
+            Err(unknown())
+        }
+        Err(error) if error.is_not_found() => Err(op.not_found(group_scim_id)),
+        Err(error) => Err(error),
+    }
+}

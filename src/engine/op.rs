@@ -1,0 +1,211 @@
+//! One SCIM operation in progress: its deadline, its backend-call count, and the one log line
+//! written when it ends.
+//!
+//! Every backend call of the engine goes through [`Op::call`], so the shared deadline, the
+//! operation label (`users.get`) and the classification of backend error answers by the
+//! mapping's `errors:` rules happen in one place.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use http::{HeaderName, HeaderValue, Method};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{Engine, Error};
+use crate::backend::{self, BackendRequest, BackendResponse};
+use crate::mapping::{ErrorClass, OpName, RenderedRequest, ResourceMapping, Vars};
+
+/// The context of one SCIM operation.
+#[derive(Debug)]
+pub(crate) struct Op<'e> {
+    pub(crate) engine: &'e Engine,
+    pub(crate) resource: &'e ResourceMapping,
+    operation: &'static str,
+    id: Option<String>,
+    started: Instant,
+    pub(crate) deadline: Instant,
+    calls: AtomicU32,
+}
+
+impl<'e> Op<'e> {
+    /// Starts the clock: the deadline is `options.deadline` from now.
+    pub(crate) fn new(
+        engine: &'e Engine,
+        resource: &'e ResourceMapping,
+        operation: &'static str,
+        id: Option<&str>,
+    ) -> Self {
+        let started = Instant::now();
+        Self {
+            engine,
+            resource,
+            operation,
+            id: id.map(str::to_owned),
+            started,
+            deadline: started + engine.options.deadline,
+            calls: AtomicU32::new(0),
+        }
+    }
+
+    /// `User` or `Group`.
+    pub(crate) fn resource_type(&self) -> &str {
+        self.resource.resource_type()
+    }
+
+    /// `users` or `groups`, the prefix of operation labels.
+    fn label_prefix(&self) -> &'static str {
+        if self.resource_type().eq_ignore_ascii_case("Group") {
+            "groups"
+        } else {
+            "users"
+        }
+    }
+
+    /// The label of a backend operation of this resource type, e.g. `users.create`.
+    pub(crate) fn label(&self, name: OpName) -> String {
+        format!("{}.{}", self.label_prefix(), name.as_str())
+    }
+
+    /// Remembers the SCIM id once it is known (create), for the log line.
+    pub(crate) fn set_id(&mut self, id: &str) {
+        self.id = Some(id.to_owned());
+    }
+
+    /// Backend calls made so far.
+    pub(crate) fn calls(&self) -> u32 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Renders and sends one backend call. Error answers are classified with the mapping's
+    /// `errors:` rules: uniqueness → [`Error::Uniqueness`], invalid value → [`Error::Rejected`];
+    /// everything else stays a [`backend::Error`] for `crate::error` to classify.
+    pub(crate) async fn call(&self, name: OpName, vars: &Vars) -> Result<BackendResponse, Error> {
+        let rendered = self.resource.render(name, vars)?;
+        self.send(&self.label(name), rendered).await
+    }
+
+    /// Sends an already rendered request (also used for next-page links).
+    pub(crate) async fn send(
+        &self,
+        label: &str,
+        rendered: RenderedRequest,
+    ) -> Result<BackendResponse, Error> {
+        let request = to_request(label, rendered)?;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        match self.engine.backend.call(request, self.deadline).await {
+            Ok(response) => Ok(response),
+            Err(error) => Err(self.classify(error)),
+        }
+    }
+
+    fn classify(&self, error: backend::Error) -> Error {
+        let backend::Error::Status {
+            operation,
+            status,
+            message,
+            ..
+        } = &error
+        else {
+            return Error::Backend(error);
+        };
+        match self.resource.classify_error(status.as_u16(), message) {
+            Some(ErrorClass::Uniqueness) => Error::Uniqueness {
+                operation: operation.clone(),
+                message: message.clone(),
+                value: None,
+            },
+            Some(ErrorClass::InvalidValue) => Error::Rejected {
+                operation: operation.clone(),
+                message: message.clone(),
+            },
+            // A classified not-found keeps its facts; `is_not_found` and `crate::error` read
+            // the status. A non-404 not-found is rare enough to carry as a 404 by id.
+            Some(ErrorClass::NotFound) if status.as_u16() != 404 => Error::NotFound {
+                resource_type: self.resource_type().to_owned(),
+                id: self.id.clone().unwrap_or_default(),
+            },
+            _ => Error::Backend(error),
+        }
+    }
+
+    /// Writes the one log line of this operation and passes the result through.
+    pub(crate) fn finish<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        self.log(result.as_ref().err());
+        result
+    }
+
+    /// Logs the outcome: `info` for success and client faults, `warn` for upstream and internal
+    /// faults (with the error, which never holds bodies or credentials).
+    fn log(&self, error: Option<&Error>) {
+        let duration_ms = self.started.elapsed().as_millis() as u64;
+        let id = self.id.as_deref().unwrap_or("");
+        let calls = self.calls();
+        match error {
+            None => tracing::info!(
+                tenant = %self.engine.tenant,
+                resource = self.resource_type(),
+                operation = self.operation,
+                scim_id = id,
+                outcome = "ok",
+                backend_calls = calls,
+                duration_ms,
+                "SCIM operation."
+            ),
+            Some(error) if error.is_client_fault() => tracing::info!(
+                tenant = %self.engine.tenant,
+                resource = self.resource_type(),
+                operation = self.operation,
+                scim_id = id,
+                outcome = "client error",
+                backend_calls = calls,
+                duration_ms,
+                "SCIM operation."
+            ),
+            Some(error) => tracing::warn!(
+                tenant = %self.engine.tenant,
+                resource = self.resource_type(),
+                operation = self.operation,
+                scim_id = id,
+                outcome = "failed",
+                backend_calls = calls,
+                duration_ms,
+                error = %error,
+                "SCIM operation."
+            ),
+        }
+    }
+}
+
+/// A rendered mapping request as a backend client request.
+fn to_request(label: &str, rendered: RenderedRequest) -> Result<BackendRequest, Error> {
+    let bad = |reason: String| {
+        Error::Backend(backend::Error::InvalidConfig {
+            reason: format!("operation {label}: {reason}"),
+        })
+    };
+    let method = Method::from_bytes(rendered.method.as_bytes())
+        .map_err(|_| bad(format!("invalid method `{}`", rendered.method)))?;
+    let mut request = BackendRequest::new(
+        label,
+        method,
+        rendered.path_template,
+        rendered.path_and_query,
+    );
+    for (name, value) in rendered.headers {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| bad(format!("invalid header name `{name}`")))?;
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| bad(format!("invalid value for header `{name}`")))?;
+        request.headers.push((header, value));
+    }
+    request.body = rendered.body;
+    Ok(request)
+}
+
+/// The JSON body of a backend answer, or a [`Error::BadAnswer`] naming what is missing.
+pub(crate) fn body_of(label: &str, response: BackendResponse) -> Result<Value, Error> {
+    response.body.ok_or_else(|| Error::BadAnswer {
+        operation: label.to_owned(),
+        missing: "a JSON body".to_owned(),
+    })
+}

@@ -1,0 +1,181 @@
+//! Replace (`PUT`) and patch (`PATCH`): read-modify-write with one backend read and at most
+//! one backend write.
+//!
+//! The current backend object is read and viewed as SCIM; the new SCIM resource (the PUT body,
+//! or the current view with the PATCH operations applied by `scim::patch::apply`) is diffed by
+//! the mapping, which keeps backend fields it does not own. Nothing changed in the backend → no
+//! write; only stored attributes changed (`externalId`) → only the store is written. Group
+//! member operations are taken out of a PATCH first and become member calls (`members`), so a
+//! PATCH of only members reads nothing.
+
+use serde_json::{Map, Value};
+
+use super::Error;
+use super::ids::Record;
+use super::members;
+use super::op::Op;
+use super::read;
+use crate::mapping::{OpName, Vars, Write};
+use crate::scim::patch::{self, MemberChange, PatchRequest};
+
+/// `PUT`: the body is the whole new resource (omitted attributes are cleared, as RFC 7644
+/// §3.5.1 says; the mapping keeps fields it does not own).
+pub(crate) async fn replace(op: &Op<'_>, id: &str, body: &Value) -> Result<Value, Error> {
+    if !body.is_object() {
+        return Err(Error::NotAnObject);
+    }
+    let (backend_id, existing, record) = read::current(op, id).await?;
+    let stored = record
+        .as_ref()
+        .map(|r| r.stored.clone())
+        .unwrap_or_default();
+    let old = op.resource.to_scim(&existing, &stored)?;
+    let write = op.resource.to_backend_update(&existing, &old, body)?;
+    let resource = write_back(op, id, &backend_id, existing, record, write, body).await?;
+    if let Some(members) = replaced_members(op, body) {
+        members::apply(op, id, &backend_id, &[members]).await?;
+    }
+    Ok(resource)
+}
+
+/// A group PUT that lists `members` replaces the member list, when the mapping can list the
+/// current members (otherwise `members` is not something this mapping manages).
+fn replaced_members(op: &Op<'_>, body: &Value) -> Option<MemberChange> {
+    if !op.resource_type().eq_ignore_ascii_case("Group") || !op.resource.has_op(OpName::ListMembers)
+    {
+        return None;
+    }
+    let (_, members) = body
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("members"))?;
+    let ids = match members {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
+            .collect(),
+        Value::Null => Vec::new(),
+        _ => return None,
+    };
+    Some(MemberChange::ReplaceAll(ids))
+}
+
+/// `PATCH`: users answer with the resource, groups with nothing (204).
+pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<Value>, Error> {
+    let registry = op.engine.mapping.registry();
+    let mut request = PatchRequest::parse(body, registry)?;
+    let is_group = op.resource_type().eq_ignore_ascii_case("Group");
+    let member_changes = if is_group {
+        request.take_member_changes("members")
+    } else {
+        Vec::new()
+    };
+    if is_group && request.operations.is_empty() {
+        let backend_id = op.resolve(id).await?.0;
+        members::apply(op, id, &backend_id, &member_changes).await?;
+        return Ok(None);
+    }
+    let (backend_id, existing, record) = read::current(op, id).await?;
+    let stored = record
+        .as_ref()
+        .map(|r| r.stored.clone())
+        .unwrap_or_default();
+    let old = op.resource.to_scim(&existing, &stored)?;
+    let mut new = old.clone();
+    let report = patch::apply(
+        &mut new,
+        &request,
+        registry,
+        op.resource_type(),
+        &op.resource.patch_options(),
+    )?;
+    if !report.ignored.is_empty() {
+        tracing::info!(
+            ignored = report.ignored.len(),
+            "PATCH operations on attributes this mapping does not know were ignored."
+        );
+    }
+    let write = op.resource.to_backend_update(&existing, &old, &new)?;
+    let resource = write_back(op, id, &backend_id, existing, record, write, &new).await?;
+    if is_group {
+        members::apply(op, id, &backend_id, &member_changes).await?;
+        return Ok(None);
+    }
+    Ok(Some(resource))
+}
+
+/// Sends the write when a backend field changed, saves stored attributes when they changed,
+/// and returns the resource as it now is.
+async fn write_back(
+    op: &Op<'_>,
+    id: &str,
+    backend_id: &str,
+    existing: Value,
+    record: Option<Record>,
+    write: Write,
+    new_scim: &Value,
+) -> Result<Value, Error> {
+    let mut object = existing;
+    if write.backend_changed {
+        let vars = Vars::new()
+            .with("id", backend_id)
+            .with_object(write.body.clone());
+        let answer = match op.call(write.op, &vars).await {
+            Ok(answer) => answer,
+            Err(error) if error.is_not_found() => return Err(op.not_found(id)),
+            Err(error) => return Err(error),
+        };
+        object = match answer.body {
+            Some(body)
+                if !op.resource.rereads_after(write.op)
+                    && op.resource.backend_id(&body).is_some() =>
+            {
+                body
+            }
+            _ if op.resource.rereads_after(write.op) => read::fetch(op, id, backend_id).await?,
+            _ => merged(object, &write),
+        };
+    }
+    let old_stored = record
+        .as_ref()
+        .map(|r| r.stored.clone())
+        .unwrap_or_default();
+    let stored_changed = !same_stored(&old_stored, &write.stored);
+    let record = if stored_changed || write.backend_changed {
+        let new_stored = stored_changed.then_some(&write.stored);
+        Some(
+            op.save(backend_id, record, Some(new_scim), new_stored)
+                .await?,
+        )
+    } else {
+        record
+    };
+    op.view(id, &object, record.as_ref())
+}
+
+/// Whether two stored-attribute maps hold the same values (absent and `null` are the same).
+fn same_stored(old: &Map<String, Value>, new: &Map<String, Value>) -> bool {
+    let present = |m: &Map<String, Value>| -> Map<String, Value> {
+        m.iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    present(old) == present(new)
+}
+
+/// The backend object after a write whose answer had no usable body.
+fn merged(existing: Value, write: &Write) -> Value {
+    if write.op == OpName::Replace {
+        return write.body.clone();
+    }
+    match (existing, &write.body) {
+        (Value::Object(mut object), Value::Object(changes)) => {
+            for (key, value) in changes {
+                object.insert(key.clone(), value.clone());
+            }
+            Value::Object(object)
+        }
+        (existing, _) => existing,
+    }
+}
