@@ -10,6 +10,7 @@
 //!
 //! `scim` and `mapping` do no I/O and depend on nothing else in the crate.
 
+pub mod app;
 pub mod backend;
 pub mod demo;
 pub mod engine;
