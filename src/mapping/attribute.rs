@@ -37,7 +37,10 @@ impl Target {
         }
         let (head, sub) = match rest.find('[') {
             Some(open) => {
-                let close = rest.find(']').ok_or("`[` without `]`")?;
+                let close = rest[open..]
+                    .find(']')
+                    .map(|i| open + i)
+                    .ok_or("`[` without `]`")?;
                 let inner = &rest[open + 1..close];
                 let tail = &rest[close + 1..];
                 let sub = match tail.strip_prefix('.') {

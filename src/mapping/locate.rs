@@ -15,7 +15,7 @@ pub(crate) struct Located {
     pub(crate) line: u64,
     pub(crate) column: u64,
     /// Child entries: map keys (or `[i]` for sequence items) with the key's position.
-    children: Vec<(String, u64, u64, Located)>,
+    children: Vec<(String, u64, u64, Self)>,
 }
 
 /// The raw tree as deserialised (positions are attached by `Spanned`).

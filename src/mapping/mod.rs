@@ -80,6 +80,24 @@ impl Mapping {
         self.groups.as_ref()
     }
 
+    /// The path and query of a next-page link, when it points at the backend (same scheme, host
+    /// and port as `base_url`) or is a relative `/path`; `None` for a link elsewhere, which must
+    /// never be followed (a backend must not be able to send the gateway's credentials away).
+    pub fn next_link_path(&self, link: &str) -> Option<String> {
+        if link.starts_with('/') && !link.starts_with("//") {
+            return Some(link.to_owned());
+        }
+        let base = url::Url::parse(&self.backend.base_url).ok()?;
+        let next = url::Url::parse(link).ok()?;
+        let same = base.scheme() == next.scheme()
+            && base.host_str() == next.host_str()
+            && base.port_or_known_default() == next.port_or_known_default();
+        same.then(|| match next.query() {
+            Some(q) => format!("{}?{q}", next.path()),
+            None => next.path().to_owned(),
+        })
+    }
+
     /// The mapping of a resource type by name (`User`, `Group`), if enabled.
     pub fn resource(&self, resource_type: &str) -> Option<&ResourceMapping> {
         [self.users(), self.groups()]

@@ -100,6 +100,7 @@ pub struct Write {
     /// The mapped backend object (create, replace) or the changed fields (update).
     pub body: Value,
     /// `store: true` attributes, keyed as in the mapping (`externalId`), for the gateway's store.
+    /// On updates every stored attribute is listed; `null` means "remove it".
     pub stored: Map<String, Value>,
     /// Whether any backend field changes (when not, the engine skips the backend call).
     pub backend_changed: bool,
@@ -196,10 +197,10 @@ impl ResourceMapping {
         };
         let mut out = map.clone();
         for rule in &self.rules {
-            if let Some(default) = &rule.default {
-                if rule.scim_value(scim).is_none() {
-                    rule.set_scim(&mut out, default.clone());
-                }
+            if let Some(default) = &rule.default
+                && rule.scim_value(scim).is_none()
+            {
+                rule.set_scim(&mut out, default.clone());
             }
         }
         Ok(Value::Object(out))
@@ -252,17 +253,16 @@ impl ResourceMapping {
             );
         }
         for address in addresses {
-            if let Some((_, domain)) = address.rsplit_once('@') {
-                if !self
+            if let Some((_, domain)) = address.rsplit_once('@')
+                && !self
                     .email_domains
                     .iter()
                     .any(|d| d.eq_ignore_ascii_case(domain))
-                {
-                    return Err(Error::DomainNotAllowed {
-                        domain: domain.to_owned(),
-                        allowed: self.email_domains.join(", "),
-                    });
-                }
+            {
+                return Err(Error::DomainNotAllowed {
+                    domain: domain.to_owned(),
+                    allowed: self.email_domains.join(", "),
+                });
             }
         }
         Ok(())

@@ -120,3 +120,337 @@ fn json_schema_documents_the_format_for_operators() {
         assert!(text.contains(needle), "schema lacks {needle}");
     }
 }
+
+fn users(m: &Mapping) -> &ResourceMapping {
+    m.users().unwrap()
+}
+
+#[test]
+fn demo_reads_ids_lists_and_backend_errors() {
+    let m = demo();
+    let u = users(&m);
+    assert_eq!(u.backend_id(&json!({"id": 17})), Some("17".to_owned()));
+    let page = json!({"items": [{"id": 1}, {"id": 2}], "total": 7, "offset": 0, "limit": 2});
+    assert_eq!(u.list_items(&page).len(), 2);
+    assert_eq!(u.list_total(&page), Some(7));
+    assert_eq!(u.paging(), Paging::Offset);
+    assert_eq!(u.max_page_size(), Some(200));
+    assert_eq!(
+        u.classify_error(409, r#"{"error":"email taken"}"#),
+        Some(ErrorClass::Uniqueness)
+    );
+    assert_eq!(
+        u.classify_error(422, r#"{"error":"unknown user 5"}"#),
+        Some(ErrorClass::InvalidValue)
+    );
+    assert_eq!(
+        u.classify_error(404, "user not found"),
+        Some(ErrorClass::NotFound)
+    );
+    assert_eq!(u.classify_error(500, "boom"), None);
+    assert_eq!(m.ids(), IdPolicy::Backend);
+    assert_eq!(m.backend().base_url, "http://127.0.0.1:8081");
+    assert!(
+        !format!("{:?}", m.backend()).contains("test-secret"),
+        "secrets must not be printed"
+    );
+    let ext = "urn:ietf:params:scim:schemas:extension:2.0:CustomExtensionName";
+    assert!(m.registry().urns().iter().any(|u| u == ext));
+    assert!(
+        m.registry()
+            .resource_type("User")
+            .unwrap()
+            .extensions
+            .iter()
+            .any(|(u, _)| u == ext)
+    );
+    let replace: Vec<String> = u
+        .patch_options()
+        .replace_on_add
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    assert_eq!(replace, vec!["folders".to_owned()]);
+    assert_eq!(u.stored_attributes(), vec!["externalId"]);
+}
+
+#[test]
+fn validate_create_reports_every_problem_at_once() {
+    let m = demo();
+    let errors = users(&m)
+        .validate_create(
+            &json!({"userType": "Gold", "roles": [{"primary": true, "value": "Owner"}]}),
+        )
+        .unwrap_err();
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 3, "{text:?}");
+    assert!(text.iter().any(|t| t.contains("`userName` is required")));
+    assert!(
+        text.iter()
+            .any(|t| t.contains("(allowed: Premium, Standard)"))
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("(allowed: ReadOnly, User, Admin, EnterpriseAdmin)"))
+    );
+}
+
+#[test]
+fn email_domain_policy_names_the_domain() {
+    let text = std::fs::read_to_string(mappings_dir().join("demo.yaml"))
+        .unwrap()
+        .replace("email_domains: []", "email_domains: [example.com]");
+    let m = load("demo.yaml", &text, &test_env).unwrap();
+    let u = users(&m);
+    assert!(
+        u.validate_create(&json!({"userName": "a@example.com"}))
+            .is_ok()
+    );
+    let err = u
+        .to_backend_create(&json!({"userName": "a@Evil.org"}))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::DomainNotAllowed {
+            domain: "Evil.org".into(),
+            allowed: "example.com".into()
+        }
+    );
+    let errors = u
+        .validate_create(&json!({"userName": "a@example.com", "emails": [{"value": "b@x.io"}]}))
+        .unwrap_err();
+    assert!(errors[0].to_string().contains("`x.io`"));
+}
+
+#[test]
+fn member_ids_are_encoded_and_rereads_follow_the_mapping() {
+    let m = demo();
+    let g = m.groups().unwrap();
+    let req = g
+        .render(
+            OpName::RemoveMember,
+            &Vars::new().with("id", "3").with("member", "5/../../admin"),
+        )
+        .unwrap();
+    assert_eq!(
+        req.path_and_query,
+        "/api/v1/teams/3/members/5%2F..%2F..%2Fadmin"
+    );
+    assert_eq!(req.path_template, "/api/v1/teams/{id}/members/{member}");
+    assert_eq!(
+        g.member_ids(&json!({"items": [{"user_id": 5}, {"user_id": 6}]})),
+        vec!["5", "6"]
+    );
+    assert!(!g.rereads_after(OpName::Create));
+    assert!(matches!(
+        users(&m).render(OpName::Deactivate, &Vars::new()),
+        Err(Error::NoOperation { .. })
+    ));
+}
+
+const SMALL: &str = r#"
+version: 1
+ids: gateway
+backend:
+  base_url: https://api.example.com/
+  auth: { basic: { username: svc, password: "${PW}" } }
+users:
+  id: "$.uid"
+  operations:
+    create: { method: post, path: /u, reread: true }
+    get: { method: GET, path: "/u/{id}" }
+    list: { method: GET, path: /u, query: { after: "{cursor}", size: "{count}" }, items: "$.data[*]", next_cursor: "$.meta.next" }
+    update: { method: PATCH, path: "/u/{id}", headers: { If-Match: "*" } }
+    delete: { method: DELETE, path: "/u/{id}" }
+  attributes:
+    userName: "$.login"
+    active: { path: "$.enabled", as: boolean }
+    roles.value: { path: "$.roles", allowed: [Reader, Writer] }
+    title: { path: "$.title", constant: Staff }
+    password: { path: "$.secret", write_only: true }
+    nickName: { path: "$.computed", read_only: true }
+  constants: { "$.source.idp": entra }
+  scan: { max_resources: 500 }
+groups:
+  enabled: false
+  id: "$.id"
+  operations:
+    create: { method: POST, path: /g }
+    get: { method: GET, path: "/g/{id}" }
+    list: { method: GET, path: /g, items: "$[*]" }
+    replace: { method: PUT, path: "/g/{id}" }
+    delete: { method: DELETE, path: "/g/{id}" }
+"#;
+
+#[test]
+fn cursor_paging_partial_updates_scan_and_disabled_groups() {
+    let m = load("small.yaml", SMALL, &|n| {
+        (n == "PW").then(|| "pw".to_owned())
+    })
+    .unwrap();
+    assert_eq!(m.ids(), IdPolicy::Gateway);
+    assert!(
+        m.groups().is_none(),
+        "groups: enabled: false switches Groups off"
+    );
+    assert_eq!(m.backend().base_url, "https://api.example.com");
+    let u = users(&m);
+    assert_eq!(u.paging(), Paging::Cursor);
+    assert_eq!(
+        u.next_page(&json!({"meta": {"next": "abc"}})),
+        Some(NextPage::Cursor("abc".into()))
+    );
+    assert_eq!(u.next_page(&json!({"meta": {"next": null}})), None);
+    let first = u
+        .render(OpName::List, &Vars::new().with("count", "50"))
+        .unwrap();
+    assert_eq!(
+        first.path_and_query, "/u?size=50",
+        "no cursor on the first page"
+    );
+    assert!(u.rereads_after(OpName::Create));
+    // Partial update: only the changed field, typed as the backend wants it.
+    let current = json!({"uid": "u1", "login": "a", "enabled": true, "other": 1});
+    let old = u.to_scim(&current, &serde_json::Map::new()).unwrap();
+    let mut new = old.clone();
+    new["active"] = json!("False");
+    let write = u.to_backend_update(&current, &old, &new).unwrap();
+    assert_eq!(write.op, OpName::Update);
+    assert_eq!(write.body, json!({"enabled": false}));
+    let req = u
+        .render(
+            write.op,
+            &Vars::new().with("id", "u1").with_object(write.body),
+        )
+        .unwrap();
+    assert_eq!(req.method, "PATCH");
+    assert_eq!(req.headers, vec![("If-Match".to_owned(), "*".to_owned())]);
+    // Filters without a rule fall back to the opted-in scan.
+    let f = crate::scim::filter::Filter::parse("title eq \"x\"", m.registry().urns()).unwrap();
+    assert_eq!(u.plan_filter(&f).unwrap(), FilterPlan::Scan { cap: 500 });
+}
+
+#[test]
+fn compound_filters_without_a_rule_name_the_operator() {
+    let m = demo();
+    let f = crate::scim::filter::Filter::parse(
+        "userName eq \"a\" and active eq true",
+        m.registry().urns(),
+    )
+    .unwrap();
+    let err = users(&m).plan_filter(&f).unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnsupportedFilter {
+            attribute: "userName".into(),
+            operator: "and".into()
+        }
+    );
+}
+
+#[test]
+fn full_role_lists_constants_and_read_write_flags() {
+    let m = load("small.yaml", SMALL, &|n| {
+        (n == "PW").then(|| "pw".to_owned())
+    })
+    .unwrap();
+    let u = users(&m);
+    let backend = json!({"uid": "u1", "login": "a", "roles": ["Reader", "Writer"], "secret": "s", "computed": "c"});
+    let scim = u.to_scim(&backend, &serde_json::Map::new()).unwrap();
+    assert_eq!(
+        scim["roles"],
+        json!([{"value": "Reader"}, {"value": "Writer"}])
+    );
+    assert_eq!(scim["nickName"], "c");
+    assert!(
+        scim.get("password").is_none(),
+        "write_only is never returned"
+    );
+    let write = u
+        .to_backend_create(&json!({
+            "userName": "a", "roles": [{"value": "writer"}], "title": "Boss",
+            "password": "pw", "nickName": "ignored"
+        }))
+        .unwrap();
+    assert_eq!(
+        write.body,
+        json!({"login": "a", "roles": ["Writer"], "title": "Staff", "secret": "pw", "source": {"idp": "entra"}})
+    );
+    let err = u
+        .to_backend_create(&json!({"userName": "a", "roles": [{"value": "Owner"}]}))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`roles.value` cannot be `Owner` (allowed: Reader, Writer)"
+    );
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Arbitrary file contents give a mapping or problems, never a panic.
+        #[test]
+        fn load_never_panics(text in "\\PC{0,200}") {
+            let _ = load("x.yaml", &text, &|_| None);
+        }
+
+        /// Mutating the demo file anywhere gives a mapping or problems, never a panic.
+        #[test]
+        fn load_of_a_damaged_demo_never_panics(at in 0usize..6000, junk in "[\\[\\]{}:$'\" \\n#a-z-]{0,6}") {
+            let text = std::fs::read_to_string(mappings_dir().join("demo.yaml")).unwrap();
+            let mut cut = at.min(text.len());
+            while !text.is_char_boundary(cut) { cut -= 1; }
+            let damaged = format!("{}{junk}{}", &text[..cut], &text[cut..]);
+            let _ = load("demo.yaml", &damaged, &test_env);
+        }
+
+        /// No member id can add a path segment or a query to a member call.
+        #[test]
+        fn member_ids_stay_in_one_segment(member in "\\PC{1,30}") {
+            let m = demo();
+            let g = m.groups().unwrap();
+            if let Ok(req) = g.render(OpName::RemoveMember, &Vars::new().with("id", "3").with("member", member)) {
+                let tail = req.path_and_query.strip_prefix("/api/v1/teams/3/members/").unwrap();
+                prop_assert!(!tail.contains('/') && !tail.contains('?') && !tail.contains('#'));
+            }
+        }
+    }
+}
+
+#[test]
+fn next_links_are_only_followed_on_the_backend_host() {
+    let m = demo();
+    assert_eq!(
+        m.next_link_path("/api/v1/users?offset=200").as_deref(),
+        Some("/api/v1/users?offset=200")
+    );
+    assert_eq!(
+        m.next_link_path("http://127.0.0.1:8081/api/v1/users?offset=2")
+            .as_deref(),
+        Some("/api/v1/users?offset=2")
+    );
+    assert_eq!(m.next_link_path("http://evil.example/api/v1/users"), None);
+    assert_eq!(m.next_link_path("//evil.example/x"), None);
+    assert_eq!(m.next_link_path("https://127.0.0.1:8081/x"), None);
+    assert!(m.resource("user").is_some() && m.resource("Group").is_some());
+}
+
+#[test]
+fn yaml_1_1_booleans_stay_strings() {
+    let text = SMALL.replace(
+        "userName: \"$.login\"",
+        "userName: \"$.login\"\n    displayName: { path: \"$.d\", default: N }",
+    );
+    let m = load("small.yaml", &text, &|n| {
+        (n == "PW").then(|| "pw".to_owned())
+    })
+    .unwrap();
+    let write = users(&m)
+        .to_backend_create(&json!({"userName": "a"}))
+        .unwrap();
+    assert_eq!(write.body["d"], "N");
+}

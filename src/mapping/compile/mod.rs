@@ -1,0 +1,392 @@
+//! Mapping file text → checked [`Mapping`]: YAML with positions, `${ENV}` values, then every
+//! string compiled (JSONPaths, templates, SCIM attribute names, filter rules), collecting every
+//! problem with its line, column and key path.
+//!
+//! Only this module turns `spec` structs into compiled ones; nothing here runs per request.
+//! `request` compiles backend calls, `attributes` attribute rules, `resource` one resource type.
+
+mod attributes;
+mod request;
+mod resource;
+
+use resource::compile_resource;
+
+use crate::mapping::Mapping;
+use crate::mapping::backend::{BackendAuth, BackendSpec};
+use crate::mapping::env;
+use crate::mapping::locate::Located;
+use crate::mapping::problems::{Problem, Problems, join_key_path};
+use crate::mapping::spec::{self, AuthFile, ExtensionType, MappingFile, ResourceFile};
+use crate::scim::schema::{
+    AttrType, Attribute, Mutability, Returned, Schema, SchemaRegistry, Uniqueness,
+};
+use jsonpath_rust::parser::model::JpQuery;
+use jsonpath_rust::parser::parse_json_path;
+
+/// Collects problems for one file, locating key paths in the YAML.
+pub(super) struct Ctx<'a> {
+    file: &'a str,
+    tree: Option<Located>,
+    problems: Vec<Problem>,
+    env: env::Substituted,
+}
+
+impl Ctx<'_> {
+    /// A problem about the value at `path`.
+    pub(super) fn at(&mut self, path: &[String], message: impl Into<String>) {
+        let (line, column) = self.tree.as_ref().map_or((0, 0), |t| t.find(path));
+        self.push(line, column, path, message.into());
+    }
+
+    /// A problem about the key at the end of `path` (e.g. an unknown attribute name).
+    pub(super) fn at_key(&mut self, path: &[String], message: impl Into<String>) {
+        let (line, column) = self.tree.as_ref().map_or((0, 0), |t| t.find_key(path));
+        self.push(line, column, path, message.into());
+    }
+
+    pub(super) fn push(&mut self, line: u64, column: u64, path: &[String], message: String) {
+        let column = self.env.original_column(line, column);
+        self.problems.push(Problem {
+            file: self.file.to_owned(),
+            line,
+            column,
+            key_path: join_key_path(path),
+            message,
+        });
+    }
+
+    pub(super) fn jsonpath(&mut self, path: &[String], text: &str) -> Option<JpQuery> {
+        match parse_json_path(text) {
+            Ok(q) => Some(q),
+            Err(e) => {
+                let detail = jsonpath_detail(&e.to_string());
+                self.at(
+                    path,
+                    format!(
+                        "invalid JSONPath `{text}`: {detail} (write e.g. `$.email` or `$.items[*]`)"
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// The useful part of a pest error: `at character 14: expected selector`.
+fn jsonpath_detail(text: &str) -> String {
+    let position = text.find("-->").and_then(|i| {
+        let rest = text[i + 3..].trim_start();
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+            .unwrap_or(rest.len());
+        rest[..end].split(':').nth(1).map(str::to_owned)
+    });
+    let expected = text.rfind("= ").map(|i| {
+        text[i + 2..]
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    });
+    match (position, expected) {
+        (Some(pos), Some(exp)) => format!("at character {pos}: {exp}"),
+        (None, Some(exp)) => exp,
+        _ => text.lines().next().unwrap_or_default().to_owned(),
+    }
+}
+
+pub(super) fn p(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| (*s).to_owned()).collect()
+}
+
+pub(super) fn with(base: &[String], more: &[&str]) -> Vec<String> {
+    base.iter()
+        .cloned()
+        .chain(more.iter().map(|s| (*s).to_owned()))
+        .collect()
+}
+
+/// See [`crate::mapping::load`].
+pub(crate) fn load(
+    file: &str,
+    contents: &str,
+    env_lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Mapping, Problems> {
+    let substituted = env::substitute(contents, env_lookup);
+    let options = || {
+        let mut o = serde_saphyr::Options::default();
+        o.with_snippet = false;
+        // YAML 1.2 booleans only: a family name `N` or a value `yes` stays a string.
+        o.strict_booleans = true;
+        o
+    };
+    let tree = Located::parse(&substituted.text, options());
+    let mut ctx = Ctx {
+        file,
+        tree,
+        problems: Vec::new(),
+        env: substituted,
+    };
+    for u in ctx.env.problems.clone() {
+        let path = ctx
+            .tree
+            .as_ref()
+            .map(|t| t.path_at(u.line, u.column))
+            .unwrap_or_default();
+        ctx.problems.push(Problem {
+            file: file.to_owned(),
+            line: u.line,
+            column: u.column,
+            key_path: join_key_path(&path),
+            message: u.message,
+        });
+    }
+    let spec: MappingFile = match serde_saphyr::from_str_with_options(&ctx.env.text, options()) {
+        Ok(spec) => spec,
+        Err(e) => {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            let mut path = ctx
+                .tree
+                .as_ref()
+                .map(|t| t.path_at(line, column))
+                .unwrap_or_default();
+            let message = serde_message(&e);
+            if message.starts_with("missing key") {
+                // Reported at the end of the mapping that lacks the key: name that mapping.
+                path.pop();
+                let (line, column) = ctx
+                    .tree
+                    .as_ref()
+                    .map_or((line, column), |t| t.find_key(&path));
+                ctx.push(line, column, &path, message);
+            } else {
+                ctx.push(line, column, &path, message);
+            }
+            return Err(Problems(ctx.problems));
+        }
+    };
+    let mapping = compile(&mut ctx, spec);
+    // A value left empty by an unset variable causes follow-on problems on its line; the
+    // variable's own problem says it all.
+    let env_lines: Vec<u64> = ctx.env.problems.iter().map(|p| p.line).collect();
+    let env_count = ctx.env.problems.len();
+    let mut index = 0;
+    ctx.problems.retain(|p| {
+        index += 1;
+        index <= env_count || !env_lines.contains(&p.line)
+    });
+    if ctx.problems.is_empty() {
+        mapping.ok_or_else(|| Problems(Vec::new()))
+    } else {
+        ctx.problems.sort_by_key(|p| (p.line, p.column));
+        Err(Problems(ctx.problems))
+    }
+}
+
+/// The parser's message without its own location suffix, with the allowed keys spelled out.
+fn serde_message(e: &serde_saphyr::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default().trim();
+    let cut = first.find(" at line ").map_or(first, |i| &first[..i]);
+    let cut = cut.trim_end_matches('.').trim();
+    if let Some(rest) = cut.strip_prefix("unknown field ") {
+        // serde: unknown field `x`, expected one of `a`, `b`
+        return match rest.split_once(", expected ") {
+            Some((field, expected)) => format!(
+                "unknown key {field} (allowed: {})",
+                expected.trim_start_matches("one of ").replace('`', "")
+            ),
+            None => format!("unknown key {rest}"),
+        };
+    }
+    if let Some(rest) = cut.strip_prefix("unknown variant ") {
+        return match rest.split_once(", expected ") {
+            Some((value, expected)) => format!(
+                "unknown value {value} (allowed: {})",
+                expected.trim_start_matches("one of ").replace('`', "")
+            ),
+            None => format!("unknown value {rest}"),
+        };
+    }
+    if let Some(rest) = cut.strip_prefix("missing field ") {
+        return format!("missing key {rest} (it is required here)");
+    }
+    if cut.is_empty() {
+        "invalid YAML".to_owned()
+    } else {
+        cut.to_owned()
+    }
+}
+
+fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
+    if spec.version != 1 {
+        ctx.at(
+            &p(&["version"]),
+            format!("unsupported version {} (allowed: 1)", spec.version),
+        );
+    }
+    let backend = compile_backend(ctx, &spec.backend);
+    let mut registry = SchemaRegistry::core();
+    let mut users = None;
+    let mut groups = None;
+    for (key, resource_type, file) in [
+        ("users", "User", &spec.users),
+        ("groups", "Group", &spec.groups),
+    ] {
+        let Some(file) = file else { continue };
+        register_extensions(ctx, &mut registry, key, resource_type, file);
+    }
+    for (key, resource_type, file) in [
+        ("users", "User", &spec.users),
+        ("groups", "Group", &spec.groups),
+    ] {
+        let Some(file) = file else { continue };
+        let compiled = compile_resource(ctx, &registry, &spec, key, resource_type, file);
+        if file.enabled {
+            if key == "users" {
+                users = compiled;
+            } else {
+                groups = compiled;
+            }
+        }
+    }
+    if spec.users.is_none() && spec.groups.is_none() {
+        ctx.at(
+            &[],
+            "the file maps no resource type (allowed: `users:`, `groups:` or both)",
+        );
+    }
+    for (i, test) in spec.tests.iter().enumerate() {
+        let given = [
+            test.read.is_some(),
+            test.create.is_some(),
+            test.replace.is_some(),
+            test.patch.is_some(),
+            test.filter.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            ctx.at(
+                &p(&["tests", &format!("[{i}]")]),
+                "a test needs exactly one of `read`, `create`, `replace`, `patch`, `filter`",
+            );
+        }
+        if let Some(r) = &test.resource
+            && r != "users"
+            && r != "groups"
+        {
+            ctx.at(
+                &p(&["tests", &format!("[{i}]"), "resource"]),
+                format!("unknown resource `{r}` (allowed: users, groups)"),
+            );
+        }
+    }
+    Some(Mapping {
+        file: ctx.file.to_owned(),
+        registry,
+        backend: backend?,
+        ids: spec.ids,
+        users,
+        groups,
+        tests: spec.tests,
+    })
+}
+
+fn compile_backend(ctx: &mut Ctx<'_>, b: &spec::BackendFile) -> Option<BackendSpec> {
+    let base = b.base_url.trim_end_matches('/').to_owned();
+    match url::Url::parse(&base) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+        _ => {
+            ctx.at(
+                &p(&["backend", "base_url"]),
+                format!("`{base}` is not an http(s) URL (write e.g. `https://api.example.com`)"),
+            );
+            return None;
+        }
+    }
+    let auth = b.auth.clone().map(|a| match a {
+        AuthFile::Bearer(token) => BackendAuth::Bearer { token },
+        AuthFile::Basic { username, password } => BackendAuth::Basic { username, password },
+        AuthFile::ApiKey { header, value } => BackendAuth::ApiKey { header, value },
+        AuthFile::Oauth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+        } => BackendAuth::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+        },
+    });
+    Some(BackendSpec {
+        base_url: base,
+        auth,
+        connect_timeout_ms: b.timeouts.connect_ms,
+        request_timeout_ms: b.timeouts.request_ms,
+    })
+}
+
+fn scim_type(t: ExtensionType) -> AttrType {
+    match t {
+        ExtensionType::String => AttrType::String,
+        ExtensionType::Boolean => AttrType::Boolean,
+        ExtensionType::Integer => AttrType::Integer,
+        ExtensionType::Decimal => AttrType::Decimal,
+        ExtensionType::DateTime => AttrType::DateTime,
+        ExtensionType::Binary => AttrType::Binary,
+        ExtensionType::Reference => AttrType::Reference,
+    }
+}
+
+fn register_extensions(
+    ctx: &mut Ctx<'_>,
+    registry: &mut SchemaRegistry,
+    key: &str,
+    resource_type: &str,
+    file: &ResourceFile,
+) {
+    for (i, ext) in file.extensions.iter().enumerate() {
+        let path = p(&[key, "extensions", &format!("[{i}]"), "urn"]);
+        if !ext.urn.starts_with("urn:") {
+            ctx.at(&path, format!("`{}` is not a URN (write e.g. `urn:ietf:params:scim:schemas:extension:2.0:CustomExtensionName`)", ext.urn));
+            continue;
+        }
+        let attributes = ext
+            .attributes
+            .iter()
+            .map(|(name, a)| Attribute {
+                name: name.clone(),
+                attr_type: scim_type(a.attr_type.unwrap_or(ExtensionType::String)),
+                multi_valued: a.multi_valued,
+                description: a.description.clone().unwrap_or_default(),
+                required: a.required,
+                case_exact: a.case_exact,
+                mutability: Mutability::ReadWrite,
+                returned: Returned::Default,
+                uniqueness: Uniqueness::None,
+                canonical_values: Vec::new(),
+                reference_types: Vec::new(),
+                sub_attributes: Vec::new(),
+            })
+            .collect();
+        let name = ext
+            .name
+            .clone()
+            .unwrap_or_else(|| ext.urn.rsplit(':').next().unwrap_or_default().to_owned());
+        let schema = Schema {
+            id: ext.urn.clone(),
+            name,
+            description: ext.description.clone().unwrap_or_default(),
+            attributes,
+            open_type: ext.open.map(scim_type),
+        };
+        if let Err(e) = registry
+            .add_schema(schema)
+            .and_then(|()| registry.add_extension(resource_type, &ext.urn, false))
+        {
+            ctx.at(&path, e.to_string());
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Compiling one resource type (`users:` or `groups:`): operations, attributes, constants,
+//! filter rules, error rules and member calls.
+
+use super::attributes::{compile_rule, resolve, split_key};
+use super::request::{compile_list, compile_op, compile_request};
+use super::{Ctx, p, with};
+use crate::mapping::attribute::{Target, plain_segments};
+use crate::mapping::plan::{FilterAction, FilterRule, split_when};
+use crate::mapping::resource::{ErrorRule, MemberList, OpName, ResourceMapping};
+use crate::mapping::spec::{FilterUse, MappingFile, OperationFile, ResourceFile};
+use crate::mapping::template::Template;
+use crate::scim::path::eq_name;
+use crate::scim::schema::{GROUP_SCHEMA, SchemaRegistry, USER_SCHEMA};
+
+pub(super) fn compile_resource(
+    ctx: &mut Ctx<'_>,
+    registry: &SchemaRegistry,
+    spec: &MappingFile,
+    key: &str,
+    resource_type: &str,
+    file: &ResourceFile,
+) -> Option<ResourceMapping> {
+    let core = if key == "users" {
+        USER_SCHEMA
+    } else {
+        GROUP_SCHEMA
+    };
+    let base = p(&[key]);
+    let before = ctx.problems.len();
+    let id = ctx.jsonpath(&with(&base, &["id"]), &file.id);
+    let ops_path = with(&base, &["operations"]);
+    let o = &file.operations;
+    let mut missing = Vec::new();
+    for (name, present) in [
+        ("create", o.create.is_some()),
+        ("get", o.get.is_some()),
+        ("list", o.list.is_some()),
+        ("delete", o.delete.is_some()),
+    ] {
+        if !present {
+            missing.push(name);
+        }
+    }
+    if o.replace.is_none() && o.update.is_none() {
+        missing.push("replace` or `update");
+    }
+    for m in missing {
+        ctx.at_key(&ops_path, format!("missing operation `{m}` (required: create, get, list, delete, and replace or update)"));
+    }
+    let mut ops = Vec::new();
+    let single: [(OpName, &Option<OperationFile>, &[&str]); 6] = [
+        (OpName::Create, &o.create, &[]),
+        (OpName::Get, &o.get, &["id"]),
+        (OpName::Replace, &o.replace, &["id"]),
+        (OpName::Update, &o.update, &["id"]),
+        (OpName::Delete, &o.delete, &["id"]),
+        (OpName::Deactivate, &o.deactivate, &["id"]),
+    ];
+    for (name, op, allowed) in single {
+        if let Some(op) = op
+            && let Some(t) = compile_op(
+                ctx,
+                &with(&ops_path, &[name.as_str()]),
+                name.as_str(),
+                op,
+                allowed,
+            )
+        {
+            ops.push((name, t));
+        }
+    }
+    let list = o
+        .list
+        .as_ref()
+        .and_then(|l| compile_list(ctx, &with(&ops_path, &["list"]), l));
+    let mut list_spec = None;
+    if let Some((t, l)) = list {
+        ops.push((OpName::List, t));
+        list_spec = Some(l);
+    }
+    let mut rules = Vec::new();
+    for (name, entry) in &file.attributes {
+        let path = with(&base, &["attributes", name]);
+        if let Some(rule) = compile_rule(ctx, registry, resource_type, core, &path, name, &entry.0)
+        {
+            rules.push(rule);
+        }
+    }
+    let mut constants = Vec::new();
+    for (field, value) in &file.constants {
+        match plain_segments(field) {
+            Some((segments, false)) => constants.push((segments, value.clone())),
+            _ => ctx.at_key(
+                &with(&base, &["constants", field]),
+                format!("`{field}` is not a plain backend field path (write e.g. `$.idp`)"),
+            ),
+        }
+    }
+    let mut filters = Vec::new();
+    for (i, f) in file.filters.iter().enumerate() {
+        let path = with(&base, &["filters", &format!("[{i}]")]);
+        let (attr, op) = match split_when(&f.when) {
+            Ok(x) => x,
+            Err(e) => {
+                ctx.at(
+                    &with(&path, &["when"]),
+                    format!("unsupported filter rule `{}`: {e}", f.when),
+                );
+                continue;
+            }
+        };
+        let (urn, rest) = split_key(&attr, core);
+        let target = match Target::parse(&rest, urn)
+            .map_err(|e| format!("bad attribute `{attr}`: {e}"))
+            .and_then(|t| {
+                if eq_name(&t.name, "id") && t.urn.is_none() {
+                    return Ok(t);
+                }
+                resolve(registry, resource_type, &t).map(|_| t)
+            }) {
+            Ok(t) => t,
+            Err(e) => {
+                ctx.at(
+                    &with(&path, &["when"]),
+                    format!("unsupported filter rule `{}`: {e}", f.when),
+                );
+                continue;
+            }
+        };
+        let action = match (f.use_, f.query.is_empty()) {
+            (Some(FilterUse::Get), true) => FilterAction::Get,
+            (Some(FilterUse::Store), true) => {
+                let stored = rules.iter().any(|r| r.store && r.target == target);
+                if !stored {
+                    ctx.at(&with(&path, &["use"]), format!("`{attr}` is not a `store: true` attribute, so the store cannot answer it"));
+                    continue;
+                }
+                FilterAction::Store
+            }
+            (None, false) => {
+                let mut params = Vec::new();
+                for (k, v) in &f.query {
+                    match Template::parse(v) {
+                        Ok(t) if t.placeholders().all(|ph| ph == "v") => {
+                            params.push((k.clone(), t));
+                        }
+                        Ok(t) => {
+                            let bad = t
+                                .placeholders()
+                                .find(|ph| *ph != "v")
+                                .unwrap_or_default()
+                                .to_owned();
+                            ctx.at(
+                                &with(&path, &["query", k]),
+                                format!("unknown placeholder `{{{bad}}}` (allowed: {{v}})"),
+                            );
+                        }
+                        Err(e) => ctx.at(
+                            &with(&path, &["query", k]),
+                            format!("bad template `{v}`: {e}"),
+                        ),
+                    }
+                }
+                FilterAction::Query(params)
+            }
+            _ => {
+                ctx.at(&path, "a filter rule needs exactly one of `query` or `use` (allowed: query, use: get, use: store)");
+                continue;
+            }
+        };
+        filters.push(FilterRule {
+            target,
+            op,
+            action,
+            exact: f.exact,
+            key: attr,
+        });
+    }
+    let errors = file
+        .errors
+        .iter()
+        .chain(&spec.errors)
+        .map(|e| ErrorRule {
+            status: e.status,
+            contains: e.contains.clone(),
+            means: e.means,
+        })
+        .collect();
+    let mut members = None;
+    if let Some(m) = &file.members {
+        let mpath = with(&base, &["members"]);
+        if key != "groups" {
+            ctx.at_key(&mpath, "`members` only applies to `groups`");
+        }
+        for (name, op, opn) in [
+            ("add", &m.add, OpName::AddMember),
+            ("remove", &m.remove, OpName::RemoveMember),
+        ] {
+            if let Some(t) = compile_op(
+                ctx,
+                &with(&mpath, &[name]),
+                opn.as_str(),
+                op,
+                &["id", "member"],
+            ) {
+                ops.push((opn, t));
+            }
+        }
+        if let Some(l) = &m.list {
+            let lpath = with(&mpath, &["list"]);
+            let t = compile_request(
+                ctx,
+                &lpath,
+                "members.list",
+                &l.method,
+                &l.path,
+                &l.query,
+                &Default::default(),
+                None,
+                false,
+                &["id"],
+            );
+            let items = ctx.jsonpath(&with(&lpath, &["items"]), &l.items);
+            let member_id = ctx.jsonpath(&with(&lpath, &["member_id"]), &l.member_id);
+            if let (Some(t), Some(items), Some(member_id)) = (t, items, member_id) {
+                ops.push((OpName::ListMembers, t));
+                members = Some(MemberList { items, member_id });
+            }
+        }
+    }
+    if ctx.problems.len() != before {
+        return None;
+    }
+    Some(ResourceMapping {
+        resource_type: resource_type.to_owned(),
+        core_urn: core.to_owned(),
+        id: id?,
+        ops,
+        list: list_spec?,
+        rules,
+        constants,
+        filters,
+        scan: file.scan.as_ref().map(|s| s.max_resources),
+        errors,
+        members,
+        email_domains: if key == "users" {
+            spec.policies.email_domains.clone()
+        } else {
+            Vec::new()
+        },
+    })
+}
