@@ -1,6 +1,6 @@
 //! Delete (`DELETE /Users/{id}`): the mapping's `delete` call, or its `deactivate` when the
-//! mapping defines one and no `delete` (the product keeps the user's data; the user then reads
-//! as `active: false`). The store record goes with a real delete; after it, get is 404 and
+//! mapping defines one (the product keeps the user's data; the user then reads as
+//! `active: false`, and its store record stays so `externalId` still matches). The store record goes with a real delete; after it, get is 404 and
 //! filters find nothing.
 
 use super::Error;
@@ -10,10 +10,10 @@ use crate::mapping::{OpName, Vars};
 /// Deletes (or deactivates) the resource with SCIM id `id`.
 pub(crate) async fn run(op: &Op<'_>, id: &str) -> Result<(), Error> {
     let (backend_id, record) = op.resolve(id).await?;
-    let name = if op.resource.has_op(OpName::Delete) {
-        OpName::Delete
-    } else {
+    let name = if op.resource.has_op(OpName::Deactivate) {
         OpName::Deactivate
+    } else {
+        OpName::Delete
     };
     let vars = Vars::new().with("id", backend_id.as_str());
     match op.call(name, &vars).await {

@@ -185,8 +185,8 @@ impl Engine {
         op.finish(result)
     }
 
-    /// `DELETE /Users/{id}`: the mapping's delete (or its deactivate when it defines one and no
-    /// delete); the store record goes too.
+    /// `DELETE /Users/{id}`: the mapping's delete, or its deactivate when it defines one (soft
+    /// delete); after a real delete the store record goes too.
     pub async fn delete(&self, resource_type: &str, id: &str) -> Result<(), Error> {
         let op = self.begin(resource_type, "delete", Some(id))?;
         let result = delete::run(&op, id).await;

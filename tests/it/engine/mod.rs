@@ -7,6 +7,7 @@ mod groups;
 mod paged;
 mod paging;
 mod users;
+mod variants;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
