@@ -263,3 +263,21 @@ fn list_shapes_follow_the_mapping_and_unset_secrets_get_a_placeholder() {
     let mapping = load_mapping("demo.yaml", DEMO).unwrap();
     assert!(mapping.users().is_some());
 }
+
+#[tokio::test]
+async fn gateway_ids_link_the_path_id_to_the_current_backend_object() {
+    let contents = DEMO.replacen("ids: backend", "ids: gateway", 1);
+    assert_ne!(contents, DEMO);
+    let scim_id = "2b1c6f0e-0000-4000-8000-000000000001";
+    let t = translate(
+        mapping_from(&contents),
+        request(Method::GET, &format!("/Users/{scim_id}"), None),
+        Some(current_user()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(t.backend_calls.len(), 1);
+    assert_eq!(t.backend_calls[0].url, "/api/v1/users/17");
+    assert_eq!(t.status, 200);
+    assert_eq!(t.answer.unwrap()["id"], scim_id);
+}
