@@ -39,30 +39,34 @@ pub(crate) async fn run(op: &Op<'_>, query: &ListQuery) -> Result<ListResponse, 
     let Some(filter) = &query.filter else {
         return window(op, &[], start, count).await;
     };
-    match op.resource.plan_filter(filter)? {
+    let (plan, rest) = plan(op, filter)?;
+    let found = match plan {
         FilterPlan::Query {
             params,
             post_filter: None,
-        } => window(op, &params, start, count).await,
-        FilterPlan::Query {
-            params,
-            post_filter: Some(post),
-        } => {
-            let found = filtered(op, &params, &post, POST_FILTER_CAP).await?;
-            Ok(page_of(found, skip, count, start))
+        } if rest.is_none() => return window(op, &params, start, count).await,
+        FilterPlan::Query { params, .. } => {
+            // Inexact backend search, or a conjunction: the whole filter is checked here.
+            return Ok(page_of(
+                filtered(op, &params, filter, POST_FILTER_CAP).await?,
+                skip,
+                count,
+                start,
+            ));
         }
         FilterPlan::Scan { cap } => {
-            let found = filtered(op, &[], filter, cap).await?;
-            Ok(page_of(found, skip, count, start))
+            return Ok(page_of(
+                filtered(op, &[], filter, cap).await?,
+                skip,
+                count,
+                start,
+            ));
         }
-        FilterPlan::ById(id) => {
-            let found = match read::get(op, &id).await {
-                Ok(resource) => vec![resource],
-                Err(error) if error.is_not_found() => Vec::new(),
-                Err(error) => return Err(error),
-            };
-            Ok(page_of(found, skip, count, start))
-        }
+        FilterPlan::ById(id) => match read::get(op, &id).await {
+            Ok(resource) => vec![resource],
+            Err(error) if error.is_not_found() => Vec::new(),
+            Err(error) => return Err(error),
+        },
         FilterPlan::Store { attribute, value } => {
             let mut found = Vec::new();
             for record in op.find_stored(&attribute, &value).await? {
@@ -77,7 +81,42 @@ pub(crate) async fn run(op: &Op<'_>, query: &ListQuery) -> Result<ListResponse, 
                     Err(error) => return Err(error),
                 }
             }
-            Ok(page_of(found, skip, count, start))
+            found
+        }
+    };
+    let found = match rest {
+        Some(rest) => {
+            let attrs = ResourceAttrs {
+                registry: op.engine.mapping.registry(),
+                resource_type: op.resource_type(),
+            };
+            found
+                .into_iter()
+                .filter(|r| rest.matches(r, &attrs))
+                .collect()
+        }
+        None => found,
+    };
+    Ok(page_of(found, skip, count, start))
+}
+
+/// The mapping's plan for `filter`; for a conjunction the mapping cannot push down as a whole
+/// (Entra's legacy `id eq "…" and manager eq "…"`), the plan of one side, with the whole filter
+/// to check in the gateway on what that side finds.
+fn plan(op: &Op<'_>, filter: &Filter) -> Result<(FilterPlan, Option<Filter>), Error> {
+    match op.resource.plan_filter(filter) {
+        Ok(plan) => Ok((plan, None)),
+        Err(error) => {
+            let Filter::And(a, b) = filter else {
+                return Err(error.into());
+            };
+            [a, b]
+                .into_iter()
+                .find_map(|side| match op.resource.plan_filter(side) {
+                    Ok(FilterPlan::Scan { .. }) | Err(_) => None,
+                    Ok(plan) => Some((plan, Some(filter.clone()))),
+                })
+                .ok_or_else(|| error.into())
         }
     }
 }

@@ -16,7 +16,7 @@ use super::members;
 use super::op::Op;
 use super::read;
 use crate::mapping::{OpName, Vars, Write};
-use crate::scim::patch::{self, PatchRequest};
+use crate::scim::patch::{self, MemberChange, PatchRequest};
 
 /// `PUT`: the body is the whole new resource (omitted attributes are cleared, as RFC 7644
 /// §3.5.1 says; the mapping keeps fields it does not own).
@@ -31,7 +31,33 @@ pub(crate) async fn replace(op: &Op<'_>, id: &str, body: &Value) -> Result<Value
         .unwrap_or_default();
     let old = op.resource.to_scim(&existing, &stored)?;
     let write = op.resource.to_backend_update(&existing, &old, body)?;
-    write_back(op, id, &backend_id, existing, record, write, body).await
+    let resource = write_back(op, id, &backend_id, existing, record, write, body).await?;
+    if let Some(members) = replaced_members(op, body) {
+        members::apply(op, id, &backend_id, &[members]).await?;
+    }
+    Ok(resource)
+}
+
+/// A group PUT that lists `members` replaces the member list, when the mapping can list the
+/// current members (otherwise `members` is not something this mapping manages).
+fn replaced_members(op: &Op<'_>, body: &Value) -> Option<MemberChange> {
+    if !op.resource_type().eq_ignore_ascii_case("Group") || !op.resource.has_op(OpName::ListMembers)
+    {
+        return None;
+    }
+    let (_, members) = body
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("members"))?;
+    let ids = match members {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
+            .collect(),
+        Value::Null => Vec::new(),
+        _ => return None,
+    };
+    Some(MemberChange::ReplaceAll(ids))
 }
 
 /// `PATCH`: users answer with the resource, groups with nothing (204).

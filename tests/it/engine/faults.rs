@@ -218,3 +218,51 @@ async fn failed_write_in_a_patch_changes_nothing() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn all_calls_of_one_operation_share_one_deadline() -> Result<()> {
+    let fx = fixture_with(0, short_deadline(700)).await?;
+    let created = fx
+        .engine
+        .create("User", &entra_user("dl@example.com", "ext-dl"))
+        .await?;
+    let id = id_of(&created)?;
+    fx.demo
+        .inject(Fault::delay(450).times(1).on("GET /api/v1/users/{id}"));
+    fx.demo
+        .inject(Fault::delay(3_000).on("PUT /api/v1/users/{id}"));
+    let started = Instant::now();
+    let error = fx
+        .engine
+        .patch(
+            "User",
+            &id,
+            &super::patch_body(&json!([{"op": "Replace", "path": "active", "value": false}])),
+        )
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    fx.demo.clear_faults();
+    assert_eq!(ScimError::from(error).status, 504);
+    // One budget of 700 ms for read and write together, not 700 ms per call.
+    assert!(elapsed < Duration::from_millis(1_050), "took {elapsed:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn dropped_connections_are_502() -> Result<()> {
+    let fx = fixture_with(1, short_deadline(3_000)).await?;
+    fx.demo
+        .inject(Fault::drop_connection().on("GET /api/v1/users/{id}"));
+    let error = fx.engine.get("User", "1").await.unwrap_err();
+    fx.demo.clear_faults();
+    let scim = ScimError::from(error);
+    assert_eq!(scim.status, 502);
+    assert!(scim.detail.contains("users.get"), "{}", scim.detail);
+    // The user is still there once the backend behaves.
+    assert_eq!(
+        fx.engine.get("User", "1").await?["userName"],
+        "user1@example.com"
+    );
+    Ok(())
+}

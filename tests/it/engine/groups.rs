@@ -214,3 +214,44 @@ async fn duplicate_group_name_is_409() -> Result<()> {
     assert_eq!(fx.demo.team_count(), 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn put_with_members_replaces_the_member_list() -> Result<()> {
+    let fx = fixture().await?;
+    let ids = users(&fx, &["fay", "gus", "hal"]).await?;
+    let group = new_group(&fx, "Eng").await?;
+    let gid = id_of(&group)?;
+    fx.engine
+        .patch(
+            "Group",
+            &gid,
+            &patch_body(&json!([{"op": "Add", "path": "members",
+                                  "value": [{"value": ids[0]}, {"value": ids[1]}]}])),
+        )
+        .await?;
+    fx.demo.reset_calls();
+    fx.engine
+        .replace(
+            "Group",
+            &gid,
+            &json!({"displayName": "Eng", "members": [{"value": ids[1]}, {"value": ids[2]}]}),
+        )
+        .await?;
+    // Read team, list members; name unchanged so no PUT; one add, one remove.
+    let calls = fx.demo.calls();
+    assert_eq!(calls.route("GET /api/v1/teams/{id}"), 1);
+    assert_eq!(calls.route("PUT /api/v1/teams/{id}"), 0);
+    assert_eq!(calls.route("GET /api/v1/teams/{id}/members"), 1);
+    assert_eq!(calls.route("POST /api/v1/teams/{id}/members"), 1);
+    assert_eq!(
+        calls.route("DELETE /api/v1/teams/{id}/members/{user_id}"),
+        1
+    );
+    let mut members = team_members(&fx, &group)?;
+    members.sort_unstable();
+    assert_eq!(
+        members,
+        vec![ids[1].parse::<u64>()?, ids[2].parse::<u64>()?]
+    );
+    Ok(())
+}

@@ -363,3 +363,28 @@ async fn ready_checks_store_and_backend() -> Result<()> {
     assert_eq!(fx.demo.calls().total, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_conjunction_is_planned_on_one_side_and_checked_whole() -> Result<()> {
+    let fx = fixture().await?;
+    let created = fx
+        .engine
+        .create("User", &entra_user("olga@example.com", "ext-olga"))
+        .await?;
+    let id = id_of(&created)?;
+    fx.demo.reset_calls();
+    let hit = filter(&fx, "User", &format!(r#"id eq "{id}" and active eq true"#)).await?;
+    assert_eq!(hit["totalResults"], 1);
+    let miss = filter(&fx, "User", &format!(r#"id eq "{id}" and active eq false"#)).await?;
+    assert_eq!(miss["totalResults"], 0);
+    assert_eq!(fx.demo.calls().route("GET /api/v1/users/{id}"), 2);
+    assert_eq!(fx.demo.calls().total, 2);
+    let both = filter(
+        &fx,
+        "User",
+        r#"externalId eq "ext-olga" and userName eq "OLGA@example.com""#,
+    )
+    .await?;
+    assert_eq!(both["Resources"][0]["id"], id.as_str());
+    Ok(())
+}
