@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use scimgate::settings::{LogFormat, Settings, TlsMode};
-use scimgate::{app, mapping, server, telemetry};
+use scimgate::{app, mapping, server, telemetry, translate};
 
 /// A SCIM 2.0 gateway in front of an existing REST user API.
 #[derive(Debug, Parser)]
@@ -43,6 +43,18 @@ enum Command {
         config: Option<PathBuf>,
         /// Mapping files to check (default: every *.yaml in ./mappings).
         mappings: Vec<PathBuf>,
+    },
+    /// Dry run: print the backend calls one SCIM request would make, and the SCIM answer.
+    Translate {
+        /// The mapping file.
+        #[arg(long)]
+        mapping: PathBuf,
+        /// The SCIM request: `{"method":"PATCH","path":"/Users/17","body":{…}}`, or a bare
+        /// User/Group resource (a create).
+        request: PathBuf,
+        /// The backend object as it is now (what the stand-in backend answers to reads).
+        #[arg(long)]
+        current: Option<PathBuf>,
     },
     /// Print the JSON Schema of the mapping file format.
     Schema,
@@ -83,6 +95,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve { config } => serve(config.as_deref()).await,
         Command::Demo { listen, token } => demo(listen, token).await,
         Command::Check { config, mappings } => Ok(check(config.as_deref(), &mappings)),
+        Command::Translate {
+            mapping,
+            request,
+            current,
+        } => translate(&mapping, &request, current.as_deref()).await,
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&mapping::json_schema())?);
             Ok(ExitCode::SUCCESS)
@@ -204,6 +221,32 @@ fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `translate`: the real engine against a recording stand-in backend; nothing leaves the machine.
+async fn translate(
+    mapping_file: &Path,
+    request: &Path,
+    current: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let mapping =
+        match translate::load_mapping(&mapping_file.display().to_string(), &read(mapping_file)?) {
+            Ok(mapping) => mapping,
+            Err(problems) => {
+                eprintln!("{}", problems.render());
+                return Ok(ExitCode::from(2));
+            }
+        };
+    let request = translate::parse_request(&read(request)?)?;
+    let current = current
+        .map(|path| read(path).and_then(|text| Ok(translate::parse_current(&text)?)))
+        .transpose()?;
+    let translation = translate::translate(mapping, request, current).await?;
+    print!("{}", translate::render(&translation));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The `*.yaml` mapping files of a directory, sorted.
