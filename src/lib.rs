@@ -10,6 +10,7 @@
 //!
 //! `scim` and `mapping` do no I/O and depend on nothing else in the crate.
 
+pub mod app;
 pub mod backend;
 pub mod demo;
 pub mod engine;
@@ -20,3 +21,4 @@ pub mod server;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
+pub mod translate;

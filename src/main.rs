@@ -1,3 +1,297 @@
-//! The `scimgate` command line.
+//! The `scimgate` command line: `serve`, `demo`, `check`, `translate`, `schema`, `token`,
+//! `healthcheck`. `anyhow` lives here only; the library returns typed errors.
 
-fn main() {}
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use scimgate::settings::{LogFormat, Settings, TlsMode};
+use scimgate::{app, mapping, server, telemetry, translate};
+
+/// A SCIM 2.0 gateway in front of an existing REST user API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway with a settings file (then `SCIMGATE__…` environment overrides).
+    Serve {
+        /// The settings file (YAML).
+        #[arg(long, env = "SCIMGATE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Run the bundled example API with the gateway in front of it, on loopback.
+    Demo {
+        /// Where the gateway listens (plain HTTP, loopback only).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// The bearer token to accept (default: a fresh random one, printed at start).
+        #[arg(long, env = "SCIMGATE_DEMO_TOKEN")]
+        token: Option<String>,
+    },
+    /// Check settings and mapping files (and run the mappings' tests) without any network.
+    Check {
+        /// The settings file to check (default: config/scimgate.yaml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Mapping files to check (default: every *.yaml in ./mappings).
+        mappings: Vec<PathBuf>,
+    },
+    /// Dry run: print the backend calls one SCIM request would make, and the SCIM answer.
+    Translate {
+        /// The mapping file.
+        #[arg(long)]
+        mapping: PathBuf,
+        /// The SCIM request: `{"method":"PATCH","path":"/Users/17","body":{…}}`, or a bare
+        /// User/Group resource (a create).
+        request: PathBuf,
+        /// The backend object as it is now (what the stand-in backend answers to reads).
+        #[arg(long)]
+        current: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the mapping file format.
+    Schema,
+    /// Print a fresh random token for Entra's Secret Token field and its settings line.
+    Token,
+    /// Exit 0 when the gateway configured by the settings answers /healthz (for HEALTHCHECK).
+    Healthcheck {
+        /// The settings file (YAML).
+        #[arg(long, env = "SCIMGATE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match command {
+        Command::Serve { config } => serve(config.as_deref()).await,
+        Command::Demo { listen, token } => demo(listen, token).await,
+        Command::Check { config, mappings } => Ok(check(config.as_deref(), &mappings)),
+        Command::Translate {
+            mapping,
+            request,
+            current,
+        } => translate(&mapping, &request, current.as_deref()).await,
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&mapping::json_schema())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token => {
+            let (token, line) = server::auth::new_token();
+            println!("Secret Token (paste into Entra; shown once, not stored): {token}");
+            println!("Settings line (tenants[].auth.bearer.token_hashes):       {line}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { config } => healthcheck(config.as_deref()).await,
+    }
+}
+
+async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config).map_err(|error| anyhow::anyhow!("{error}"))?;
+    telemetry::init(settings.log.format, &settings.log.level)?;
+    if matches!(settings.server.tls, TlsMode::None) {
+        tracing::warn!(
+            listen = %settings.server.listen,
+            "Serving plain HTTP (server.tls.mode: none): only behind a TLS-terminating proxy."
+        );
+    }
+    let store = app::open_store(&settings)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let tenants = app::build_tenants(&settings, &store, &|path| app::load_mapping(path, &env))?;
+    let server = server::Server::bind(&settings.server, tenants).await?;
+    tracing::info!(listen = %server.local_addr(), "Gateway listening.");
+    server.run(server::shutdown_signal()).await;
+    tracing::info!("Gateway stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo(listen: SocketAddr, token: Option<String>) -> anyhow::Result<ExitCode> {
+    telemetry::init(LogFormat::Pretty, "info")?;
+    let running = app::start_demo(listen, token).await?;
+    let base = &running.scim_base_url;
+    println!();
+    println!("scimgate demo is running (Ctrl-C to stop).");
+    println!("  SCIM base URL (Entra's Tenant URL): {base}");
+    println!("  Bearer token (Entra's Secret Token): {}", running.token);
+    println!(
+        "  Example API behind it:               {}/api/v1/users (header X-Api-Key: {})",
+        running.backend.base_url(),
+        running.backend.api_key()
+    );
+    println!();
+    println!("Try:");
+    println!(
+        "  curl -s -H 'Authorization: Bearer {}' -H 'Content-Type: application/scim+json' \\\n    \
+         -d '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"ann@example.com\",\
+         \"name\":{{\"givenName\":\"Ann\",\"familyName\":\"Lee\"}},\"active\":true}}' {base}/Users",
+        running.token
+    );
+    println!(
+        "  curl -s -H 'Authorization: Bearer {}' '{base}/Users?filter=userName%20eq%20%22ann@example.com%22'",
+        running.token
+    );
+    server::shutdown_signal().await;
+    running.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `check`: every problem of the settings and of every mapping, then the mappings' tests.
+fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    let default_config = Path::new("config/scimgate.yaml");
+    let config = config.or_else(|| default_config.exists().then_some(default_config));
+    if let Some(config) = config {
+        match Settings::load(Some(config)) {
+            Ok(_) => println!("√ {}", config.display()),
+            Err(error) => {
+                failed = true;
+                println!("x {}\n{error}", config.display());
+            }
+        }
+    }
+    let files = if mappings.is_empty() {
+        mapping_files(Path::new("mappings"))
+    } else {
+        mappings.to_vec()
+    };
+    if files.is_empty() {
+        println!("x no mapping files given and none found in ./mappings");
+        return ExitCode::from(2);
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    for file in &files {
+        match app::load_mapping(file, &env) {
+            Ok(mapping) => {
+                let outcomes = mapping::run_tests(&mapping);
+                let failures: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
+                if failures.is_empty() {
+                    println!("√ {} ({} tests passed)", file.display(), outcomes.len());
+                } else {
+                    failed = true;
+                    println!(
+                        "x {}: {} of {} tests failed",
+                        file.display(),
+                        failures.len(),
+                        outcomes.len()
+                    );
+                    for outcome in failures {
+                        println!("  test `{}`: {}", outcome.name, outcome.detail);
+                    }
+                }
+            }
+            Err(problems) => {
+                failed = true;
+                println!("x {}", file.display());
+                for problem in problems {
+                    println!("  {problem}");
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `translate`: the real engine against a recording stand-in backend; nothing leaves the machine.
+async fn translate(
+    mapping_file: &Path,
+    request: &Path,
+    current: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let mapping =
+        match translate::load_mapping(&mapping_file.display().to_string(), &read(mapping_file)?) {
+            Ok(mapping) => mapping,
+            Err(problems) => {
+                eprintln!("{}", problems.render());
+                return Ok(ExitCode::from(2));
+            }
+        };
+    let request = translate::parse_request(&read(request)?)?;
+    let current = current
+        .map(|path| read(path).and_then(|text| Ok(translate::parse_current(&text)?)))
+        .transpose()?;
+    let translation = translate::translate(mapping, request, current).await?;
+    print!("{}", translate::render(&translation));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `*.yaml` mapping files of a directory, sorted.
+fn mapping_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "yaml" || ext == "yml")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// `healthcheck`: GET /healthz on the configured listener (loopback when it listens on all
+/// addresses); exit 0 on 200. Certificates are not verified: the target is this container.
+async fn healthcheck(config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let mut addr = settings.server.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let scheme = if matches!(settings.server.tls, TlsMode::None) {
+        "http"
+    } else {
+        "https"
+    };
+    let client = reqwest::Client::builder()
+        .tls_danger_accept_invalid_certs(true)
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let url = format!("{scheme}://{addr}/healthz");
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    if !response.status().is_success() {
+        bail!("GET {url} answered {}", response.status());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,215 @@
+//! Wiring: settings → store, mappings, backend clients, engines, tenants → a running server.
+//!
+//! `main` and the integration tests both start the gateway through here, so what the tests
+//! exercise is what `scimgate serve` and `scimgate demo` run.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::backend::BackendClient;
+use crate::demo::{DemoOptions, DemoServer};
+use crate::engine::TenantService;
+use crate::engine::{Engine, EngineOptions, backend_config};
+use crate::mapping::{self, Mapping};
+use crate::server::auth::{self, AuthSettings, BearerSettings};
+use crate::server::{Server, ServerHandle, Tenant};
+use crate::settings::Settings;
+use crate::store::{SqliteStore, Store};
+
+/// The demo mapping, embedded so `scimgate demo` works from any directory.
+pub const DEMO_MAPPING: &str = include_str!("../mappings/demo.yaml");
+
+/// Why the gateway could not start: every problem, each on its own line.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct StartError {
+    /// Every problem found, as `where: what is wrong (what is allowed)`.
+    pub problems: Vec<String>,
+}
+
+impl StartError {
+    fn one(problem: impl Into<String>) -> Self {
+        Self {
+            problems: vec![problem.into()],
+        }
+    }
+}
+
+/// Opens the store the settings name.
+pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartError> {
+    let path = &settings.store.sqlite_path;
+    SqliteStore::open(path)
+        .map(|store| Arc::new(store) as Arc<dyn Store>)
+        .map_err(|error| StartError::one(format!("store.sqlite_path: {}: {error}", path.display())))
+}
+
+/// Loads one mapping file from disk, with `${ENV}` from `env`.
+pub fn load_mapping(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Mapping, Vec<String>> {
+    let contents = std::fs::read_to_string(path).map_err(|error| {
+        vec![format!(
+            "{}: cannot read the mapping file: {error}",
+            path.display()
+        )]
+    })?;
+    mapping::load(&path.display().to_string(), &contents, env)
+        .map_err(|problems| problems.0.iter().map(ToString::to_string).collect())
+}
+
+/// Builds every tenant of the settings over one store, collecting every problem.
+pub fn build_tenants(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    mappings: &dyn Fn(&Path) -> Result<Mapping, Vec<String>>,
+) -> Result<Vec<Tenant>, StartError> {
+    let mut problems = Vec::new();
+    let mut tenants = Vec::new();
+    for tenant in &settings.tenants {
+        let mapping = match mappings(&tenant.mapping) {
+            Ok(mapping) => Arc::new(mapping),
+            Err(found) => {
+                problems.extend(found);
+                continue;
+            }
+        };
+        let client = match backend_config(mapping.backend()).and_then(BackendClient::new) {
+            Ok(client) => Arc::new(client),
+            Err(error) => {
+                problems.push(format!("{}: backend: {error}", tenant.mapping.display()));
+                continue;
+            }
+        };
+        let base_url = format!(
+            "{}{}",
+            settings
+                .server
+                .public_base_url
+                .as_str()
+                .trim_end_matches('/'),
+            tenant.base_path
+        );
+        let options = EngineOptions {
+            deadline: settings.backend.deadline,
+            base_url,
+            ..EngineOptions::default()
+        };
+        let engine = Engine::new(&tenant.name, mapping, client, Arc::clone(store), options);
+        let basic_auth = tenant
+            .auth
+            .basic
+            .as_ref()
+            .is_some_and(|users| !users.is_empty());
+        let service = Arc::new(TenantService::new(Arc::new(engine), basic_auth, None));
+        match Tenant::from_settings(tenant, service) {
+            Ok(built) => tenants.push(built),
+            Err(found) => problems.extend(found),
+        }
+    }
+    if problems.is_empty() {
+        Ok(tenants)
+    } else {
+        Err(StartError { problems })
+    }
+}
+
+/// A running `scimgate demo`: the example API and the gateway in front of it.
+#[derive(Debug)]
+pub struct RunningDemo {
+    /// The bundled example API (its counters and fault switches are reachable for tests).
+    pub backend: DemoServer,
+    /// The gateway.
+    pub gateway: ServerHandle,
+    /// The bearer token the gateway accepts.
+    pub token: String,
+    /// The SCIM base URL (`http://127.0.0.1:PORT/scim/v2`).
+    pub scim_base_url: String,
+}
+
+impl RunningDemo {
+    /// Stops the gateway (draining requests), then the example API.
+    pub async fn shutdown(self) {
+        if let Err(error) = self.gateway.shutdown().await {
+            tracing::warn!(%error, "Gateway did not shut down cleanly.");
+        }
+        self.backend.shutdown().await;
+    }
+}
+
+/// Starts the example API on a loopback port and the gateway on `listen` (plain HTTP, loopback
+/// only) in front of it, with the embedded demo mapping and an in-memory SQLite store.
+pub async fn start_demo(
+    listen: SocketAddr,
+    token: Option<String>,
+) -> Result<RunningDemo, StartError> {
+    if !listen.ip().is_loopback() {
+        return Err(StartError::one(format!(
+            "--listen {listen}: the demo serves plain HTTP, so it listens on loopback only \
+             (use 127.0.0.1:PORT)"
+        )));
+    }
+    let api_key = auth::new_token().0;
+    let backend = DemoServer::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        DemoOptions {
+            api_key: api_key.clone(),
+            ..DemoOptions::default()
+        },
+    )
+    .await
+    .map_err(|error| StartError::one(format!("demo backend: cannot listen: {error}")))?;
+    let listen = concrete_port(listen)?;
+    let token = token.unwrap_or_else(|| auth::new_token().0);
+    let scim_base_url = format!("http://{listen}/scim/v2");
+    let yaml = format!(
+        "server:\n  listen: \"{listen}\"\n  public_base_url: \"http://{listen}\"\n  tls:\n    mode: none\n\
+         tenants:\n  - name: demo\n    mapping: mappings/demo.yaml\n"
+    );
+    let mut settings = Settings::load_with(None, Some(&yaml), Some(config::Map::new()))
+        .map_err(|error| StartError::one(format!("demo settings: {error}")))?;
+    for tenant in &mut settings.tenants {
+        tenant.auth = AuthSettings {
+            bearer: Some(BearerSettings {
+                token_hashes: vec![auth::token_hash_line(&token)],
+                ..BearerSettings::default()
+            }),
+            ..AuthSettings::default()
+        };
+    }
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open_in_memory()
+            .map_err(|error| StartError::one(format!("store: {error}")))?,
+    );
+    let backend_url = backend.base_url();
+    let env = move |name: &str| match name {
+        "DEMO_BACKEND_URL" => Some(backend_url.clone()),
+        "DEMO_API_KEY" => Some(api_key.clone()),
+        _ => None,
+    };
+    let mappings = |_: &Path| {
+        mapping::load("mappings/demo.yaml (embedded)", DEMO_MAPPING, &env)
+            .map_err(|problems| problems.0.iter().map(ToString::to_string).collect())
+    };
+    let tenants = build_tenants(&settings, &store, &mappings)?;
+    let server = Server::bind(&settings.server, tenants)
+        .await
+        .map_err(|error| StartError::one(format!("--listen {listen}: {error}")))?;
+    Ok(RunningDemo {
+        backend,
+        gateway: server.spawn(),
+        token,
+        scim_base_url,
+    })
+}
+
+/// Port 0 means "any free port"; the public base URL must name the real one, so pick it first.
+fn concrete_port(listen: SocketAddr) -> Result<SocketAddr, StartError> {
+    if listen.port() != 0 {
+        return Ok(listen);
+    }
+    std::net::TcpListener::bind(listen)
+        .and_then(|probe| probe.local_addr())
+        .map_err(|error| StartError::one(format!("--listen {listen}: {error}")))
+}
