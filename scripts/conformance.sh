@@ -138,8 +138,9 @@ for tool in python3 node npm curl; do
   command -v "$tool" >/dev/null || die "$tool is required (python3, node and npm for newman, curl)"
 done
 [ -x "$BIN" ] || die "no scimgate binary at $BIN (build it with \`cargo build\` or pass its path)"
-[ -x "$SUITES/run_ms_postman.sh" ] && [ -x "$SUITES/run_okta_spec.sh" ] \
-  || die "the suites are not at $SUITES (set CONFORMANCE_DIR)"
+if ! [ -x "$SUITES/run_ms_postman.sh" ] || ! [ -x "$SUITES/run_okta_spec.sh" ]; then
+  die "the suites are not at $SUITES (set CONFORMANCE_DIR)"
+fi
 
 WORK=$(mktemp -d -t scimgate-conformance.XXXXXX)
 DEMO_PID=
@@ -158,11 +159,11 @@ free_port() {
 
 # start_demo NAME: a fresh demo on a free loopback port, healthy; sets BASE.
 start_demo() {
-  local name=$1 port i
+  local name=$1 port
   port=$(free_port) || die "no free port"
   "$BIN" demo --listen "127.0.0.1:$port" --token "$TOKEN" >"$WORK/$name.log" 2>&1 &
   DEMO_PID=$!
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     if curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
       BASE="http://127.0.0.1:$port/scim/v2"
       return 0
