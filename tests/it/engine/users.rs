@@ -22,7 +22,7 @@ async fn create_makes_one_call_and_returns_the_full_resource() -> Result<()> {
     assert_eq!(calls.route("POST /api/v1/users"), 1);
 
     let id = id_of(&created)?;
-    assert_eq!(created["userName"], "alice@example.com");
+    assert_eq!(created["userName"], "Alice@Example.com");
     assert_eq!(created["externalId"], "ext-alice");
     assert_eq!(created["active"], true);
     assert_eq!(created["meta"]["resourceType"], "User");
@@ -36,7 +36,7 @@ async fn create_makes_one_call_and_returns_the_full_resource() -> Result<()> {
     );
     // Backend and store agree: the user exists, the store holds externalId for it.
     let user = fx.demo.user(backend_id(&created)?).expect("backend user");
-    assert_eq!(user["email"], "alice@example.com");
+    assert_eq!(user["email"], "Alice@Example.com");
     let record = stored_record(&fx, "User", &id)
         .await?
         .expect("store record");
