@@ -559,18 +559,22 @@ async fn case_47_replace_all_roles() {
                                 "value": "Admin"}]);
         let id = id_of(&gw.create_user(&body).await);
         assert_eq!(gw.backend_user(&id)["role"], "Admin");
-        let user = patch_ok(
-            &gw,
-            &id,
-            flag,
-            json!([{"op":"replace","path":"roles","value":[{"primary":false,
-                "type":"WindowsAzureActiveDirectoryRole","display":"User","value":"User"}]}]),
-        )
-        .await;
-        let roles = user["roles"].as_array().expect("roles");
-        assert_eq!(roles.len(), 1, "{user}");
-        assert_eq!(roles[0]["value"], "User");
-        assert_eq!(gw.backend_user(&id)["role"], "User");
+        // `User` is also the mapping's default role, so `ReadOnly` shows the value is taken
+        // from the request and not defaulted.
+        for role in ["User", "ReadOnly"] {
+            let user = patch_ok(
+                &gw,
+                &id,
+                flag,
+                json!([{"op":"replace","path":"roles","value":[{"primary":false,
+                    "type":"WindowsAzureActiveDirectoryRole","display":role,"value":role}]}]),
+            )
+            .await;
+            let roles = user["roles"].as_array().expect("roles");
+            assert_eq!(roles.len(), 1, "{user}");
+            assert_eq!(roles[0]["value"], role);
+            assert_eq!(gw.backend_user(&id)["role"], role);
+        }
     }
 }
 
