@@ -5,8 +5,8 @@ use scimgate::demo::Fault;
 use serde_json::{Value, json};
 
 use super::support::{
-    CUSTOM, ENTERPRISE, FLAGS, Flag, Gateway, METADATA, Reply, entra_user, gateway, id_of, numeric,
-    unique, unique_email,
+    CUSTOM, ENTERPRISE, FLAGS, Flag, Gateway, METADATA, Options, Reply, entra_user, gateway,
+    gateway_with, id_of, numeric, unique, unique_email,
 };
 
 /// A PATCH answer Entra accepts: `200` with the resource or `204`; returns the resource as a
@@ -655,7 +655,13 @@ async fn case_50_patch_unknown_user_is_404() {
 /// cannot turn the case into a success.
 #[tokio::test]
 async fn case_51_failed_backend_write_is_never_200() {
-    let gw = gateway().await;
+    // A short budget: a `Retry-After` longer than what is left is answered at once, not
+    // waited out (the backend client gives the caller the facts when waiting would overrun).
+    let gw = gateway_with(Options {
+        deadline: Some("2s"),
+        ..Options::default()
+    })
+    .await;
     for flag in FLAGS {
         let (id, _) = gw.new_user("case51").await;
         let ops = json!([{"op":"Replace","path":"active","value":"False"}]);
