@@ -78,7 +78,7 @@ async fn case_03_group_probe_answers_empty_list() {
 async fn case_04_no_authorization_is_401_without_backend_call() {
     let gw = gateway().await;
     let user = entra_user(&unique_email("anon"), "x").to_string();
-    let patch = patch_body(json!([{"op":"Replace","path":"active","value":"False"}])).to_string();
+    let patch = patch_body(&json!([{"op":"Replace","path":"active","value":"False"}])).to_string();
     let routes: [(&str, &str, Option<&str>); 12] = [
         ("GET", "/Users?filter=userName+eq+%22a%40b.c%22", None),
         ("GET", "/Users/1", None),
@@ -388,7 +388,7 @@ async fn case_09_scim_json_and_plain_json_bodies_are_accepted() {
                 gw.request("PATCH", &gw.url(&format!("/Users/{id}"), Flag::Off))
                     .header("content-type", content_type)
                     .body(
-                        patch_body(json!([
+                        patch_body(&json!([
                             {"op":"Replace","path":"displayName","value":"Nine"}
                         ]))
                         .to_string(),
@@ -454,7 +454,7 @@ async fn case_10_feature_flags_in_the_url_are_ignored() {
                 gw.request("PATCH", &with_flag(&format!("/Users/{id}")))
                     .header("content-type", "application/scim+json")
                     .body(
-                        patch_body(json!([{"op":"replace","path":"active","value":false}]))
+                        patch_body(&json!([{"op":"replace","path":"active","value":false}]))
                             .to_string(),
                     ),
             )

@@ -378,7 +378,7 @@ impl Gateway {
 
     /// `PATCH path` with a `PatchOp` around `operations`.
     pub(crate) async fn patch(&self, path: &str, flag: Flag, operations: Value) -> Reply {
-        self.send_json("PATCH", path, flag, &patch_body(operations))
+        self.send_json("PATCH", path, flag, &patch_body(&operations))
             .await
     }
 
@@ -491,7 +491,7 @@ pub(crate) fn assert_list(list: &Value) {
 }
 
 /// The `PatchOp` envelope.
-pub(crate) fn patch_body(operations: Value) -> Value {
+pub(crate) fn patch_body(operations: &Value) -> Value {
     json!({ "schemas": [PATCH_OP], "Operations": operations })
 }
 
