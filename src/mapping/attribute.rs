@@ -234,12 +234,16 @@ impl Rule {
                         .is_some_and(|v| loose_eq(v, lit))
                 })
                 .or_else(|| {
-                    // Only one element and no marker: it is the one meant (Entra sends a lone role).
-                    let unmarked = items.len() == 1
+                    // Only one element and no marker: it is the one meant (Entra sends a lone
+                    // role). For a `primary` select, a lone element marked `primary: false` is
+                    // meant too: Entra's AppRoleAssignmentsComplex and Assertive… expressions
+                    // mark every role `primary: false`, and a single-valued backend field holds
+                    // the user's one role.
+                    let lone = items.len() == 1
                         && items[0]
                             .as_object()
-                            .is_some_and(|o| get_ci(o, attr).is_none());
-                    unmarked.then(|| &items[0])
+                            .is_some_and(|o| get_ci(o, attr).is_none() || self.select_boolean);
+                    lone.then(|| &items[0])
                 })?;
             return match &self.target.sub {
                 Some(sub) => non_null(found.as_object().and_then(|o| get_ci(o, sub))).cloned(),
@@ -260,6 +264,44 @@ impl Rule {
             (Some(_), _) => None,
             (None, v) => Some(v.clone()),
         }
+    }
+
+    /// For a `[primary eq "True"].sub` rule (a single-valued backend field fed from a
+    /// multi-valued SCIM attribute): the `sub` value of the newest element `new_scim` has and
+    /// `old_scim` has not. Entra only ever *adds* app-role assignments (AppRoleAssignmentsComplex,
+    /// values not marked primary), so when the primary element did not change, the newest
+    /// assignment is the one the backend field must hold.
+    pub(crate) fn newest_added(&self, old_scim: &Value, new_scim: &Value) -> Option<Value> {
+        if !self.select_boolean || self.target.family {
+            return None;
+        }
+        let sub = self.target.sub.as_deref()?;
+        let list = |resource: &Value| -> Vec<Value> {
+            let container = match &self.target.urn {
+                Some(urn) => resource
+                    .as_object()
+                    .and_then(|root| non_null(get_ci(root, urn)))
+                    .and_then(Value::as_object),
+                None => resource.as_object(),
+            };
+            container
+                .and_then(|c| non_null(get_ci(c, &self.target.name)))
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|item| {
+                            non_null(item.as_object().and_then(|o| get_ci(o, sub))).cloned()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let before = list(old_scim);
+        list(new_scim)
+            .into_iter()
+            .rev()
+            .find(|value| !before.contains(value))
     }
 
     /// Puts a SCIM value into `resource` where this rule's target says.

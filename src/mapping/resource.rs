@@ -343,9 +343,14 @@ impl ResourceMapping {
                 continue;
             };
             let old = rule.scim_value(old_scim);
-            if old == new {
-                continue;
-            }
+            let new = if old == new {
+                match rule.newest_added(old_scim, new_scim) {
+                    Some(added) => Some(added),
+                    None => continue,
+                }
+            } else {
+                new
+            };
             let value = match &new {
                 Some(v) => rule.to_backend(v)?,
                 None => Value::Null,

@@ -454,3 +454,33 @@ fn yaml_1_1_booleans_stay_strings() {
         .unwrap();
     assert_eq!(write.body["d"], "N");
 }
+
+/// Entra's app-role shapes on a single-valued backend role (`roles[primary eq "True"].value`):
+/// a lone role marked `primary: false` (Assertive… / …Complex) is the role, and a role added
+/// next to an unchanged primary one (AppRoleAssignmentsComplex `Add`) is the newest role.
+#[test]
+fn entra_role_shapes_reach_a_single_valued_backend_role() {
+    let m = demo();
+    let u = users(&m);
+    let current = json!({"id": 17, "email": "a@example.com", "status": "active", "plan": 1,
+                         "role": "User"});
+    let old = u.to_scim(&current, &serde_json::Map::new()).unwrap();
+    assert_eq!(old["roles"], json!([{"primary": true, "value": "User"}]));
+
+    let mut assertive = old.clone();
+    assertive["roles"] = json!([{"primary": false, "type": "WindowsAzureActiveDirectoryRole",
+                                 "display": "ReadOnly", "value": "ReadOnly"}]);
+    let write = u.to_backend_update(&current, &old, &assertive).unwrap();
+    assert_eq!(write.body["role"], "ReadOnly");
+
+    let mut added = old.clone();
+    added["roles"] = json!([{"primary": true, "value": "User"},
+                            {"value": "Admin", "display": "Admin"}]);
+    let write = u.to_backend_update(&current, &old, &added).unwrap();
+    assert_eq!(write.body["role"], "Admin");
+    assert!(write.backend_changed);
+
+    // Unchanged roles write nothing.
+    let write = u.to_backend_update(&current, &old, &old).unwrap();
+    assert!(!write.backend_changed);
+}

@@ -243,13 +243,17 @@ impl ListQuery {
     fn validate(
         raw: &Raw,
         registry: &SchemaRegistry,
-        _resource_type: &str,
+        resource_type: &str,
         limits: QueryLimits,
     ) -> Result<Self, Error> {
         let urns = registry.urns();
         let filter = match raw.filter.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(text) => Some(Filter::parse(text, urns)?),
+            Some(text) => {
+                let mut filter = Filter::parse(text, urns)?;
+                qualify(&mut filter, registry, resource_type);
+                Some(filter)
+            }
         };
         // `attributes=urn:…:enterprise:2.0:User` names a whole extension: kept as a path whose
         // name is the URN, which projection understands.
@@ -299,6 +303,37 @@ impl ListQuery {
     }
 }
 
+/// Gives an unqualified attribute that only an extension of `resource_type` defines its URN, as
+/// the registry resolves it (`manager` is the enterprise `manager`): Entra's legacy reference
+/// check `id eq "…" and manager eq "…"` names it so, and the evaluator and the mapping's filter
+/// rules compare qualified paths. Paths inside `attr[…]` are relative to `attr` and stay as
+/// they are.
+fn qualify(filter: &mut Filter, registry: &SchemaRegistry, resource_type: &str) {
+    let path = match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            qualify(a, registry, resource_type);
+            qualify(b, registry, resource_type);
+            return;
+        }
+        Filter::Not(inner) => {
+            qualify(inner, registry, resource_type);
+            return;
+        }
+        Filter::Compare(path, _, _) | Filter::Present(path) | Filter::ValuePath(path, _) => path,
+    };
+    if path.schema.is_some() {
+        return;
+    }
+    let core = registry
+        .resource_type(resource_type)
+        .map(|rt| rt.schema.as_str());
+    if let Some((Some(schema), _)) = registry.top_attribute(resource_type, path)
+        && core.is_some_and(|core| !eq_name(core, &schema.id))
+    {
+        path.schema = Some(schema.id.clone());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +369,40 @@ mod tests {
                 sort_order: SortOrder::Ascending,
             }
         );
+        Ok(())
+    }
+
+    /// §5 case 22: Entra's legacy `manager eq` names the enterprise manager without its URN.
+    #[test]
+    fn extension_attributes_named_without_urn_are_qualified() -> anyhow::Result<()> {
+        const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let q = query(&[("filter", r#"id eq "7" and manager eq "5""#)])?;
+        let Some(Filter::And(id, manager)) = q.filter else {
+            panic!("not an and: {:?}", q.filter);
+        };
+        let Filter::Compare(id, _, _) = *id else {
+            panic!("{id:?}")
+        };
+        assert_eq!(id.schema, None, "common attributes stay unqualified");
+        let Filter::Compare(manager, _, _) = *manager else {
+            panic!("{manager:?}")
+        };
+        assert_eq!(manager.schema.as_deref(), Some(ENTERPRISE));
+        assert_eq!(manager.name, "manager");
+        // The qualified filter finds the enterprise manager.
+        let user = json!({"id": "7", ENTERPRISE: {"manager": {"value": "5"}}});
+        let filter = query(&[("filter", r#"id eq "7" and manager eq "5""#)])?
+            .filter
+            .expect("filter");
+        assert!(filter.matches(&user, &filter::CoreDefaults));
+        let other = query(&[("filter", r#"id eq "7" and manager eq "6""#)])?
+            .filter
+            .expect("filter");
+        assert!(!other.matches(&user, &filter::CoreDefaults));
+        // Core attributes, already qualified ones and value-filter insides are left alone.
+        let q = query(&[("filter", r#"userName eq "a" and emails[type eq "work"]"#)])?;
+        let text = q.filter.expect("filter").to_string();
+        assert!(!text.contains("urn:"), "{text}");
         Ok(())
     }
 

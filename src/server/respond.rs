@@ -228,9 +228,21 @@ fn respond(error: &Error, request_id: &str) -> Response {
 }
 
 /// Renders a SCIM error as an `application/scim+json` response with its status.
+///
+/// A `429` or `503` always carries `Retry-After`: the seconds the backend asked for when it
+/// said, else 1 (Entra and other clients back off on it; the error body alone says nothing).
 pub fn scim_error(error: &ScimError) -> Response {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    scim_json(status, Some(&error.to_json()))
+    let mut response = scim_json(status, Some(&error.to_json()));
+    let seconds = error
+        .retry_after
+        .or_else(|| matches!(error.status, 429 | 503).then_some(1));
+    if let Some(seconds) = seconds {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// Renders a JSON body (or none) as an `application/scim+json` response.
@@ -260,4 +272,43 @@ fn with_retry_after(mut response: Response) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retry_after(response: &Response) -> Option<&str> {
+        response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn scim_errors_carry_the_backends_retry_after() {
+        let busy = ScimError::new(503, "backend busy").with_retry_after(Some(7));
+        let response = scim_error(&busy);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after(&response), Some("7"));
+        let limited = ScimError::new(429, "rate limited").with_retry_after(Some(3));
+        assert_eq!(retry_after(&scim_error(&limited)), Some("3"));
+    }
+
+    #[test]
+    fn throttling_errors_always_say_when_to_retry_and_others_never() {
+        assert_eq!(
+            retry_after(&scim_error(&ScimError::new(429, "rate limited"))),
+            Some("1")
+        );
+        assert_eq!(
+            retry_after(&scim_error(&ScimError::new(503, "busy"))),
+            Some("1")
+        );
+        assert_eq!(
+            retry_after(&scim_error(&ScimError::new(502, "backend broke"))),
+            None
+        );
+        assert_eq!(retry_after(&scim_error(&ScimError::new(404, "gone"))), None);
+    }
 }

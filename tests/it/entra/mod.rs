@@ -1,0 +1,12 @@
+//! Entra conformance cases (entra-behaviour.md §5) replayed over HTTPS against the whole
+//! gateway in front of the demo API: status codes, `application/scim+json`, bodies, SCIM error
+//! shapes, and what reached the backend. One test per case, named `case_NN_…`.
+
+mod connection;
+mod create;
+mod delete;
+mod discovery;
+mod groups;
+mod reads;
+mod support;
+mod update;
