@@ -407,6 +407,19 @@ impl Op<'_> {
         })
     }
 
+    /// The SCIM id of a user by its backend id (for group member lists).
+    pub(crate) async fn member_scim_id(&self, backend_id: &str) -> Result<Option<String>, Error> {
+        if !self.gateway_ids() {
+            return Ok(Some(backend_id.to_owned()));
+        }
+        Ok(self
+            .store()
+            .get_by_backend_id(self.tenant(), "User", backend_id)
+            .await?
+            .filter(|r| r.state == RecordState::Active)
+            .map(|r| r.scim_id))
+    }
+
     /// The not-found error for a SCIM id of this resource type.
     pub(crate) fn not_found(&self, scim_id: &str) -> Error {
         Error::NotFound {

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::Error;
 use super::op::{Op, body_of};
-use super::read;
+use super::{members, read};
 use crate::mapping::{FilterPlan, NextPage, OpName, Paging, RenderedRequest, Vars};
 use crate::scim::filter::Filter;
 use crate::scim::list::ListResponse;
@@ -31,42 +31,46 @@ const MAX_PAGES: usize = 1000;
 /// exactly, when the mapping sets no `scan` cap.
 const POST_FILTER_CAP: u32 = 1000;
 
-/// Answers a list query with whole (unprojected) resources.
-pub(crate) async fn run(op: &Op<'_>, query: &ListQuery) -> Result<ListResponse, Error> {
+/// Answers a list query with whole (unprojected) resources; with `members`, group resources
+/// carry their `members` (one member-list call per group on the page).
+pub(crate) async fn run(
+    op: &Op<'_>,
+    query: &ListQuery,
+    members: bool,
+) -> Result<ListResponse, Error> {
     let start = query.start_index.max(1);
     let count = query.count.min(op.engine.options.max_count);
     let skip = start - 1;
     let Some(filter) = &query.filter else {
-        return window(op, &[], start, count).await;
+        let mut page = window(op, &[], start, count).await?;
+        attach_all(op, &mut page.resources, members).await?;
+        return Ok(page);
     };
+    // A filter on `members` (Entra's legacy reference check) needs them before evaluating.
+    let needs = mentions_members(filter);
     let (plan, rest) = plan(op, filter)?;
     let found = match plan {
         FilterPlan::Query {
             params,
             post_filter: None,
-        } if rest.is_none() => return window(op, &params, start, count).await,
+        } if rest.is_none() => {
+            let mut page = window(op, &params, start, count).await?;
+            attach_all(op, &mut page.resources, members).await?;
+            return Ok(page);
+        }
+        // Inexact backend search, or a conjunction: the whole filter is checked here.
         FilterPlan::Query { params, .. } => {
-            // Inexact backend search, or a conjunction: the whole filter is checked here.
-            return Ok(page_of(
-                filtered(op, &params, filter, POST_FILTER_CAP).await?,
-                skip,
-                count,
-                start,
-            ));
+            filtered(op, &params, filter, POST_FILTER_CAP, needs).await?
         }
-        FilterPlan::Scan { cap } => {
-            return Ok(page_of(
-                filtered(op, &[], filter, cap).await?,
-                skip,
-                count,
-                start,
-            ));
+        FilterPlan::Scan { cap } => filtered(op, &[], filter, cap, needs).await?,
+        FilterPlan::ById(id) => {
+            let found = match read::get(op, &id).await {
+                Ok(resource) => vec![resource],
+                Err(error) if error.is_not_found() => Vec::new(),
+                Err(error) => return Err(error),
+            };
+            checked(op, found, rest.as_ref(), needs).await?
         }
-        FilterPlan::ById(id) => match read::get(op, &id).await {
-            Ok(resource) => vec![resource],
-            Err(error) if error.is_not_found() => Vec::new(),
-            Err(error) => return Err(error),
-        },
         FilterPlan::Store { attribute, value } => {
             let mut found = Vec::new();
             for record in op.find_stored(&attribute, &value).await? {
@@ -81,23 +85,55 @@ pub(crate) async fn run(op: &Op<'_>, query: &ListQuery) -> Result<ListResponse, 
                     Err(error) => return Err(error),
                 }
             }
-            found
+            checked(op, found, rest.as_ref(), needs).await?
         }
     };
-    let found = match rest {
-        Some(rest) => {
-            let attrs = ResourceAttrs {
-                registry: op.engine.mapping.registry(),
-                resource_type: op.resource_type(),
-            };
-            found
-                .into_iter()
-                .filter(|r| rest.matches(r, &attrs))
-                .collect()
-        }
-        None => found,
+    let mut page = page_of(found, skip, count, start);
+    attach_all(op, &mut page.resources, members && !needs).await?;
+    Ok(page)
+}
+
+/// Keeps the resources that match `rest` (when set), with members loaded first if it needs them.
+async fn checked(
+    op: &Op<'_>,
+    mut found: Vec<Value>,
+    rest: Option<&Filter>,
+    needs: bool,
+) -> Result<Vec<Value>, Error> {
+    let Some(rest) = rest else {
+        attach_all(op, &mut found, needs).await?;
+        return Ok(found);
     };
-    Ok(page_of(found, skip, count, start))
+    attach_all(op, &mut found, needs).await?;
+    let attrs = ResourceAttrs {
+        registry: op.engine.mapping.registry(),
+        resource_type: op.resource_type(),
+    };
+    Ok(found
+        .into_iter()
+        .filter(|r| rest.matches(r, &attrs))
+        .collect())
+}
+
+/// Adds `members` to every group resource when `wanted`.
+async fn attach_all(op: &Op<'_>, resources: &mut [Value], wanted: bool) -> Result<(), Error> {
+    if wanted {
+        for resource in resources {
+            members::attach(op, resource).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a filter compares `members`.
+fn mentions_members(filter: &Filter) -> bool {
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => mentions_members(a) || mentions_members(b),
+        Filter::Not(inner) => mentions_members(inner),
+        Filter::Compare(path, ..) | Filter::Present(path) | Filter::ValuePath(path, _) => {
+            path.name.eq_ignore_ascii_case("members")
+        }
+    }
 }
 
 /// The mapping's plan for `filter`; for a conjunction the mapping cannot push down as a whole
@@ -152,6 +188,7 @@ async fn filtered(
     params: &[(String, String)],
     filter: &Filter,
     cap: u32,
+    needs_members: bool,
 ) -> Result<Vec<Value>, Error> {
     let limit = cap as usize;
     let walked = walk(op, params, 0, limit.saturating_add(1), false).await?;
@@ -164,7 +201,10 @@ async fn filtered(
     };
     let mut found = Vec::new();
     for item in &walked.items {
-        let resource = to_resource(op, item).await?;
+        let mut resource = to_resource(op, item).await?;
+        if needs_members {
+            members::attach(op, &mut resource).await?;
+        }
         if filter.matches(&resource, &attrs) {
             found.push(resource);
         }

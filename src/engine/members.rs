@@ -209,3 +209,51 @@ async fn member_call(
         Err(error) => Err(error),
     }
 }
+
+/// The group's members as SCIM `members` values (`value`, `$ref`, `type`), from the mapping's
+/// `members.list` call. Member backend ids without a known SCIM id (gateway ids) are left out.
+pub(crate) async fn read(
+    op: &Op<'_>,
+    group_scim_id: &str,
+    group: &str,
+) -> Result<Vec<serde_json::Value>, Error> {
+    let backend_ids = current_members(op, group_scim_id, group).await?;
+    let mut out = Vec::with_capacity(backend_ids.len());
+    for backend_id in backend_ids {
+        let Some(id) = op.member_scim_id(&backend_id).await? else {
+            tracing::info!("A group member has no SCIM id in the gateway; left out.");
+            continue;
+        };
+        out.push(serde_json::json!({
+            "value": id,
+            "$ref": format!("{}/Users/{id}", op.engine.options.base_url),
+            "type": "User",
+        }));
+    }
+    Ok(out)
+}
+
+/// Adds `members` to a group resource when the mapping can list them (one call).
+pub(crate) async fn attach(op: &Op<'_>, resource: &mut serde_json::Value) -> Result<(), Error> {
+    if !op.resource_type().eq_ignore_ascii_case("Group") || !op.resource.has_op(OpName::ListMembers)
+    {
+        return Ok(());
+    }
+    let Some(id) = resource
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+    else {
+        return Ok(());
+    };
+    let (backend_id, _) = op.resolve(&id).await?;
+    let members = read(op, &id, &backend_id).await?;
+    if let Some(object) = resource.as_object_mut() {
+        if members.is_empty() {
+            object.remove("members");
+        } else {
+            object.insert("members".to_owned(), serde_json::Value::Array(members));
+        }
+    }
+    Ok(())
+}

@@ -142,9 +142,28 @@ impl Engine {
     }
 
     /// `GET /Users/{id}`: one backend call. Inactive users are returned with `active: false`.
+    /// Groups come without `members` (see [`Engine::get_with`]).
     pub async fn get(&self, resource_type: &str, id: &str) -> Result<Value, Error> {
+        self.get_with(resource_type, id, false).await
+    }
+
+    /// Like [`Engine::get`]; with `members`, a group also carries its `members` (one more call,
+    /// when the mapping can list members). Entra always excludes them; other clients may not.
+    pub async fn get_with(
+        &self,
+        resource_type: &str,
+        id: &str,
+        members: bool,
+    ) -> Result<Value, Error> {
         let op = self.begin(resource_type, "get", Some(id))?;
-        let result = read::get(&op, id).await;
+        let result = async {
+            let mut resource = read::get(&op, id).await?;
+            if members {
+                members::attach(&op, &mut resource).await?;
+            }
+            Ok(resource)
+        }
+        .await;
         op.finish(result)
     }
 
@@ -156,8 +175,19 @@ impl Engine {
         resource_type: &str,
         query: &ListQuery,
     ) -> Result<ListResponse, Error> {
+        self.list_with(resource_type, query, false).await
+    }
+
+    /// Like [`Engine::list`]; with `members`, groups on the page carry their `members` (one
+    /// more call per group). A filter on `members` loads them for its candidates either way.
+    pub async fn list_with(
+        &self,
+        resource_type: &str,
+        query: &ListQuery,
+        members: bool,
+    ) -> Result<ListResponse, Error> {
         let op = self.begin(resource_type, "list", None)?;
-        let result = list::run(&op, query).await;
+        let result = list::run(&op, query, members).await;
         op.finish(result)
     }
 

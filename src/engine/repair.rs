@@ -59,7 +59,7 @@ impl Engine {
                         sort_by: None,
                         sort_order: SortOrder::default(),
                     };
-                    list::run(&op, &query).await?;
+                    list::run(&op, &query, false).await?;
                 }
                 let still_pending = self
                     .store

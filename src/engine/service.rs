@@ -88,7 +88,8 @@ impl TenantService {
                         self.limits,
                     )?,
                 };
-                let mut list = engine.list(resource_type, &query).await?;
+                let members = wants_members(&query);
+                let mut list = engine.list_with(resource_type, &query, members).await?;
                 for resource in &mut list.resources {
                     *resource = project(
                         resource,
@@ -102,7 +103,8 @@ impl TenantService {
             }
             Operation::Get => {
                 let id = id_of(&call)?;
-                let resource = engine.get(resource_type, id).await?;
+                let members = wants_members(&self.projection(&call, resource_type)?);
+                let resource = engine.get_with(resource_type, id, members).await?;
                 Ok(ok(self.projected(&call, resource_type, &resource)?))
             }
             Operation::Create => {
@@ -137,13 +139,8 @@ impl TenantService {
         }
     }
 
-    /// A single resource projected by the call's `attributes` / `excludedAttributes`.
-    fn projected(
-        &self,
-        call: &ScimCall,
-        resource_type: &str,
-        resource: &Value,
-    ) -> Result<Value, ScimError> {
+    /// The call's `attributes` / `excludedAttributes` (other parameters are not parsed).
+    fn projection(&self, call: &ScimCall, resource_type: &str) -> Result<ListQuery, ScimError> {
         let registry = self.engine.mapping().registry();
         let wanted: Vec<(String, String)> = call
             .query
@@ -153,10 +150,26 @@ impl TenantService {
             })
             .cloned()
             .collect();
-        if wanted.is_empty() {
+        Ok(ListQuery::from_query_pairs(
+            &wanted,
+            registry,
+            resource_type,
+            self.limits,
+        )?)
+    }
+
+    /// A single resource projected by the call's `attributes` / `excludedAttributes`.
+    fn projected(
+        &self,
+        call: &ScimCall,
+        resource_type: &str,
+        resource: &Value,
+    ) -> Result<Value, ScimError> {
+        let registry = self.engine.mapping().registry();
+        let query = self.projection(call, resource_type)?;
+        if query.attributes.is_empty() && query.excluded_attributes.is_empty() {
             return Ok(resource.clone());
         }
-        let query = ListQuery::from_query_pairs(&wanted, registry, resource_type, self.limits)?;
         Ok(project(
             resource,
             &query.attributes,
@@ -200,6 +213,13 @@ impl ScimService for TenantService {
     fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(self.engine.ready())
     }
+}
+
+/// Whether a response keeps `members`: not excluded, and named when attributes are listed.
+fn wants_members(query: &ListQuery) -> bool {
+    let members = |p: &crate::scim::path::AttrPath| p.name.eq_ignore_ascii_case("members");
+    !query.excluded_attributes.iter().any(members)
+        && (query.attributes.is_empty() || query.attributes.iter().any(members))
 }
 
 fn ok(body: Value) -> ScimReply {

@@ -273,3 +273,44 @@ async fn members_sent_with_a_group_create_are_added() -> Result<()> {
     assert_eq!(team_members(&fx, &group)?.len(), 2);
     Ok(())
 }
+
+#[tokio::test]
+async fn members_are_read_only_when_asked_and_reference_checks_work() -> Result<()> {
+    let fx = fixture().await?;
+    let ids = users(&fx, &["kay", "lou"]).await?;
+    let group = new_group(&fx, "Refs").await?;
+    let gid = id_of(&group)?;
+    fx.engine
+        .patch(
+            "Group",
+            &gid,
+            &patch_body(&json!([{"op": "Add", "path": "members", "value": [{"value": ids[0]}]}])),
+        )
+        .await?;
+    fx.demo.reset_calls();
+    let plain = fx.engine.get("Group", &gid).await?;
+    assert!(plain.get("members").is_none());
+    assert_eq!(fx.demo.calls().total, 1);
+    let full = fx.engine.get_with("Group", &gid, true).await?;
+    assert_eq!(full["members"][0]["value"], ids[0].as_str());
+    assert_eq!(fx.demo.calls().total, 3);
+
+    // Entra's legacy check: id eq … and members eq … → one get, one member list.
+    fx.demo.reset_calls();
+    let hit = filter(
+        &fx,
+        "Group",
+        &format!(r#"id eq "{gid}" and members eq "{}""#, ids[0]),
+    )
+    .await?;
+    assert_eq!(hit["totalResults"], 1);
+    assert_eq!(fx.demo.calls().total, 2);
+    let miss = filter(
+        &fx,
+        "Group",
+        &format!(r#"id eq "{gid}" and members eq "{}""#, ids[1]),
+    )
+    .await?;
+    assert_eq!(miss["totalResults"], 0);
+    Ok(())
+}
