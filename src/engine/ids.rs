@@ -407,6 +407,23 @@ impl Op<'_> {
         })
     }
 
+    /// The SCIM id of a group member's backend id (the inverse of [`Self::member_backend_id`]).
+    /// With gateway ids a member the gateway never saw has no SCIM id and is left out.
+    pub(crate) async fn member_scim_id(
+        &self,
+        backend_member: &str,
+    ) -> Result<Option<String>, Error> {
+        if !self.gateway_ids() {
+            return Ok(Some(backend_member.to_owned()));
+        }
+        Ok(self
+            .store()
+            .get_by_backend_id(self.tenant(), "User", backend_member)
+            .await?
+            .filter(|r| r.state == RecordState::Active)
+            .map(|r| r.scim_id))
+    }
+
     /// The not-found error for a SCIM id of this resource type.
     pub(crate) fn not_found(&self, scim_id: &str) -> Error {
         Error::NotFound {

@@ -62,11 +62,14 @@ pub(crate) async fn run(op: &Op<'_>, query: &ListQuery) -> Result<ListResponse, 
                 start,
             ));
         }
-        FilterPlan::ById(id) => match read::get(op, &id).await {
-            Ok(resource) => vec![resource],
-            Err(error) if error.is_not_found() => Vec::new(),
-            Err(error) => return Err(error),
-        },
+        // `id eq "g" and members eq "u"` (Entra's legacy reference check) needs the members.
+        FilterPlan::ById(id) => {
+            match read::get(op, &id, rest.as_ref().is_some_and(names_members)).await {
+                Ok(resource) => vec![resource],
+                Err(error) if error.is_not_found() => Vec::new(),
+                Err(error) => return Err(error),
+            }
+        }
         FilterPlan::Store { attribute, value } => {
             let mut found = Vec::new();
             for record in op.find_stored(&attribute, &value).await? {
@@ -98,6 +101,17 @@ pub(crate) async fn run(op: &Op<'_>, query: &ListQuery) -> Result<ListResponse, 
         None => found,
     };
     Ok(page_of(found, skip, count, start))
+}
+
+/// Whether a filter reads the `members` attribute.
+fn names_members(filter: &Filter) -> bool {
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => names_members(a) || names_members(b),
+        Filter::Not(inner) => names_members(inner),
+        Filter::Compare(path, ..) | Filter::Present(path) | Filter::ValuePath(path, _) => {
+            path.name.eq_ignore_ascii_case("members")
+        }
+    }
 }
 
 /// The mapping's plan for `filter`; for a conjunction the mapping cannot push down as a whole

@@ -162,7 +162,7 @@ async fn replace_all(
 }
 
 /// The group's member backend ids, from the mapping's `members.list` call.
-async fn current_members(
+pub(crate) async fn current_members(
     op: &Op<'_>,
     group_scim_id: &str,
     group: &str,

@@ -143,8 +143,20 @@ impl Engine {
 
     /// `GET /Users/{id}`: one backend call. Inactive users are returned with `active: false`.
     pub async fn get(&self, resource_type: &str, id: &str) -> Result<Value, Error> {
+        self.get_with_members(resource_type, id, false).await
+    }
+
+    /// `GET /Groups/{id}` without `excludedAttributes=members`: the group and its members, read
+    /// through the mapping's `members.list` (1 call + 1 per member page). For users, and for
+    /// mappings without `members.list`, the same as [`Engine::get`].
+    pub async fn get_with_members(
+        &self,
+        resource_type: &str,
+        id: &str,
+        members: bool,
+    ) -> Result<Value, Error> {
         let op = self.begin(resource_type, "get", Some(id))?;
-        let result = read::get(&op, id).await;
+        let result = read::get(&op, id, members).await;
         op.finish(result)
     }
 

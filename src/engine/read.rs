@@ -1,18 +1,32 @@
 //! Get by id (`GET /Users/{id}`): one backend call. Inactive users are returned as they are
 //! (`active: false`), never hidden: Entra must find them to re-enable them.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::Error;
 use super::ids::Record;
 use super::op::{Op, body_of};
 use crate::mapping::{OpName, Vars};
 
-/// The resource with SCIM id `id`.
-pub(crate) async fn get(op: &Op<'_>, id: &str) -> Result<Value, Error> {
+/// The resource with SCIM id `id`. With `members`, a group also lists its members (one more
+/// call per member page, through the mapping's `members.list`); Entra never asks for them
+/// (`excludedAttributes=members`), so it never pays for the member list.
+pub(crate) async fn get(op: &Op<'_>, id: &str, members: bool) -> Result<Value, Error> {
     let (backend_id, record) = op.resolve(id).await?;
     let object = fetch(op, id, &backend_id).await?;
-    op.view(id, &object, record.as_ref())
+    let mut resource = op.view(id, &object, record.as_ref())?;
+    if members && op.resource.has_op(OpName::ListMembers) {
+        let mut listed = Vec::new();
+        for backend_member in super::members::current_members(op, id, &backend_id).await? {
+            if let Some(member) = op.member_scim_id(&backend_member).await? {
+                listed.push(json!({"value": member, "type": "User"}));
+            }
+        }
+        if let Some(fields) = resource.as_object_mut() {
+            fields.insert("members".to_owned(), Value::Array(listed));
+        }
+    }
+    Ok(resource)
 }
 
 /// One backend get; a 404 (or a path value the mapping refuses, such as `..`) is `NotFound`.

@@ -102,7 +102,9 @@ impl TenantService {
             }
             Operation::Get => {
                 let id = id_of(&call)?;
-                let resource = engine.get(resource_type, id).await?;
+                let members = resource_type.eq_ignore_ascii_case("Group")
+                    && self.wants_members(&call, resource_type)?;
+                let resource = engine.get_with_members(resource_type, id, members).await?;
                 Ok(ok(self.projected(&call, resource_type, &resource)?))
             }
             Operation::Create => {
@@ -138,6 +140,26 @@ impl TenantService {
     }
 
     /// A single resource projected by the call's `attributes` / `excludedAttributes`.
+    /// Whether a group read must carry `members`: not when `excludedAttributes` names it (as
+    /// Entra always does), nor when `attributes` selects others only.
+    fn wants_members(&self, call: &ScimCall, resource_type: &str) -> Result<bool, ScimError> {
+        let registry = self.engine.mapping().registry();
+        let wanted: Vec<(String, String)> = call
+            .query
+            .iter()
+            .filter(|(k, _)| {
+                k.eq_ignore_ascii_case("attributes") || k.eq_ignore_ascii_case("excludedAttributes")
+            })
+            .cloned()
+            .collect();
+        let query = ListQuery::from_query_pairs(&wanted, registry, resource_type, self.limits)?;
+        let named = |paths: &[crate::scim::path::AttrPath]| {
+            paths.iter().any(|p| p.name.eq_ignore_ascii_case("members"))
+        };
+        Ok(!named(&query.excluded_attributes)
+            && (query.attributes.is_empty() || named(&query.attributes)))
+    }
+
     fn projected(
         &self,
         call: &ScimCall,
