@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The test command the README gives: everything the project's tests need, then the tests.
-# Runs on a fresh machine with only the Rust toolchain; later stages install what they need.
+# Runs on a fresh machine with the Rust toolchain, python3 and node/npm (all on the machine);
+# the external conformance suites are read from ../shared/conformance next to the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-target}
 
 step() { # step NAME COMMAND...: run one stage and say how long it took
   local name=$1; shift
@@ -12,4 +14,11 @@ step() { # step NAME COMMAND...: run one stage and say how long it took
   echo "<== $name: $((SECONDS - start)) s"
 }
 
+step "build the scimgate binary (cargo build --locked)" cargo build --locked
+step "scimgate check: shipped settings and mappings, with their tests" \
+  "$target/debug/scimgate" check
+step "Dockerfile lint (hadolint)" scripts/lint-dockerfile.sh
+step "external conformance suites against scimgate demo" scripts/conformance.sh "$target/debug/scimgate"
+# Last, so its summary closes the log: unit tests, mapping tests and the integration binary
+# (gateway over real sockets, TLS, Entra conformance cases, engine, faults).
 step "unit and integration tests (cargo test --locked)" cargo test --locked --all-targets

@@ -40,6 +40,8 @@ fn current_user() -> Value {
 }
 
 #[tokio::test]
+// userName keeps the case Entra sent (round-trip fidelity: Entra re-PATCHes values that come
+// back in another case), so the email reaches the backend as written.
 async fn create_posts_the_mapped_body_and_answers_201_with_the_resource() {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -59,19 +61,19 @@ async fn create_posts_the_mapped_body_and_answers_201_with_the_resource() {
     assert_eq!(
         call.body,
         Some(
-            json!({"email": "min@example.com", "first_name": "Min", "last_name": "Imal",
+            json!({"email": "Min@Example.COM", "first_name": "Min", "last_name": "Imal",
                     "status": "active", "plan": 1, "role": "User", "folders": "a,b"})
         )
     );
     assert_eq!(t.status, 201);
     let answer = t.answer.clone().unwrap();
     assert_eq!(answer["id"], "1001");
-    assert_eq!(answer["userName"], "min@example.com");
+    assert_eq!(answer["userName"], "Min@Example.COM");
     assert_eq!(answer["externalId"], "min");
     assert_eq!(answer["meta"]["resourceType"], "User");
     let text = render(&t);
     assert!(
-        text.starts_with("→ POST /api/v1/users\n  {\n    \"email\": \"min@example.com\",\n"),
+        text.starts_with("→ POST /api/v1/users\n  {\n    \"email\": \"Min@Example.COM\",\n"),
         "{text}"
     );
     assert!(text.contains("\n← 201 Created\n{\n"), "{text}");

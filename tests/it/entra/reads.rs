@@ -18,8 +18,9 @@ async fn case_13_user_name_filter_ignores_case() {
             .await;
         (id_of(&created), created["userName"].clone())
     };
-    // The demo mapping lower-cases userName on the way in.
-    assert_eq!(stored, json!(format!("{local}@contoso.com").to_lowercase()));
+    // The demo mapping keeps userName as sent (Entra compares what it reads back); matching is
+    // still case-insensitive, in the backend's `?email=` search and in the gateway's re-check.
+    assert_eq!(stored, json!(format!("{local}@Contoso.com")));
     for asked in [
         format!("{local}@Contoso.com"),
         format!("{local}@contoso.com").to_uppercase(),
