@@ -1,48 +1,29 @@
 //! One `info` line per SCIM operation, with the call count and duration, and never a name,
 //! email or credential in what the engine and the backend client log.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use anyhow::Result;
+use scimgate::engine::EngineOptions;
 use serde_json::json;
-use tracing_subscriber::fmt::MakeWriter;
 
-use super::{entra_user, filter, fixture, id_of, patch_body};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut inner) = self.0.lock() {
-            inner.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Self;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use super::{DEMO_MAPPING, engine_named, entra_user, filter, fixture, id_of, patch_body};
+use crate::entra::support::logs;
 
 #[tokio::test]
 async fn one_line_per_operation_without_personal_data() -> Result<()> {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("scimgate::engine=debug,scimgate::backend=debug")
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let fx = fixture().await?;
+    // One process-wide capturing subscriber shared with the wire suite: a thread-scoped one
+    // (`set_default`) loses events when tests on other threads register the same callsites
+    // first (tracing caches callsite interest globally). This test's lines are told apart by
+    // a tenant name of its own.
+    logs::install();
+    let tenant = format!("logs-{}", uuid::Uuid::new_v4().simple());
+    let mut fx = fixture().await?;
+    fx.engine = engine_named(
+        &tenant,
+        &fx.demo.base_url(),
+        DEMO_MAPPING,
+        fx.store.clone(),
+        EngineOptions::default(),
+    )?;
     let mut body = entra_user("Secret.Person@example.com", "ext-secret");
     body["name"] = json!({"givenName": "Secretgiven", "familyName": "Secretfamily"});
     let created = fx.engine.create("User", &body).await?;
@@ -60,10 +41,10 @@ async fn one_line_per_operation_without_personal_data() -> Result<()> {
     let duplicate = fx.engine.create("User", &body).await;
     assert!(duplicate.is_err());
 
-    let text = String::from_utf8(captured.0.lock().map(|b| b.clone()).unwrap_or_default())?;
+    let text = logs::captured();
     let lines: Vec<&str> = text
         .lines()
-        .filter(|l| l.contains("SCIM operation."))
+        .filter(|l| l.contains("SCIM operation.") && l.contains(&tenant))
         .collect();
     assert_eq!(lines.len(), 4, "{text}");
     assert!(lines[0].contains("operation=\"create\"") || lines[0].contains("operation=create"));

@@ -22,7 +22,7 @@ use scimgate::store::{SqliteStore, Store};
 use serde_json::{Value, json};
 
 /// The demo mapping shipped in `mappings/`.
-const DEMO_MAPPING: &str = include_str!("../../../mappings/demo.yaml");
+pub(crate) const DEMO_MAPPING: &str = include_str!("../../../mappings/demo.yaml");
 
 /// Where the tests' SCIM root is said to be.
 pub(crate) const BASE: &str = "https://scim.example.test/t/acme";
@@ -65,6 +65,17 @@ pub(crate) fn engine_for(
     url: &str,
     yaml: &str,
     store: Arc<SqliteStore>,
+    options: EngineOptions,
+) -> Result<Engine> {
+    engine_named("acme", url, yaml, store, options)
+}
+
+/// Like [`engine_for`], for a tenant named `tenant` (log lines carry it).
+pub(crate) fn engine_named(
+    tenant: &str,
+    url: &str,
+    yaml: &str,
+    store: Arc<SqliteStore>,
     mut options: EngineOptions,
 ) -> Result<Engine> {
     let env = |name: &str| match name {
@@ -78,7 +89,7 @@ pub(crate) fn engine_for(
     options.base_url = BASE.to_owned();
     let store: Arc<dyn Store> = store;
     Ok(Engine::new(
-        "acme",
+        tenant,
         Arc::new(mapping),
         Arc::new(client),
         store,

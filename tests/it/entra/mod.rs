@@ -8,5 +8,5 @@ mod delete;
 mod discovery;
 mod groups;
 mod reads;
-mod support;
+pub(crate) mod support;
 mod update;
