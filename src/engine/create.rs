@@ -64,7 +64,8 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
             body_of(&label, op.call(OpName::Get, &vars).await?)?
         }
     };
-    op.view(&scim_id, &object, Some(&record))
+    let record = op.check_identity(&scim_id, Some(record), &object).await?;
+    op.view(&scim_id, &object, record.as_ref())
 }
 
 /// A member failure after the group was created says so, so the client does not retry blindly.

@@ -9,7 +9,20 @@ use crate::mapping::{OpName, Vars};
 
 /// Deletes (or deactivates) the resource with SCIM id `id`.
 pub(crate) async fn run(op: &Op<'_>, id: &str) -> Result<(), Error> {
-    let (backend_id, record) = op.resolve(id).await?;
+    let (backend_id, mut record) = op.resolve(id).await?;
+    if op.resource.has_identity() {
+        // The backend reuses ids: make sure the id still names this resource before deleting.
+        match super::read::fetch_checked(op, id, &backend_id, record.clone()).await {
+            Ok((_, checked)) => record = checked,
+            Err(error) if error.is_not_found() => {
+                if let Some(record) = &record {
+                    op.forget(record).await?;
+                }
+                return Err(op.not_found(id));
+            }
+            Err(error) => return Err(error),
+        }
+    }
     let name = if op.resource.has_op(OpName::Deactivate) {
         OpName::Deactivate
     } else {

@@ -23,6 +23,9 @@ use super::op::Op;
 use crate::mapping::{IdPolicy, OpName, Vars};
 use crate::store::{self, RecordState, UniqueColumn};
 
+/// The key of the remembered `identity` value in a record's snapshot.
+const IDENTITY: &str = "identity";
+
 /// A store record as the engine uses it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
@@ -129,7 +132,13 @@ impl Op<'_> {
         object: &Value,
     ) -> Result<(String, Option<Record>), Error> {
         if let Some(record) = self.by_backend_id(backend_id).await? {
-            return Ok((record.scim_id.clone(), Some(record)));
+            let scim_id = record.scim_id.clone();
+            match self.check_identity(&scim_id, Some(record), object).await {
+                Ok(record) => return Ok((scim_id, record)),
+                // The record was someone else's (now forgotten): this object is new to us.
+                Err(error) if error.is_not_found() => {}
+                Err(error) => return Err(error),
+            }
         }
         let view = self.resource.to_scim(object, &Map::new())?;
         if let Some(key) = unique_key(&view)
@@ -169,6 +178,9 @@ impl Op<'_> {
         );
         fresh.backend_id = Some(backend_id.to_owned());
         fresh.state = RecordState::Active;
+        if let Some(identity) = self.resource.identity_of(object) {
+            fresh.snapshot = Some(serde_json::json!({ IDENTITY: identity }));
+        }
         let scim_id = fresh.scim_id.clone();
         match self.store().insert(fresh.clone()).await {
             Ok(()) => Ok((scim_id, self.record(fresh))),
@@ -272,13 +284,30 @@ impl Op<'_> {
         }
     }
 
-    /// The backend took the create: the pending record becomes the resource's record.
+    /// The backend took the create: the pending record becomes the resource's record. A record
+    /// still holding the new backend id belongs to a resource that is gone (the backend reused
+    /// its id): it is removed, so its SCIM id reads as not found instead of as the new resource.
     pub(crate) async fn finish_create(
         &self,
         pending: Pending,
         backend_id: &str,
         stored: &Map<String, Value>,
     ) -> Result<(String, Record), Error> {
+        if let Some(stale) = self
+            .store()
+            .get_by_backend_id(self.tenant(), self.resource_type(), backend_id)
+            .await?
+            .filter(|r| r.scim_id != pending.key)
+        {
+            tracing::warn!(
+                resource = self.resource_type(),
+                scim_id = %stale.scim_id,
+                "The backend reused the id of a deleted resource; its old SCIM id is retired."
+            );
+            self.store()
+                .delete(self.tenant(), self.resource_type(), &stale.scim_id)
+                .await?;
+        }
         let activated = self
             .store()
             .activate(
@@ -375,6 +404,54 @@ impl Op<'_> {
                 scim_id: backend_id.to_owned(),
             })
         })
+    }
+
+    /// Checks that `object`, read by the record's backend id, is still the resource the record
+    /// was made for, by the mapping's `identity` (e.g. `$.created_on`). Unknown so far: it is
+    /// remembered now (first sight). Different: the backend gave the id to someone else, so the
+    /// record is removed and the SCIM id is `NotFound`, never another person's data. Returns the
+    /// record as it now is.
+    pub(crate) async fn check_identity(
+        &self,
+        scim_id: &str,
+        record: Option<Record>,
+        object: &Value,
+    ) -> Result<Option<Record>, Error> {
+        let Some(current) = self.resource.identity_of(object) else {
+            return Ok(record);
+        };
+        let Some(mut record) = record else {
+            return Ok(None);
+        };
+        let remembered = record
+            .inner
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.get(IDENTITY))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        match remembered {
+            Some(known) if known == current => Ok(Some(record)),
+            Some(_) => {
+                tracing::warn!(
+                    resource = self.resource_type(),
+                    scim_id,
+                    "The backend id now names a different resource; the SCIM id is retired."
+                );
+                self.forget(&record).await?;
+                Err(self.not_found(scim_id))
+            }
+            None => {
+                let mut snapshot = match record.inner.snapshot.take() {
+                    Some(Value::Object(map)) => map,
+                    _ => Map::new(),
+                };
+                snapshot.insert(IDENTITY.to_owned(), Value::String(current));
+                record.inner.snapshot = Some(Value::Object(snapshot));
+                self.store().update(record.inner.clone()).await?;
+                Ok(Some(record))
+            }
+        }
     }
 
     /// Removes the record of a deleted resource.

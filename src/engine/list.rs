@@ -74,11 +74,14 @@ pub(crate) async fn run(
         FilterPlan::Store { attribute, value } => {
             let mut found = Vec::new();
             for record in op.find_stored(&attribute, &value).await? {
-                match read::fetch(op, &record.scim_id, &record.backend_id).await {
-                    Ok(object) => found.push(op.view(&record.scim_id, &object, Some(&record))?),
+                let (scim_id, backend_id) = (record.scim_id.clone(), record.backend_id.clone());
+                match read::fetch_checked(op, &scim_id, &backend_id, Some(record)).await {
+                    Ok((object, record)) => {
+                        found.push(op.view(&scim_id, &object, record.as_ref())?);
+                    }
                     Err(error) if error.is_not_found() => {
                         tracing::info!(
-                            scim_id = %record.scim_id,
+                            scim_id = %scim_id,
                             "Stored record points at a backend resource that is gone."
                         );
                     }
@@ -172,7 +175,9 @@ async fn window(
     let walked = walk(op, params, start - 1, count, true).await?;
     let mut resources = Vec::with_capacity(walked.items.len());
     for item in &walked.items {
-        resources.push(to_resource(op, item).await?);
+        if let Some(resource) = to_resource(op, item).await? {
+            resources.push(resource);
+        }
     }
     let total = walked.total_results(start - 1);
     Ok(ListResponse {
@@ -201,7 +206,9 @@ async fn filtered(
     };
     let mut found = Vec::new();
     for item in &walked.items {
-        let mut resource = to_resource(op, item).await?;
+        let Some(mut resource) = to_resource(op, item).await? else {
+            continue;
+        };
         if needs_members {
             members::attach(op, &mut resource).await?;
         }
@@ -222,11 +229,23 @@ fn page_of(found: Vec<Value>, skip: usize, count: usize, start: usize) -> ListRe
     }
 }
 
-/// A backend list item as a SCIM resource.
-async fn to_resource(op: &Op<'_>, item: &Value) -> Result<Value, Error> {
+/// A backend list item as a SCIM resource. With a list `reread`, the item is read again with
+/// `get` first (the list gives partial objects); one gone in between is left out (`None`).
+async fn to_resource(op: &Op<'_>, item: &Value) -> Result<Option<Value>, Error> {
     let backend_id = op.backend_id_of(&op.label(OpName::List), item)?;
-    let (scim_id, record) = op.identify(&backend_id, item).await?;
-    op.view(&scim_id, item, record.as_ref())
+    let full;
+    let object = if op.resource.list_rereads() {
+        full = match read::fetch(op, &backend_id, &backend_id).await {
+            Ok(object) => object,
+            Err(error) if error.is_not_found() => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        &full
+    } else {
+        item
+    };
+    let (scim_id, record) = op.identify(&backend_id, object).await?;
+    op.view(&scim_id, object, record.as_ref()).map(Some)
 }
 
 /// What walking the backend's pages produced.

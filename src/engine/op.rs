@@ -78,10 +78,16 @@ impl<'e> Op<'e> {
 
     /// Renders and sends one backend call. Error answers are classified with the mapping's
     /// `errors:` rules: uniqueness → [`Error::Uniqueness`], invalid value → [`Error::Rejected`];
-    /// everything else stays a [`backend::Error`] for `crate::error` to classify.
+    /// everything else stays a [`backend::Error`] for `crate::error` to classify. A body the
+    /// operation's `answer` JSONPath unwraps (`{"user": {...}}`) is the resource itself.
     pub(crate) async fn call(&self, name: OpName, vars: &Vars) -> Result<BackendResponse, Error> {
         let rendered = self.resource.render(name, vars)?;
-        self.send(&self.label(name), rendered).await
+        let mut response = self.send(&self.label(name), rendered).await?;
+        response.body = response
+            .body
+            .take()
+            .and_then(|body| self.resource.unwrap_answer(name, body));
+        Ok(response)
     }
 
     /// Sends an already rendered request (also used for next-page links).

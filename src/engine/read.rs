@@ -11,7 +11,7 @@ use crate::mapping::{OpName, Vars};
 /// The resource with SCIM id `id`.
 pub(crate) async fn get(op: &Op<'_>, id: &str) -> Result<Value, Error> {
     let (backend_id, record) = op.resolve(id).await?;
-    let object = fetch(op, id, &backend_id).await?;
+    let (object, record) = fetch_checked(op, id, &backend_id, record).await?;
     op.view(id, &object, record.as_ref())
 }
 
@@ -28,12 +28,25 @@ pub(crate) async fn fetch(op: &Op<'_>, scim_id: &str, backend_id: &str) -> Resul
     }
 }
 
+/// [`fetch`], then the mapping's `identity` check against the record (see
+/// `Op::check_identity`): a backend that reused the id for someone else reads as `NotFound`.
+pub(crate) async fn fetch_checked(
+    op: &Op<'_>,
+    scim_id: &str,
+    backend_id: &str,
+    record: Option<Record>,
+) -> Result<(Value, Option<Record>), Error> {
+    let object = fetch(op, scim_id, backend_id).await?;
+    let record = op.check_identity(scim_id, record, &object).await?;
+    Ok((object, record))
+}
+
 /// The backend object and record of a SCIM id, for read-modify-write.
 pub(crate) async fn current(
     op: &Op<'_>,
     id: &str,
 ) -> Result<(String, Value, Option<Record>), Error> {
     let (backend_id, record) = op.resolve(id).await?;
-    let object = fetch(op, id, &backend_id).await?;
+    let (object, record) = fetch_checked(op, id, &backend_id, record).await?;
     Ok((backend_id, object, record))
 }

@@ -110,14 +110,73 @@ impl Target {
 #[derive(Debug, Clone)]
 pub(crate) struct BackendField {
     pub(crate) query: JpQuery,
-    /// Field names from the root, when the JSONPath is a plain path (writable).
-    pub(crate) segments: Option<Vec<String>>,
+    /// Steps from the root, when the JSONPath is a plain path (writable).
+    pub(crate) segments: Option<Vec<Segment>>,
     /// `$.metadata.*`: one backend key per SCIM attribute of a key family.
     pub(crate) family: bool,
 }
 
-/// A plain `$.a.b` / `$['a'].b` path as field names; `None` for anything fancier.
-pub(crate) fn plain_segments(path: &str) -> Option<(Vec<String>, bool)> {
+/// One step of a writable backend path.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Segment {
+    /// An object member: `.name` or `['name']`.
+    Field(String),
+    /// The element of a list whose `key` equals `value`: `[?(@.id==1)]`. Writing creates the
+    /// list and the element (`{key: value}`) when they are missing, so a backend's
+    /// `custom_fields: [{id: 1, value: …}]` can be written from a scalar SCIM attribute.
+    Element {
+        /// The member that identifies the element (`id`).
+        key: String,
+        /// Its value (`1`, `"a"`).
+        value: Value,
+    },
+}
+
+impl Segment {
+    /// The segment of an object member.
+    pub(crate) fn field(name: &str) -> Self {
+        Self::Field(name.to_owned())
+    }
+}
+
+/// An element filter `[?(@.key==literal)]` at the start of `rest`: the segment and the rest.
+fn element_segment(rest: &str) -> Option<(Segment, &str)> {
+    let r = rest.strip_prefix("[?(@.")?;
+    let end = r.find(")]")?;
+    let (cond, after) = (&r[..end], &r[end + 2..]);
+    let (key, literal) = cond.split_once("==")?;
+    let key = key.trim();
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return None;
+    }
+    let literal = literal.trim();
+    let value = if let Some(text) = literal
+        .strip_prefix('\'')
+        .and_then(|l| l.strip_suffix('\''))
+        .or_else(|| literal.strip_prefix('"').and_then(|l| l.strip_suffix('"')))
+    {
+        Value::String(text.to_owned())
+    } else {
+        let number: serde_json::Number = literal.parse().ok()?;
+        Value::Number(number)
+    };
+    Some((
+        Segment::Element {
+            key: key.to_owned(),
+            value,
+        },
+        after,
+    ))
+}
+
+/// A plain path as steps: `$.a.b`, `$['a'].b`, or list elements selected by one member
+/// (`$.custom_fields[?(@.id==1)].value`); `.*` at the end marks a key family. `None` for
+/// anything fancier.
+pub(crate) fn plain_segments(path: &str) -> Option<(Vec<Segment>, bool)> {
     let mut rest = path.strip_prefix('$')?;
     let mut out = Vec::new();
     let mut family = false;
@@ -128,9 +187,15 @@ pub(crate) fn plain_segments(path: &str) -> Option<(Vec<String>, bool)> {
         if let Some(r) = rest.strip_prefix(".*") {
             family = true;
             rest = r;
+        } else if let Some((segment, r)) = element_segment(rest) {
+            if out.is_empty() {
+                return None;
+            }
+            out.push(segment);
+            rest = r;
         } else if let Some(r) = rest.strip_prefix("['") {
             let end = r.find("']")?;
-            out.push(r[..end].to_owned());
+            out.push(Segment::field(&r[..end]));
             rest = &r[end + 2..];
         } else if let Some(r) = rest.strip_prefix('.') {
             let end = r.find(['.', '[']).unwrap_or(r.len());
@@ -142,13 +207,14 @@ pub(crate) fn plain_segments(path: &str) -> Option<(Vec<String>, bool)> {
             {
                 return None;
             }
-            out.push(name.to_owned());
+            out.push(Segment::field(name));
             rest = &r[end..];
         } else {
             return None;
         }
     }
-    if out.is_empty() {
+    // A path must end in a field: the element itself is not a value to write.
+    if !matches!(out.last(), Some(Segment::Field(_))) {
         return None;
     }
     Some((out, family))
@@ -640,28 +706,62 @@ pub(crate) fn to_type(v: Value, t: AttrType) -> Value {
     }
 }
 
-/// The value at a plain path of field names.
-pub(crate) fn get_path<'a>(v: &'a Value, segments: &[String]) -> Option<&'a Value> {
-    segments.iter().try_fold(v, |v, s| v.get(s))
+/// Whether a list element is the one a [`Segment::Element`] selects.
+fn selects(element: &Value, key: &str, value: &Value) -> bool {
+    element
+        .get(key)
+        .is_some_and(|v| v == value || scalar_text(v) == scalar_text(value))
 }
 
-/// Sets the value at a plain path of field names, creating objects on the way.
-pub(crate) fn set_path(v: &mut Value, segments: &[String], value: Value) {
+/// The value at a plain path.
+pub(crate) fn get_path<'a>(v: &'a Value, segments: &[Segment]) -> Option<&'a Value> {
+    segments.iter().try_fold(v, |v, s| match s {
+        Segment::Field(name) => v.get(name),
+        Segment::Element { key, value } => v.as_array()?.iter().find(|e| selects(e, key, value)),
+    })
+}
+
+/// Sets the value at a plain path, creating objects, lists and selected elements on the way.
+pub(crate) fn set_path(v: &mut Value, segments: &[Segment], value: Value) {
     let Some((last, parents)) = segments.split_last() else {
         return;
     };
     let mut node = v;
     for s in parents {
-        if !node.is_object() {
-            *node = Value::Object(Map::new());
-        }
-        let Some(map) = node.as_object_mut() else {
-            return;
+        node = match s {
+            Segment::Field(name) => {
+                if !node.is_object() {
+                    *node = Value::Object(Map::new());
+                }
+                let Some(map) = node.as_object_mut() else {
+                    return;
+                };
+                map.entry(name.clone())
+                    .or_insert_with(|| Value::Object(Map::new()))
+            }
+            Segment::Element { key, value: wanted } => {
+                if !node.is_array() {
+                    *node = Value::Array(Vec::new());
+                }
+                let Some(items) = node.as_array_mut() else {
+                    return;
+                };
+                let at = match items.iter().position(|e| selects(e, key, wanted)) {
+                    Some(at) => at,
+                    None => {
+                        let mut element = Map::new();
+                        element.insert(key.clone(), wanted.clone());
+                        items.push(Value::Object(element));
+                        items.len() - 1
+                    }
+                };
+                &mut items[at]
+            }
         };
-        node = map
-            .entry(s.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
     }
+    let Segment::Field(last) = last else {
+        return;
+    };
     if !node.is_object() {
         *node = Value::Object(Map::new());
     }
@@ -676,20 +776,74 @@ mod tests {
 
     #[test]
     fn plain_paths() {
-        assert_eq!(
-            plain_segments("$.a.b"),
-            Some((vec!["a".into(), "b".into()], false))
-        );
+        let f = Segment::field;
+        assert_eq!(plain_segments("$.a.b"), Some((vec![f("a"), f("b")], false)));
         assert_eq!(
             plain_segments("$['first name'].x"),
-            Some((vec!["first name".into(), "x".into()], false))
+            Some((vec![f("first name"), f("x")], false))
         );
         assert_eq!(
             plain_segments("$.metadata.*"),
-            Some((vec!["metadata".into()], true))
+            Some((vec![f("metadata")], true))
         );
         assert_eq!(plain_segments("$.items[0].x"), None);
         assert_eq!(plain_segments("$"), None);
+    }
+
+    #[test]
+    fn element_paths_select_a_list_element_by_one_member() {
+        let (segments, family) = plain_segments("$.custom_fields[?(@.id==1)].value").unwrap();
+        assert!(!family);
+        assert_eq!(
+            segments,
+            vec![
+                Segment::field("custom_fields"),
+                Segment::Element {
+                    key: "id".into(),
+                    value: serde_json::json!(1)
+                },
+                Segment::field("value"),
+            ]
+        );
+        let (quoted, _) = plain_segments("$.attrs[?(@.name == 'dept')].v").unwrap();
+        assert_eq!(
+            quoted[1],
+            Segment::Element {
+                key: "name".into(),
+                value: serde_json::json!("dept")
+            }
+        );
+        // The element must be followed by a field, and filters other than `==` are not writable.
+        assert_eq!(plain_segments("$.custom_fields[?(@.id==1)]"), None);
+        assert_eq!(plain_segments("$.custom_fields[?(@.id>1)].value"), None);
+        assert_eq!(plain_segments("$[?(@.id==1)].value"), None);
+    }
+
+    #[test]
+    fn element_paths_read_and_write_in_place() {
+        let (segments, _) = plain_segments("$.custom_fields[?(@.id==2)].value").unwrap();
+        let mut object = serde_json::json!({"custom_fields": [
+            {"id": 1, "name": "employeeNumber", "value": "E-1"},
+            {"id": 2, "name": "department", "value": null}
+        ]});
+        assert_eq!(get_path(&object, &segments), Some(&Value::Null));
+        set_path(&mut object, &segments, serde_json::json!("Sales"));
+        assert_eq!(object["custom_fields"][1]["value"], "Sales");
+        assert_eq!(object["custom_fields"][0]["value"], "E-1");
+        // Missing list and element are created; a second field lands in the same list.
+        let (first, _) = plain_segments("$.custom_fields[?(@.id==1)].value").unwrap();
+        let mut body = serde_json::json!({});
+        set_path(&mut body, &segments, serde_json::json!("Sales"));
+        set_path(&mut body, &first, serde_json::json!("E-2"));
+        assert_eq!(
+            body,
+            serde_json::json!({"custom_fields": [
+                {"id": 2, "value": "Sales"}, {"id": 1, "value": "E-2"}
+            ]})
+        );
+        // A string id in the backend still matches a numeric selector.
+        let text_ids = serde_json::json!({"custom_fields": [{"id": "1", "value": "x"}]});
+        assert_eq!(get_path(&text_ids, &first), Some(&serde_json::json!("x")));
     }
 
     #[test]

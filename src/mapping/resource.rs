@@ -3,7 +3,7 @@
 //!
 //! Pure: it renders requests but never sends them; the engine decides which calls to make.
 
-use crate::mapping::attribute::{Rule, get_path, scalar_text, set_path};
+use crate::mapping::attribute::{Rule, Segment, get_path, scalar_text, set_path};
 use crate::mapping::error::Error;
 use crate::mapping::plan::FilterRule;
 use crate::mapping::spec::ErrorMeaning;
@@ -115,6 +115,7 @@ pub(crate) struct ListSpec {
     pub(crate) next_link: Option<JpQuery>,
     pub(crate) paging: Paging,
     pub(crate) max_page_size: Option<u32>,
+    pub(crate) reread: bool,
 }
 
 /// A member listing call.
@@ -138,10 +139,11 @@ pub struct ResourceMapping {
     pub(crate) resource_type: String,
     pub(crate) core_urn: String,
     pub(crate) id: JpQuery,
+    pub(crate) identity: Option<JpQuery>,
     pub(crate) ops: Vec<(OpName, RequestTemplate)>,
     pub(crate) list: ListSpec,
     pub(crate) rules: Vec<Rule>,
-    pub(crate) constants: Vec<(Vec<String>, Value)>,
+    pub(crate) constants: Vec<(Vec<Segment>, Value)>,
     pub(crate) filters: Vec<FilterRule>,
     pub(crate) scan: Option<u32>,
     pub(crate) errors: Vec<ErrorRule>,
@@ -406,6 +408,33 @@ impl ResourceMapping {
         first(&self.id, backend)
             .map(scalar_text)
             .filter(|s| !s.is_empty())
+    }
+
+    /// The value that tells this backend resource from a later one given the same id (the
+    /// mapping's `identity`), as text; `None` when the mapping has none or the object lacks it.
+    pub fn identity_of(&self, backend: &Value) -> Option<String> {
+        first(self.identity.as_ref()?, backend)
+            .map(scalar_text)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Whether the mapping says the backend reuses ids (it names an `identity`).
+    pub fn has_identity(&self) -> bool {
+        self.identity.is_some()
+    }
+
+    /// Whether list items are partial and each must be read again with `get`.
+    pub fn list_rereads(&self) -> bool {
+        self.list.reread
+    }
+
+    /// The resource inside the answer of `op`, for backends that wrap it (`answer: "$.user"`);
+    /// the answer itself otherwise. `None` when the wrapper is not there.
+    pub fn unwrap_answer(&self, op: OpName, answer: Value) -> Option<Value> {
+        match self.op(op).and_then(|t| t.answer.as_ref()) {
+            Some(q) => first(q, &answer).cloned(),
+            None => Some(answer),
+        }
     }
 
     /// The resources in a list answer.

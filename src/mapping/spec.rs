@@ -149,6 +149,12 @@ pub struct ResourceFile {
     pub enabled: bool,
     /// JSONPath of the backend's id in a backend object, e.g. `$.id`.
     pub id: String,
+    /// JSONPath of a value that tells one backend resource from a later one that got the same
+    /// id (e.g. `$.created_on`), for backends that reuse ids. scimgate remembers it when it
+    /// creates or first sees the resource and compares it on every read: a different value
+    /// means the resource behind the SCIM id is gone (404), never someone else's data.
+    #[serde(default)]
+    pub identity: Option<String>,
     /// The backend calls: `create`, `get`, `list`, `replace` and/or `update`, `delete`,
     /// optional `deactivate`.
     pub operations: OperationsFile,
@@ -232,6 +238,10 @@ pub struct OperationFile {
     /// partial object).
     #[serde(default)]
     pub reread: bool,
+    /// JSONPath of the resource in this call's answer, for backends that wrap it
+    /// (`$.user` for `{"user": {...}}`). Default: the whole answer.
+    #[serde(default)]
+    pub answer: Option<String>,
 }
 
 /// The list call, with JSONPaths that read its answer and the paging style.
@@ -266,6 +276,11 @@ pub struct ListOperationFile {
     /// The largest page the backend serves (`{count}` is capped to it).
     #[serde(default)]
     pub max_page_size: Option<u32>,
+    /// The list items are partial (e.g. they lack the status): read each one with `get`
+    /// before it becomes a SCIM resource (one more call per item; items gone in between are
+    /// left out).
+    #[serde(default)]
+    pub reread: bool,
 }
 
 /// One SCIM attribute ↔ backend field rule. Write just a JSONPath string for a plain field.

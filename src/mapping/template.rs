@@ -188,6 +188,8 @@ pub(crate) struct RequestTemplate {
     pub(crate) headers: Vec<(String, Template)>,
     pub(crate) body: Option<Value>,
     pub(crate) reread: bool,
+    /// Where the resource is in the answer (`$.user`); `None`: the whole answer.
+    pub(crate) answer: Option<jsonpath_rust::parser::model::JpQuery>,
 }
 
 fn encode_path_value(name: &str, value: &str) -> Result<String, Error> {
@@ -354,6 +356,7 @@ mod tests {
             headers: Vec::new(),
             body,
             reread: false,
+            answer: None,
         }
     }
 

@@ -484,3 +484,106 @@ fn entra_role_shapes_reach_a_single_valued_backend_role() {
     let write = u.to_backend_update(&current, &old, &old).unwrap();
     assert!(!write.backend_changed);
 }
+
+const WRAPPED: &str = r#"
+version: 1
+ids: gateway
+backend: { base_url: "https://legacy.example.com" }
+users:
+  id: "$.id"
+  identity: "$.created_on"
+  operations:
+    create: { method: POST, path: /users.json, body: { user: "$object" }, answer: "$.user" }
+    get: { method: GET, path: "/users/{id}.json", answer: "$.user" }
+    list: { method: GET, path: /users.json, query: { status: "" }, items: "$.users[*]", reread: true }
+    update: { method: PUT, path: "/users/{id}.json", body: { user: "$object" }, reread: true }
+    delete: { method: DELETE, path: "/users/{id}.json" }
+  attributes:
+    userName: "$.login"
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":
+      "$.custom_fields[?(@.id==${CF:-2})].value"
+"#;
+
+#[test]
+fn wrapped_answers_list_rereads_and_identity() {
+    let m = load("wrapped.yaml", WRAPPED, &|_| None).unwrap();
+    let u = users(&m);
+    let user = json!({"id": 5, "login": "a", "created_on": "2026-11-23T09:36:17Z"});
+    assert_eq!(
+        u.unwrap_answer(OpName::Get, json!({ "user": user })),
+        Some(user.clone())
+    );
+    assert_eq!(u.unwrap_answer(OpName::Get, json!({"other": 1})), None);
+    // Operations without `answer` take the whole answer.
+    assert_eq!(
+        u.unwrap_answer(OpName::Delete, json!({"x": 1})),
+        Some(json!({"x": 1}))
+    );
+    assert!(u.list_rereads());
+    assert!(u.has_identity());
+    assert_eq!(
+        u.identity_of(&user).as_deref(),
+        Some("2026-11-23T09:36:17Z")
+    );
+    assert_eq!(u.identity_of(&json!({"id": 5})), None);
+    let list = u.render(OpName::List, &Vars::new()).unwrap();
+    assert_eq!(
+        list.path_and_query, "/users.json?status=",
+        "an empty constant is sent"
+    );
+}
+
+#[test]
+fn a_custom_field_list_is_read_and_written_from_a_scalar() {
+    let m = load("wrapped.yaml", WRAPPED, &|_| None).unwrap();
+    let u = users(&m);
+    let dept = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let create = u
+        .to_backend_create(&json!({"userName": "a", dept: {"department": "Sales"}}))
+        .unwrap();
+    assert_eq!(
+        create.body,
+        json!({"login": "a", "custom_fields": [{"id": 2, "value": "Sales"}]})
+    );
+    let current = json!({"id": 5, "login": "a", "custom_fields": [
+        {"id": 1, "name": "employeeNumber", "value": "E-1"},
+        {"id": 2, "name": "department", "value": "Sales"}]});
+    let old = u.to_scim(&current, &serde_json::Map::new()).unwrap();
+    assert_eq!(old[dept]["department"], "Sales");
+    let mut new = old.clone();
+    new[dept]["department"] = json!("Marketing");
+    let write = u.to_backend_update(&current, &old, &new).unwrap();
+    assert_eq!(
+        write.body,
+        json!({"custom_fields": [{"id": 2, "value": "Marketing"}]}),
+        "only the changed element, identified by its id"
+    );
+    let req = u
+        .render(
+            write.op,
+            &Vars::new().with("id", "5").with_object(write.body),
+        )
+        .unwrap();
+    assert_eq!(
+        req.body,
+        Some(json!({"user": {"custom_fields": [{"id": 2, "value": "Marketing"}]}}))
+    );
+}
+
+#[test]
+fn identity_needs_gateway_ids_and_answer_a_valid_jsonpath() {
+    let backend_ids = WRAPPED.replace("ids: gateway", "ids: backend");
+    let problems = load("w.yaml", &backend_ids, &|_| None)
+        .unwrap_err()
+        .render();
+    assert!(
+        problems.contains("`identity` needs `ids: gateway`"),
+        "{problems}"
+    );
+    let bad = WRAPPED.replace(
+        "answer: \"$.user\" }\n    get",
+        "answer: \"user[\" }\n    get",
+    );
+    let problems = load("w.yaml", &bad, &|_| None).unwrap_err().render();
+    assert!(problems.contains("invalid JSONPath `user[`"), "{problems}");
+}

@@ -112,6 +112,7 @@ pub(super) fn compile_request(
         headers: h,
         body: body.cloned(),
         reread,
+        answer: None,
     })
 }
 
@@ -122,7 +123,11 @@ pub(super) fn compile_op(
     op: &OperationFile,
     allowed: &[&str],
 ) -> Option<RequestTemplate> {
-    compile_request(
+    let answer = op
+        .answer
+        .as_ref()
+        .map(|text| ctx.jsonpath(&with(path, &["answer"]), text));
+    let mut template = compile_request(
         ctx,
         path,
         name,
@@ -133,7 +138,12 @@ pub(super) fn compile_op(
         op.body.as_ref(),
         op.reread,
         allowed,
-    )
+    )?;
+    template.answer = match answer {
+        Some(query) => Some(query?),
+        None => None,
+    };
+    Some(template)
 }
 
 pub(super) const LIST_VARS: &[&str] = &["offset", "count", "page", "cursor"];
@@ -191,6 +201,7 @@ pub(super) fn compile_list(
             next_link: next_link.flatten(),
             paging,
             max_page_size: l.max_page_size,
+            reread: l.reread,
         },
     ))
 }

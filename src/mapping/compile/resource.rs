@@ -28,6 +28,16 @@ pub(super) fn compile_resource(
     let base = p(&[key]);
     let before = ctx.problems.len();
     let id = ctx.jsonpath(&with(&base, &["id"]), &file.id);
+    let identity = file
+        .identity
+        .as_ref()
+        .map(|text| ctx.jsonpath(&with(&base, &["identity"]), text));
+    if identity.is_some() && spec.ids != crate::mapping::spec::IdPolicy::Gateway {
+        ctx.at_key(
+            &with(&base, &["identity"]),
+            "`identity` needs `ids: gateway` (with backend ids a reused id is the same SCIM id)",
+        );
+    }
     let ops_path = with(&base, &["operations"]);
     let o = &file.operations;
     let mut missing = Vec::new();
@@ -235,6 +245,7 @@ pub(super) fn compile_resource(
         resource_type: resource_type.to_owned(),
         core_urn: core.to_owned(),
         id: id?,
+        identity: identity.flatten(),
         ops,
         list: list_spec?,
         rules,

@@ -7,6 +7,7 @@ mod groups;
 mod logs;
 mod paged;
 mod paging;
+mod reuse;
 mod users;
 mod variants;
 
