@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command the README gives: everything the project's tests need, then the tests.
-# Runs on a fresh machine with the Rust toolchain, python3 and node/npm (all on the machine);
+# Runs on a fresh machine (as root: Redmine comes from Debian's packages) with the Rust toolchain,
+# python3 and node/npm (all on the machine);
 # the external conformance suites are read from ../shared/conformance next to the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,10 @@ step "scimgate check: shipped settings and mappings, with their tests" \
   "$target/debug/scimgate" check
 step "Dockerfile lint (hadolint)" scripts/lint-dockerfile.sh
 step "external conformance suites against scimgate demo" scripts/conformance.sh "$target/debug/scimgate"
+# A real legacy product (Redmine from Debian's packages, installed and started by the script)
+# behind the gateway with mappings/redmine.yaml alone, replaying Entra's flows.
+step "Redmine end to end (scripts/redmine/e2e.sh)" scripts/redmine/e2e.sh "$target/debug/scimgate"
+step "release binary as the container runs it (scripts/release-smoke.sh)" scripts/release-smoke.sh
 # Last, so its summary closes the log: unit tests, mapping tests and the integration binary
 # (gateway over real sockets, TLS, Entra conformance cases, engine, faults).
 step "unit and integration tests (cargo test --locked)" cargo test --locked --all-targets
