@@ -47,6 +47,7 @@ def load(path):
                 "errors": w["errors_status"] + w["errors_connect"] + w["errors_read"]
                 + w["errors_write"] + w["errors_timeout"],
                 "requests": w["requests"],
+                "conc": row["conc"],
             }
     return runs, memory
 
@@ -92,8 +93,8 @@ def main():
     w("Columns: requests/s and latency percentiles from wrk; *ratio* = gateway req/s ÷ direct req/s;")
     w("*added p50* = gateway p50 − direct p50; *CPU/req* = the gateway process's utime+stime")
     w(f"(`/proc/PID/stat`, {CLK_TCK} ticks/s) over the run ÷ requests; *calls/op* = the example API's")
-    w("`GET /_admin/calls` total over the run ÷ requests (a few requests still in flight when wrk")
-    w("stops make this slightly inexact); *errors* = non-2xx answers and socket errors.")
+    w("`GET /_admin/calls` total over the run ÷ requests (up to *c* requests still in flight when")
+    w("wrk stops made calls but are not counted, so the target allows that much slack); *errors* = non-2xx answers and socket errors.")
     w("")
     w("Targets (issue 7): gateway ≥ 0.9× direct throughput on reads; ≤ 100 µs added at p50; 1")
     w("backend call per read and create, ≤ 2 per PATCH; filter cost not growing from 10k to 100k")
@@ -131,7 +132,9 @@ def main():
                 cells += [f"{g['cpu_us']:.0f} µs", f"{g['calls']:.2f}", str(g["errors"])]
                 target = CALLS_TARGET[scenario]
                 if target:
-                    targets.append(f"calls {target}: {mark(g['calls'] <= MAX_CALLS[scenario] + 0.02)}")
+                    # Requests in flight when wrk stops made calls but are not counted as requests.
+                    slack = (g["requests"] + conc) / max(g["requests"], 1)
+                    targets.append(f"calls {target}: {mark(g['calls'] <= MAX_CALLS[scenario] * slack)}")
                 cells.append("; ".join(targets))
                 w("| " + " | ".join(cells) + " |")
         w("")

@@ -4,6 +4,7 @@
 #
 #   bench/run.sh                      # everything, ~4 minutes on 2 cores
 #   DURATION=10s bench/run.sh         # longer runs per scenario (default 5s)
+#   SCIMGATE_BIN=path bench/run.sh    # use this binary instead of building one
 #
 # Passes: 10,000 users over plain HTTP, the same over TLS (gateway only), 100,000 users over plain
 # HTTP. Each scenario runs at concurrency 1 and 32. Needs wrk (apt-get install wrk), openssl,
@@ -21,7 +22,7 @@ TOKEN_HASH="sha256:$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)"
 WORK="$(mktemp -d /tmp/scimgate-bench.XXXXXX)"
 RESULTS="$WORK/results.jsonl"
 LUA="$ROOT/bench/scimgate.lua"
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/scimgate"
+BIN="${SCIMGATE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/scimgate}"
 BACKEND_PID=""
 GATEWAY_PID=""
 
@@ -43,8 +44,10 @@ trap cleanup EXIT
 
 command -v wrk >/dev/null || { log "wrk is missing: apt-get install -y wrk"; exit 1; }
 
-log "building the release binary"
-cargo build --release --locked >&2
+if [[ -z "${SCIMGATE_BIN:-}" ]]; then
+  log "building the release binary"
+  cargo build --release --locked >&2
+fi
 
 # --- helpers --------------------------------------------------------------------------------
 
