@@ -1,5 +1,6 @@
 //! The `scimgate` command line: `serve`, `demo`, `check`, `translate`, `schema`, `token`,
-//! `healthcheck`. `anyhow` lives here only; the library returns typed errors.
+//! `healthcheck` (and the hidden `example-api`). `anyhow` lives here only; the library returns
+//! typed errors.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+use scimgate::demo::{DemoOptions, DemoServer};
 use scimgate::settings::{LogFormat, Settings, TlsMode};
 use scimgate::{app, mapping, server, telemetry, translate};
 
@@ -66,6 +68,19 @@ enum Command {
         #[arg(long, env = "SCIMGATE_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// The bundled example API alone, for benchmarks.
+    #[command(hide = true)]
+    ExampleApi {
+        /// Where the example API listens.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: SocketAddr,
+        /// The value clients must send in `X-Api-Key`.
+        #[arg(long, default_value = "demo-api-key")]
+        api_key: String,
+        /// How many users (`user1@example.com` ... with ids 1..N) to create before serving.
+        #[arg(long, default_value_t = 0)]
+        seed_users: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -111,6 +126,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { config } => healthcheck(config.as_deref()).await,
+        Command::ExampleApi {
+            listen,
+            api_key,
+            seed_users,
+        } => example_api(listen, api_key, seed_users).await,
     }
 }
 
@@ -160,6 +180,26 @@ async fn demo(listen: SocketAddr, token: Option<String>) -> anyhow::Result<ExitC
     );
     server::shutdown_signal().await;
     running.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `example-api`: the bundled example API alone (no gateway), until Ctrl-C or SIGTERM.
+async fn example_api(
+    listen: SocketAddr,
+    api_key: String,
+    seed_users: usize,
+) -> anyhow::Result<ExitCode> {
+    telemetry::init(LogFormat::Pretty, "warn")?;
+    let options = DemoOptions {
+        api_key,
+        seed_users,
+    };
+    let backend = DemoServer::start(listen, options)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!("example API listening on {}", backend.base_url());
+    server::shutdown_signal().await;
+    backend.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 
