@@ -364,27 +364,7 @@ impl Op<'_> {
         let now = store::now();
         let key = view.and_then(unique_key);
         let inner = match record {
-            Some(record) => {
-                let mut inner = record.inner;
-                if let Some(stored) = stored {
-                    inner.shadow = stored.clone();
-                }
-                if key.is_some() {
-                    inner.unique_key = key;
-                }
-                inner.last_modified = now;
-                if let Err(error) = self.store().update(inner.clone()).await {
-                    // A stale record holding the new name: keep the old key rather than fail a
-                    // write the backend already took.
-                    if !matches!(error, store::Error::Conflict { .. }) {
-                        return Err(error.into());
-                    }
-                    let mut retry = inner.clone();
-                    retry.unique_key = None;
-                    self.store().update(retry).await?;
-                }
-                inner
-            }
+            Some(record) => self.update_record(record, key, stored, now).await?,
             None => {
                 let mut inner = store::Record::pending(
                     self.tenant(),
@@ -395,8 +375,20 @@ impl Op<'_> {
                 inner.backend_id = Some(backend_id.to_owned());
                 inner.state = RecordState::Active;
                 inner.shadow = stored.cloned().unwrap_or_default();
-                self.store().insert(inner.clone()).await?;
-                inner
+                match self.store().insert(inner.clone()).await {
+                    Ok(()) => inner,
+                    // Two requests on a backend object the store had not seen yet (concurrent
+                    // PATCHes of one user): the other made its record first, so write into that.
+                    Err(error @ store::Error::Conflict { .. }) => {
+                        match self.by_backend_id(backend_id).await? {
+                            Some(existing) => {
+                                self.update_record(existing, key, stored, now).await?
+                            }
+                            None => return Err(error.into()),
+                        }
+                    }
+                    Err(error) => return Err(error.into()),
+                }
             }
         };
         self.record(inner).ok_or_else(|| {
@@ -404,6 +396,35 @@ impl Op<'_> {
                 scim_id: backend_id.to_owned(),
             })
         })
+    }
+
+    /// Writes a known record's stored attributes, unique key and timestamp.
+    async fn update_record(
+        &self,
+        record: Record,
+        key: Option<String>,
+        stored: Option<&Map<String, Value>>,
+        now: time::OffsetDateTime,
+    ) -> Result<store::Record, Error> {
+        let mut inner = record.inner;
+        if let Some(stored) = stored {
+            inner.shadow = stored.clone();
+        }
+        if key.is_some() {
+            inner.unique_key = key;
+        }
+        inner.last_modified = now;
+        if let Err(error) = self.store().update(inner.clone()).await {
+            // A stale record holding the new name: keep the old key rather than fail a write
+            // the backend already took.
+            if !matches!(error, store::Error::Conflict { .. }) {
+                return Err(error.into());
+            }
+            let mut retry = inner.clone();
+            retry.unique_key = None;
+            self.store().update(retry).await?;
+        }
+        Ok(inner)
     }
 
     /// Checks that `object`, read by the record's backend id, is still the resource the record

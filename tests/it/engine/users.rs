@@ -2,12 +2,13 @@
 //! receives).
 
 use anyhow::Result;
-use scimgate::engine::Error;
+use scimgate::engine::{EngineOptions, Error};
 use scimgate::scim::{ScimError, ScimType};
 use serde_json::json;
 
 use super::{
-    BASE, backend_id, entra_user, filter, fixture, id_of, patch_body, query, stored_record,
+    BASE, backend_id, entra_user, filter, fixture, fixture_with, id_of, patch_body, query,
+    stored_record,
 };
 
 #[tokio::test]
@@ -386,5 +387,36 @@ async fn a_conjunction_is_planned_on_one_side_and_checked_whole() -> Result<()> 
     )
     .await?;
     assert_eq!(both["Resources"][0]["id"], id.as_str());
+    Ok(())
+}
+
+/// Regression (found by the benchmark at concurrency 32): concurrent PATCHes of a user the store
+/// had not seen yet raced to create its record, and the losers answered 500. All must succeed.
+#[tokio::test]
+async fn concurrent_patches_of_an_unseen_user_all_succeed() -> Result<()> {
+    let fx = fixture_with(1, EngineOptions::default()).await?; // user 1, made outside the gateway
+    let body = |i: u32| {
+        patch_body(&json!([
+            {"op": "Replace", "path": "externalId", "value": format!("ext-{i}")},
+            {"op": "Replace", "path": "active", "value": if i.is_multiple_of(2) { "False" } else { "True" }},
+        ]))
+    };
+    let (b1, b2, b3, b4) = (body(1), body(2), body(3), body(4));
+    let (r1, r2, r3, r4) = tokio::join!(
+        fx.engine.patch("User", "1", &b1),
+        fx.engine.patch("User", "1", &b2),
+        fx.engine.patch("User", "1", &b3),
+        fx.engine.patch("User", "1", &b4),
+    );
+    for result in [r1, r2, r3, r4] {
+        result?;
+    }
+    let store: &dyn scimgate::store::Store = fx.store.as_ref();
+    assert!(
+        store
+            .get_by_backend_id("acme", "User", "1")
+            .await?
+            .is_some()
+    );
     Ok(())
 }
