@@ -10,6 +10,8 @@ target=${CARGO_TARGET_DIR:-target}
 bin="$target/release/scimgate"
 
 cargo build --release --locked          # the Dockerfile's build command
+bin=$(realpath "$bin")
+config="$PWD/config/scimgate.yaml"
 
 work=$(mktemp -d)
 pids=()
@@ -31,17 +33,17 @@ pids+=($!)
 # The image runs `scimgate serve` with SCIMGATE_CONFIG=/etc/scimgate/config/scimgate.yaml from
 # its working directory /var/lib/scimgate; here the same file from the repository, overrides and
 # secrets from the environment as in `docker run -e`.
-(cd "$work" && SCIMGATE_CONFIG="$OLDPWD/config/scimgate.yaml" \
+(cd "$work" && SCIMGATE_CONFIG="$config" \
   SCIMGATE__SERVER__LISTEN="127.0.0.1:$gw_port" \
   SCIMGATE__SERVER__PUBLIC_BASE_URL="http://127.0.0.1:$gw_port" \
   SCIMGATE_TOKEN="$token" DEMO_BACKEND_URL="http://127.0.0.1:$api_port" \
-  exec "$OLDPWD/$bin" serve >"$work/gateway.log" 2>&1) &
+  exec "$bin" serve >"$work/gateway.log" 2>&1) &
 gw=$!
 pids+=("$gw")
 
 healthy=
 for _ in $(seq 1 100); do
-  if SCIMGATE_CONFIG=config/scimgate.yaml SCIMGATE__SERVER__LISTEN="127.0.0.1:$gw_port" \
+  if SCIMGATE_CONFIG="$config" SCIMGATE__SERVER__LISTEN="127.0.0.1:$gw_port" \
     "$bin" healthcheck 2>/dev/null; then healthy=1; break; fi
   sleep 0.1
 done
