@@ -23,6 +23,7 @@
 
 use crate::engine;
 use crate::scim::{ScimError, ScimType};
+use crate::server::respond::Error as RequestError;
 use crate::{backend, mapping, scim, store};
 
 /// The generic detail of a 500: the cause is logged, never sent.
@@ -37,6 +38,92 @@ fn with_type(status: u16, scim_type: ScimType, detail: impl Into<String>) -> Sci
     let mut error = ScimError::new(status, detail);
     error.scim_type = Some(scim_type);
     error
+}
+
+/// Failures of the request itself, found by the server before the engine runs (routing, body,
+/// limits, credentials, the tenant switch). The server adds the headers these statuses call
+/// for (`Allow`, `WWW-Authenticate`, `Retry-After`).
+impl From<&RequestError> for ScimError {
+    fn from(error: &RequestError) -> Self {
+        use RequestError as E;
+        match error {
+            E::NoRoute { path } => Self::new(404, format!("There is no SCIM endpoint at {path}.")),
+            E::MethodNotAllowed {
+                method,
+                path,
+                allow,
+            } => Self::new(
+                405,
+                format!("{method} is not supported on {path} (allowed: {allow})."),
+            ),
+            E::UnsupportedMediaType { content_type } => Self::new(
+                415,
+                format!(
+                    "Content-Type {content_type} is not accepted; send application/scim+json or \
+                     application/json."
+                ),
+            ),
+            E::InvalidJson { reason } => with_type(
+                400,
+                ScimType::InvalidSyntax,
+                format!("The request body is not valid JSON: {reason}."),
+            ),
+            E::MissingBody => with_type(
+                400,
+                ScimType::InvalidSyntax,
+                "This operation needs a JSON request body.",
+            ),
+            E::BodyTooLarge { limit } => Self::new(
+                413,
+                format!("The request body is larger than the limit of {limit} bytes."),
+            ),
+            E::BodyRead { .. } => Self::new(400, "The request body could not be read."),
+            E::HeadersTooLarge { size, limit } => Self::new(
+                431,
+                format!("The request headers take {size} bytes, more than the limit of {limit}."),
+            ),
+            E::UriTooLong { size, limit } => Self::new(
+                414,
+                format!("The request URI takes {size} bytes, more than the limit of {limit}."),
+            ),
+            E::Unauthenticated(rejection) if rejection.unavailable => Self::new(
+                503,
+                "The credentials cannot be checked right now; retry later.",
+            )
+            .with_retry_after(Some(1)),
+            E::Unauthenticated(rejection) => Self::new(
+                401,
+                format!("The request is not authenticated: {}.", rejection.detail),
+            ),
+            E::TenantDisabled { tenant } => Self::new(
+                403,
+                format!("SCIM provisioning is switched off for tenant {tenant}."),
+            ),
+            E::NotReady { .. } => {
+                Self::new(503, "The gateway is not ready.").with_retry_after(Some(1))
+            }
+            E::Panicked { .. } => Self::new(500, INTERNAL_DETAIL),
+        }
+    }
+}
+
+/// The request took longer than `server.limits.request_timeout`.
+pub fn timed_out() -> ScimError {
+    ScimError::new(504, "The request did not complete in time; retry later.")
+}
+
+/// More requests in flight than `server.limits.max_concurrency`: shed, to be retried.
+pub fn overloaded() -> ScimError {
+    ScimError::new(503, "The gateway is busy; retry in a second.").with_retry_after(Some(1))
+}
+
+/// A fault of ours in the request stack (a panic, an unexpected layer error): generic detail
+/// with the request id, so the admin can find the cause in the gateway's log.
+pub fn internal_request(request_id: &str) -> ScimError {
+    ScimError::new(
+        500,
+        format!("Internal error in the gateway (request id {request_id})."),
+    )
 }
 
 impl From<engine::Error> for ScimError {

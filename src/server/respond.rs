@@ -3,7 +3,8 @@
 //! Layers and handlers fail with [`Error`] (boxed) or with tower's own boxed errors (timeout,
 //! load shed); [`rescue`] downcasts them here, in one place, as linkerd's "rescue" does. The
 //! client sees a SCIM error body (`application/scim+json`) and only a generic detail for our
-//! own faults; the cause goes to the log. Nothing else in `server/` picks an error status.
+//! own faults; the cause goes to the log. The status and detail of each error are decided in
+//! `crate::error`, the one place for every layer; nothing in `server/` picks an error status.
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -11,7 +12,7 @@ use http::{Method, StatusCode};
 use http_body_util::Full;
 
 use super::tenant::Rejection;
-use crate::scim::{ScimError, ScimType};
+use crate::scim::ScimError;
 
 /// Every response the server sends: small, buffered JSON.
 pub type Response = http::Response<Full<Bytes>>;
@@ -107,99 +108,39 @@ pub enum Error {
     },
 }
 
-/// Turns any error of the stack into a SCIM error response, logging the cause.
+/// Turns any error of the stack into a SCIM error response, logging the cause. Which status and
+/// detail each error gets is decided in `crate::error`; this edge only logs and adds the headers
+/// a status calls for (`Allow`, `WWW-Authenticate`, `Retry-After`).
 pub fn rescue(error: &BoxError, request_id: &str) -> Response {
     if let Some(error) = error.downcast_ref::<Error>() {
         return respond(error, request_id);
     }
     if error.is::<tower::timeout::error::Elapsed>() {
         tracing::warn!(request_id, "Request timed out");
-        let scim = ScimError::new(504, "The request did not complete in time; retry later.");
-        return scim_error(&scim);
+        return scim_error(&crate::error::timed_out());
     }
     if error.is::<tower::load_shed::error::Overloaded>() {
         tracing::warn!(request_id, "Request shed: too many concurrent requests");
-        let scim = ScimError::new(503, "The gateway is busy; retry in a second.");
-        return with_retry_after(scim_error(&scim));
+        return scim_error(&crate::error::overloaded());
     }
     tracing::error!(request_id, error = %error, "Unexpected error in the request stack");
-    internal(request_id)
+    scim_error(&crate::error::internal_request(request_id))
 }
 
 fn respond(error: &Error, request_id: &str) -> Response {
+    log(error, request_id);
+    let scim = match error {
+        Error::Panicked { .. } => crate::error::internal_request(request_id),
+        _ => ScimError::from(error),
+    };
+    let mut response = scim_error(&scim);
     match error {
-        Error::NoRoute { path } => {
-            tracing::debug!(request_id, path, "No route");
-            scim_error(&ScimError::new(
-                404,
-                format!("There is no SCIM endpoint at {path}."),
-            ))
-        }
-        Error::MethodNotAllowed {
-            method,
-            path,
-            allow,
-        } => {
-            let detail = format!("{method} is not supported on {path} (allowed: {allow}).");
-            let mut response = scim_error(&ScimError::new(405, detail));
+        Error::MethodNotAllowed { allow, .. } => {
             response
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
-            response
         }
-        Error::UnsupportedMediaType { content_type } => scim_error(&ScimError::new(
-            415,
-            format!(
-                "Content-Type {content_type} is not accepted; send application/scim+json or \
-                 application/json."
-            ),
-        )),
-        Error::InvalidJson { reason } => scim_error(&ScimError::bad_request(
-            ScimType::InvalidSyntax,
-            format!("The request body is not valid JSON: {reason}."),
-        )),
-        Error::MissingBody => scim_error(&ScimError::bad_request(
-            ScimType::InvalidSyntax,
-            "This operation needs a JSON request body.",
-        )),
-        Error::BodyTooLarge { limit } => scim_error(&ScimError::new(
-            413,
-            format!("The request body is larger than the limit of {limit} bytes."),
-        )),
-        Error::BodyRead { reason } => {
-            tracing::info!(request_id, reason, "Request body could not be read");
-            scim_error(&ScimError::new(400, "The request body could not be read."))
-        }
-        Error::HeadersTooLarge { size, limit } => scim_error(&ScimError::new(
-            431,
-            format!("The request headers take {size} bytes, more than the limit of {limit}."),
-        )),
-        Error::UriTooLong { size, limit } => scim_error(&ScimError::new(
-            414,
-            format!("The request URI takes {size} bytes, more than the limit of {limit}."),
-        )),
-        Error::Unauthenticated(rejection) if rejection.unavailable => {
-            tracing::warn!(
-                request_id,
-                reason = rejection.reason,
-                detail = rejection.detail,
-                "Credentials could not be checked"
-            );
-            with_retry_after(scim_error(&ScimError::new(
-                503,
-                "The credentials cannot be checked right now; retry later.",
-            )))
-        }
-        Error::Unauthenticated(rejection) => {
-            tracing::info!(
-                request_id,
-                reason = rejection.reason,
-                "Request not authenticated"
-            );
-            let mut response = scim_error(&ScimError::new(
-                401,
-                format!("The request is not authenticated: {}.", rejection.detail),
-            ));
+        Error::Unauthenticated(rejection) if !rejection.unavailable => {
             let challenge = HeaderValue::from_str(&rejection.challenge)
                 .ok()
                 .filter(|value| !value.is_empty())
@@ -207,23 +148,35 @@ fn respond(error: &Error, request_id: &str) -> Response {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, challenge);
-            response
         }
-        Error::TenantDisabled { tenant } => scim_error(&ScimError::new(
-            403,
-            format!("SCIM provisioning is switched off for tenant {tenant}."),
-        )),
-        Error::NotReady { reasons } => {
-            tracing::warn!(request_id, reasons, "Not ready");
-            with_retry_after(scim_error(&ScimError::new(
-                503,
-                "The gateway is not ready.",
-            )))
+        _ => {}
+    }
+    response
+}
+
+/// Logs a request-time failure at the level its class calls for.
+fn log(error: &Error, request_id: &str) {
+    match error {
+        Error::NoRoute { path } => tracing::debug!(request_id, path, "No route"),
+        Error::BodyRead { reason } => {
+            tracing::info!(request_id, reason, "Request body could not be read");
         }
+        Error::Unauthenticated(rejection) if rejection.unavailable => tracing::warn!(
+            request_id,
+            reason = rejection.reason,
+            detail = rejection.detail,
+            "Credentials could not be checked"
+        ),
+        Error::Unauthenticated(rejection) => tracing::info!(
+            request_id,
+            reason = rejection.reason,
+            "Request not authenticated"
+        ),
+        Error::NotReady { reasons } => tracing::warn!(request_id, reasons, "Not ready"),
         Error::Panicked { message } => {
             tracing::error!(request_id, message, "Request handler panicked");
-            internal(request_id)
         }
+        _ => {}
     }
 }
 
@@ -257,20 +210,6 @@ pub fn scim_json(status: StatusCode, body: Option<&serde_json::Value>) -> Respon
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     }
-    response
-}
-
-fn internal(request_id: &str) -> Response {
-    scim_error(&ScimError::new(
-        500,
-        format!("Internal error in the gateway (request id {request_id})."),
-    ))
-}
-
-fn with_retry_after(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 
