@@ -23,9 +23,27 @@ pub(crate) async fn apply(
     let mut applied = Vec::new();
     for change in changes {
         let result = match change {
-            MemberChange::Add(ids) => add_all(op, group_scim_id, group, ids, &mut applied).await,
+            MemberChange::Add(ids) => {
+                each_member(
+                    op,
+                    OpName::AddMember,
+                    group_scim_id,
+                    group,
+                    ids,
+                    &mut applied,
+                )
+                .await
+            }
             MemberChange::Remove(ids) => {
-                remove_all(op, group_scim_id, group, ids, &mut applied).await
+                each_member(
+                    op,
+                    OpName::RemoveMember,
+                    group_scim_id,
+                    group,
+                    ids,
+                    &mut applied,
+                )
+                .await
             }
             MemberChange::RemoveAll => {
                 let current = current_members(op, group_scim_id, group).await?;
@@ -52,18 +70,26 @@ fn with_applied(error: Error, applied: &[String]) -> Error {
     }
 }
 
-async fn add_all(
+/// One add or remove call per member, in order; `applied` records what took effect so a later
+/// failure can say which members were already changed.
+async fn each_member(
     op: &Op<'_>,
+    name: OpName,
     group_scim_id: &str,
     group: &str,
     ids: &[String],
     applied: &mut Vec<String>,
 ) -> Result<(), Error> {
+    let verb = if name == OpName::AddMember {
+        "added"
+    } else {
+        "removed"
+    };
     for member in ids {
         let backend_member = op.member_backend_id(member, applied).await?;
         member_call(
             op,
-            OpName::AddMember,
+            name,
             group_scim_id,
             group,
             member,
@@ -71,31 +97,7 @@ async fn add_all(
             applied,
         )
         .await?;
-        applied.push(format!("added {member}"));
-    }
-    Ok(())
-}
-
-async fn remove_all(
-    op: &Op<'_>,
-    group_scim_id: &str,
-    group: &str,
-    ids: &[String],
-    applied: &mut Vec<String>,
-) -> Result<(), Error> {
-    for member in ids {
-        let backend_member = op.member_backend_id(member, applied).await?;
-        member_call(
-            op,
-            OpName::RemoveMember,
-            group_scim_id,
-            group,
-            member,
-            &backend_member,
-            applied,
-        )
-        .await?;
-        applied.push(format!("removed {member}"));
+        applied.push(format!("{verb} {member}"));
     }
     Ok(())
 }
