@@ -12,9 +12,10 @@ use rusqlite::{Connection, OptionalExtension as _};
 use super::Error;
 
 /// `(version, SQL)`, in order.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE records (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE records (
         tenant        TEXT   NOT NULL,
         kind          TEXT   NOT NULL,
         scim_id       TEXT   NOT NULL,
@@ -43,7 +44,28 @@ const MIGRATIONS: &[(i64, &str)] = &[(
             ON DELETE CASCADE
     );
     CREATE INDEX shadow_index_record ON shadow_index (tenant, kind, scim_id);",
-)];
+    ),
+    (
+        2,
+        // `seq` is SQLite's rowid alias here; PostgreSQL's version of this migration makes it
+        // `BIGINT GENERATED ALWAYS AS IDENTITY`. `attributes` is a JSON array of names.
+        "CREATE TABLE audit (
+        seq         INTEGER PRIMARY KEY,
+        at          BIGINT NOT NULL,
+        tenant      TEXT   NOT NULL,
+        credential  TEXT   NOT NULL,
+        request_id  TEXT   NOT NULL,
+        operation   TEXT   NOT NULL,
+        kind        TEXT   NOT NULL,
+        scim_id     TEXT,
+        attributes  TEXT   NOT NULL DEFAULT '[]',
+        status      INTEGER NOT NULL,
+        outcome     TEXT   NOT NULL
+    );
+    CREATE INDEX audit_at ON audit (at);
+    CREATE INDEX audit_scim_id ON audit (tenant, scim_id, at);",
+    ),
+];
 
 /// The newest schema version this build knows.
 pub(crate) fn latest() -> i64 {

@@ -39,7 +39,7 @@
 //! No id mapping is ever lost: an active record is only removed by a SCIM delete, and every
 //! write of one operation is one transaction.
 //!
-//! # PostgreSQL (issue 8, not built yet)
+//! # PostgreSQL (issue 8)
 //!
 //! A `PostgresStore` implements the same trait with the same migrations (`migrations.rs` uses
 //! SQL both dialects accept: TEXT, BIGINT microseconds, partial unique indexes; JSONB for
@@ -47,6 +47,7 @@
 //! `23505 unique_violation` becomes [`Error::Conflict`]); migrations run under an advisory
 //! lock; the shared tests in `tests.rs` take any `Arc<dyn Store>` so they can run against it.
 
+mod audit;
 mod error;
 mod migrations;
 mod record;
@@ -61,6 +62,7 @@ use std::pin::Pin;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+pub use audit::{AuditEntry, AuditQuery};
 pub use error::{Error, UniqueColumn};
 pub use record::{Record, RecordState, now};
 pub use sqlite::SqliteStore;
@@ -145,4 +147,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Checks that the store answers (readiness probe).
     fn ping(&self) -> StoreFuture<'_, ()>;
+
+    /// Appends one entry to the audit trail (its `seq` is assigned here); returns the `seq`.
+    fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, i64>;
+
+    /// Audit entries matching `query`, oldest first (by `at`, then `seq`).
+    fn audit(&self, query: AuditQuery) -> StoreFuture<'_, Vec<AuditEntry>>;
+
+    /// Deletes audit entries older than `older_than` (retention); returns how many.
+    fn prune_audit(&self, older_than: OffsetDateTime) -> StoreFuture<'_, u64>;
 }

@@ -16,7 +16,10 @@ use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, Transaction
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::{Error, Record, RecordState, Store, StoreFuture, UniqueColumn, migrations};
+use super::{
+    AuditEntry, AuditQuery, Error, Record, RecordState, Store, StoreFuture, UniqueColumn,
+    migrations,
+};
 
 /// Columns of `records`, in the order `read_record` expects.
 const COLUMNS: &str = "tenant, kind, scim_id, backend_id, unique_key, shadow, snapshot, created, \
@@ -477,6 +480,98 @@ impl Store for SqliteStore {
                 .map_err(database("ping"))
         })
     }
+
+    fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, i64> {
+        self.write("append_audit", move |tx| {
+            tx.execute(
+                "INSERT INTO audit (at, tenant, credential, request_id, operation, kind, scim_id, \
+                 attributes, status, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    micros(entry.at),
+                    entry.tenant,
+                    entry.credential,
+                    entry.request_id,
+                    entry.operation,
+                    entry.kind,
+                    entry.scim_id,
+                    json_text(&entry.attributes)?,
+                    entry.status,
+                    entry.outcome,
+                ],
+            )
+            .map_err(database("append_audit"))?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    fn audit(&self, query: AuditQuery) -> StoreFuture<'_, Vec<AuditEntry>> {
+        self.run("audit", move |conn| {
+            let db = database("audit");
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT seq, at, tenant, credential, request_id, operation, kind, scim_id, \
+                     attributes, status, outcome FROM audit WHERE at >= ?1 \
+                     AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR scim_id = ?3) \
+                     ORDER BY at, seq LIMIT ?4",
+                )
+                .map_err(db)?;
+            let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+            let rows = statement
+                .query_map(
+                    params![micros(query.since), query.tenant, query.scim_id, limit],
+                    read_audit,
+                )
+                .map_err(db)?;
+            let mut entries = Vec::new();
+            for row in rows {
+                entries.push(row.map_err(db)??);
+            }
+            Ok(entries)
+        })
+    }
+
+    fn prune_audit(&self, older_than: OffsetDateTime) -> StoreFuture<'_, u64> {
+        self.write("prune_audit", move |tx| {
+            let deleted = tx
+                .execute("DELETE FROM audit WHERE at < ?1", [micros(older_than)])
+                .map_err(database("prune_audit"))?;
+            Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
+        })
+    }
+}
+
+/// Reads one audit row; a bad stored value is `Corrupt`.
+fn read_audit(row: &Row<'_>) -> rusqlite::Result<Result<AuditEntry, Error>> {
+    let seq: i64 = row.get(0)?;
+    let at: i64 = row.get(1)?;
+    let attributes: String = row.get(8)?;
+    let corrupt = |what| Error::Corrupt {
+        what,
+        scim_id: format!("audit entry {seq}"),
+    };
+    let at = from_micros(at).ok_or_else(|| corrupt("audit time"));
+    let attributes =
+        serde_json::from_str::<Vec<String>>(&attributes).map_err(|_| corrupt("audit attributes"));
+    let entry = AuditEntry {
+        seq,
+        at: match at {
+            Ok(at) => at,
+            Err(error) => return Ok(Err(error)),
+        },
+        tenant: row.get(2)?,
+        credential: row.get(3)?,
+        request_id: row.get(4)?,
+        operation: row.get(5)?,
+        kind: row.get(6)?,
+        scim_id: row.get(7)?,
+        attributes: match attributes {
+            Ok(attributes) => attributes,
+            Err(error) => return Ok(Err(error)),
+        },
+        status: row.get(9)?,
+        outcome: row.get(10)?,
+    };
+    Ok(Ok(entry))
 }
 
 /// Deletes one record (and its index rows) when `extra` holds; true when one was deleted.

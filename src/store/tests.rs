@@ -484,6 +484,82 @@ async fn concurrent_creates_of_one_unique_key_yield_one_record() {
     assert_eq!(holder.scim_id, winners[0]);
 }
 
+fn audit_entry(at: time::OffsetDateTime, scim_id: &str, operation: &str) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at,
+        tenant: "t1".into(),
+        credential: "entra".into(),
+        request_id: format!("req-{scim_id}-{operation}"),
+        operation: operation.into(),
+        kind: "User".into(),
+        scim_id: Some(scim_id.into()),
+        attributes: vec!["active".into(), "name.familyName".into()],
+        status: 200,
+        outcome: "success".into(),
+    }
+}
+
+#[tokio::test]
+async fn audit_trail_appends_filters_and_prunes() {
+    let store = memory();
+    let start = now();
+    let at = |minutes: i64| start + Duration::minutes(minutes);
+    let first = store
+        .append_audit(audit_entry(at(0), "u1", "create"))
+        .await
+        .unwrap();
+    let second = store
+        .append_audit(audit_entry(at(1), "u2", "create"))
+        .await
+        .unwrap();
+    assert!(second > first);
+    let mut refused = audit_entry(at(2), "u1", "patch");
+    refused.status = 400;
+    refused.outcome = "invalidValue".into();
+    refused.attributes.clear();
+    store.append_audit(refused.clone()).await.unwrap();
+    let mut other_tenant = audit_entry(at(3), "u1", "delete");
+    other_tenant.tenant = "t2".into();
+    store.append_audit(other_tenant).await.unwrap();
+
+    let query = |since, tenant: Option<&str>, scim_id: Option<&str>, limit| AuditQuery {
+        since,
+        tenant: tenant.map(str::to_owned),
+        scim_id: scim_id.map(str::to_owned),
+        limit,
+    };
+    let all = store.audit(query(at(0), None, None, 100)).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[0].seq, first);
+    assert_eq!(all[0].attributes, vec!["active", "name.familyName"]);
+    let u1 = store
+        .audit(query(at(0), Some("t1"), Some("u1"), 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        u1.iter().map(|e| e.operation.as_str()).collect::<Vec<_>>(),
+        ["create", "patch"]
+    );
+    assert_eq!(u1[1].status, 400);
+    assert_eq!(u1[1].outcome, "invalidValue");
+    assert!(u1[1].attributes.is_empty());
+    let later = store.audit(query(at(2), None, None, 100)).await.unwrap();
+    assert_eq!(later.len(), 2);
+    let limited = store.audit(query(at(0), None, None, 1)).await.unwrap();
+    assert_eq!(limited.len(), 1);
+
+    assert_eq!(store.prune_audit(at(2)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .audit(query(at(0), None, None, 100))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
 #[tokio::test]
 async fn file_database_persists_across_reopen() {
     let db = TempDb::new();
