@@ -233,6 +233,12 @@ scim PATCH "/Groups/$G_ID" "$(patch_body "[{\"op\": \"Add\", \"path\": \"members
 check "add 2 members answers 204" "$CODE" 204
 redmine GET "/groups/$G_RM.json?include=users"
 check "Redmine has 2 members" "$(get "len(b['group']['users'])")" 2
+# Entra sends Add for members already in the group; Redmine answers 422 "User is invalid".
+scim PATCH "/Groups/$G_ID" "$(patch_body "[{\"op\": \"Add\", \"path\": \"members\", \"value\": [{\"value\": \"$A_ID\"}]}]")"
+check "re-adding a member answers 204" "$CODE" 204
+redmine GET "/groups/$G_RM.json?include=users"
+check "Redmine has the member once, the group still 2" \
+  "$(get "[[u['id'] for u in b['group']['users']].count($A_RM), len(b['group']['users'])]")" "[1, 2]"
 scim PATCH "/Groups/$G_ID" "$(patch_body "[{\"op\": \"Remove\", \"path\": \"members[value eq \\\"$B_ID\\\"]\"}]")"
 check "remove 1 member answers 204" "$CODE" 204
 redmine GET "/groups/$G_RM.json?include=users"
@@ -308,6 +314,46 @@ check "and the newcomer was not touched" "$(get "b['user']['status']")" 1
 filter "userName eq \"$H\""
 check "the newcomer is found by filter" "$(get "b['totalResults']")" 1
 check "under a SCIM id of its own" "$(get "b['Resources'][0]['id'] != '$F_ID'")" true
+
+echo "== group id reuse"
+# Redmine groups carry no timestamp: the mapping's identity is the (unique) group name.
+group_body() { echo "{\"schemas\": [\"urn:ietf:params:scim:schemas:core:2.0:Group\"], \"displayName\": \"$1\", \"members\": []}"; }
+redmine_group_id() {
+  redmine GET "/groups.json"
+  get "[g['id'] for g in b['groups'] if g['name'] == '$1'][0]"
+}
+GA=e2e-reuse-a-$run
+scim POST /Groups "$(group_body "$GA")"
+GA_ID=$(get "b['id']")
+GA_RM=$(redmine_group_id "$GA")
+redmine DELETE "/groups/$GA_RM.json"
+check "the newest group deleted in Redmine directly" "$CODE" 204
+GB=e2e-reuse-b-$run
+redmine POST /groups.json "{\"group\": {\"name\": \"$GB\"}}"
+check "Redmine reused the id for a group made directly" "$(get "b['group']['id']")" "$GA_RM"
+scim GET "/Groups/$GA_ID"
+check "the deleted group's SCIM id is 404, not the newcomer" "$CODE" 404
+scim PATCH "/Groups/$GA_ID" "$(patch_body "[{\"op\": \"Add\", \"path\": \"members\", \"value\": [{\"value\": \"$E_ID\"}]}]")"
+check "a member add on it is 404 too" "$CODE" 404
+redmine GET "/groups/$GA_RM.json?include=users"
+check "and the newcomer got no member" "$(get "len(b['group']['users'])")" 0
+scim GET "/Groups?filter=$(q "displayName eq \"$GB\"")&excludedAttributes=members"
+check "the newcomer group is found by filter" "$(get "b['totalResults']")" 1
+check "under a SCIM id of its own" "$(get "b['Resources'][0]['id'] != '$GA_ID'")" true
+GB_ID=$(get "b['Resources'][0]['id']")
+redmine DELETE "/groups/$GA_RM.json"
+GC=e2e-reuse-c-$run
+scim POST /Groups "$(group_body "$GC")"
+check "the next group create through the gateway" "$CODE" 201
+GC_ID=$(get "b['id']")
+check "Redmine reused the id again" "$(redmine_group_id "$GC")" "$GA_RM"
+check "the new group has a new SCIM id" "$([ "$GC_ID" != "$GB_ID" ] && [ "$GC_ID" != "$GA_ID" ] && echo yes)" yes
+scim GET "/Groups/$GB_ID"
+check "the deleted group's SCIM id stays 404" "$CODE" 404
+scim GET "/Groups/$GC_ID"
+check "the new group reads as itself" "$(get "b['displayName']")" "$GC"
+scim DELETE "/Groups/$GC_ID"
+check "group delete answers 204" "$CODE" 204
 
 echo "== delete the first user"
 scim DELETE "/Users/$A_ID"

@@ -475,6 +475,24 @@ impl Op<'_> {
         }
     }
 
+    /// After the gateway's own write to the resource a record names (checked by identity just
+    /// before the write), the identity value may have changed with it: a group renamed through
+    /// the gateway, when the mapping's identity is the name. The record takes the new value
+    /// (saved with the record by [`Op::save`]), so only changes made elsewhere retire the id.
+    pub(crate) fn follow_identity(&self, record: Option<Record>, object: &Value) -> Option<Record> {
+        let mut record = record?;
+        let Some(current) = self.resource.identity_of(object) else {
+            return Some(record);
+        };
+        let mut snapshot = match record.inner.snapshot.take() {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        snapshot.insert(IDENTITY.to_owned(), Value::String(current));
+        record.inner.snapshot = Some(Value::Object(snapshot));
+        Some(record)
+    }
+
     /// Removes the record of a deleted resource.
     pub(crate) async fn forget(&self, record: &Record) -> Result<(), Error> {
         self.store()

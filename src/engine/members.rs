@@ -178,8 +178,9 @@ async fn current_members(
     }
 }
 
-/// One add or remove call. A member the backend refuses, or one that cannot be a backend id at
-/// all, is [`Error::UnknownMember`]; a 404 means the group is gone.
+/// One add or remove call. A refusal the mapping's `errors` call `already_done` is success when
+/// `members.list` shows the change in place. A member the backend refuses, or one that cannot
+/// be a backend id at all, is [`Error::UnknownMember`]; a 404 means the group is gone.
 async fn member_call(
     op: &Op<'_>,
     name: OpName,
@@ -196,6 +197,27 @@ async fn member_call(
     };
     match op.call(name, &vars).await {
         Ok(_) => Ok(()),
+        // The mapping says this refusal can mean "already so" (Redmine's 422 for a member
+        // added twice, which Entra does routinely): success only when the member list agrees.
+        Err(Error::Backend(crate::backend::Error::Status {
+            status, message, ..
+        })) if op.resource.classify_error(name, status.as_u16(), &message)
+            == Some(mapping::ErrorClass::AlreadyDone) =>
+        {
+            let present = current_members(op, group_scim_id, group)
+                .await?
+                .iter()
+                .any(|m| m == backend_member);
+            if present == (name == OpName::AddMember) {
+                tracing::info!(
+                    operation = name.as_str(),
+                    "The backend refused a member change that was already in place."
+                );
+                Ok(())
+            } else {
+                Err(unknown())
+            }
+        }
         Err(
             Error::Rejected { .. }
             | Error::Mapping(

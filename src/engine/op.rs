@@ -114,7 +114,12 @@ impl<'e> Op<'e> {
         else {
             return Error::Backend(error);
         };
-        match self.resource.classify_error(status.as_u16(), message) {
+        // The label is `users.get`, `groups.members.add`: the operation follows the prefix.
+        let name = operation
+            .split_once('.')
+            .and_then(|(_, name)| OpName::parse(name))
+            .unwrap_or(OpName::List);
+        match self.resource.classify_error(name, status.as_u16(), message) {
             Some(ErrorClass::Uniqueness) => Error::Uniqueness {
                 operation: operation.clone(),
                 message: message.clone(),

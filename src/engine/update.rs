@@ -71,7 +71,13 @@ pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<
         Vec::new()
     };
     if is_group && request.operations.is_empty() {
-        let backend_id = op.resolve(id).await?.0;
+        // With an `identity`, the group is read first: a reused backend id must not get the
+        // members meant for the group that had it before.
+        let backend_id = if op.resource.has_identity() {
+            read::current(op, id).await?.0
+        } else {
+            op.resolve(id).await?.0
+        };
         members::apply(op, id, &backend_id, &member_changes).await?;
         return Ok(None);
     }
@@ -116,6 +122,7 @@ async fn write_back(
     new_scim: &Value,
 ) -> Result<Value, Error> {
     let mut object = existing;
+    let mut record = record;
     if write.backend_changed {
         let vars = Vars::new()
             .with("id", backend_id)
@@ -135,6 +142,7 @@ async fn write_back(
             _ if op.resource.rereads_after(write.op) => read::fetch(op, id, backend_id).await?,
             _ => merged(object, &write),
         };
+        record = op.follow_identity(record, &object);
     }
     let old_stored = record
         .as_ref()

@@ -40,6 +40,25 @@ pub enum OpName {
 }
 
 impl OpName {
+    /// Every operation, in the order mapping files list them.
+    pub const ALL: [OpName; 10] = [
+        Self::Create,
+        Self::Get,
+        Self::List,
+        Self::Replace,
+        Self::Update,
+        Self::Delete,
+        Self::Deactivate,
+        Self::AddMember,
+        Self::RemoveMember,
+        Self::ListMembers,
+    ];
+
+    /// The operation a mapping file names (`members.add`), if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.as_str() == name)
+    }
+
     /// The name used in mapping files and messages.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -66,6 +85,9 @@ pub enum ErrorClass {
     InvalidValue,
     /// The resource does not exist (SCIM 404).
     NotFound,
+    /// The change is already in place (a member call refused because the member already is,
+    /// or already is not, in the group); the engine verifies it before answering success.
+    AlreadyDone,
 }
 
 /// How the list call pages.
@@ -130,6 +152,8 @@ pub(crate) struct MemberList {
 pub(crate) struct ErrorRule {
     pub(crate) status: u16,
     pub(crate) contains: Option<String>,
+    /// The operations it applies to; empty: every operation.
+    pub(crate) on: Vec<OpName>,
     pub(crate) means: ErrorMeaning,
 }
 
@@ -490,13 +514,15 @@ impl ResourceMapping {
             .unwrap_or_default()
     }
 
-    /// What a backend error answer means, by the mapping's `errors` rules.
-    pub fn classify_error(&self, status: u16, message: &str) -> Option<ErrorClass> {
+    /// What a backend error answer to operation `op` means, by the mapping's `errors` rules
+    /// (the first rule whose status, `contains` and `on` match).
+    pub fn classify_error(&self, op: OpName, status: u16, message: &str) -> Option<ErrorClass> {
         let lower = message.to_lowercase();
         self.errors
             .iter()
             .find(|r| {
                 r.status == status
+                    && (r.on.is_empty() || r.on.contains(&op))
                     && r.contains
                         .as_ref()
                         .is_none_or(|c| lower.contains(&c.to_lowercase()))
@@ -505,6 +531,7 @@ impl ResourceMapping {
                 ErrorMeaning::Uniqueness => ErrorClass::Uniqueness,
                 ErrorMeaning::InvalidValue => ErrorClass::InvalidValue,
                 ErrorMeaning::NotFound => ErrorClass::NotFound,
+                ErrorMeaning::AlreadyDone => ErrorClass::AlreadyDone,
             })
     }
 

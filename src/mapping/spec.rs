@@ -534,7 +534,11 @@ pub struct ErrorRuleFile {
     /// Only when the answer body contains this text (case-insensitive).
     #[serde(default)]
     pub contains: Option<String>,
-    /// What it means: `uniqueness`, `invalid_value` or `not_found`.
+    /// Only for these backend operations (`create`, `get`, `list`, `replace`, `update`,
+    /// `delete`, `deactivate`, `members.add`, `members.remove`, `members.list`); empty: all.
+    #[serde(default)]
+    pub on: Vec<String>,
+    /// What it means: `uniqueness`, `invalid_value`, `not_found` or `already_done`.
     pub means: ErrorMeaning,
 }
 
@@ -548,6 +552,9 @@ pub enum ErrorMeaning {
     InvalidValue,
     /// The resource does not exist (404).
     NotFound,
+    /// The change is already in place (a member added twice): success once scimgate has
+    /// verified it with `members.list`. Only for `on: [members.add]` / `[members.remove]`.
+    AlreadyDone,
 }
 
 /// Group membership calls; `{id}` is the group's backend id, `{member}` the member's.

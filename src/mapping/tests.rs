@@ -136,18 +136,18 @@ fn demo_reads_ids_lists_and_backend_errors() {
     assert_eq!(u.paging(), Paging::Offset);
     assert_eq!(u.max_page_size(), Some(200));
     assert_eq!(
-        u.classify_error(409, r#"{"error":"email taken"}"#),
+        u.classify_error(OpName::Create, 409, r#"{"error":"email taken"}"#),
         Some(ErrorClass::Uniqueness)
     );
     assert_eq!(
-        u.classify_error(422, r#"{"error":"unknown user 5"}"#),
+        u.classify_error(OpName::Create, 422, r#"{"error":"unknown user 5"}"#),
         Some(ErrorClass::InvalidValue)
     );
     assert_eq!(
-        u.classify_error(404, "user not found"),
+        u.classify_error(OpName::Create, 404, "user not found"),
         Some(ErrorClass::NotFound)
     );
-    assert_eq!(u.classify_error(500, "boom"), None);
+    assert_eq!(u.classify_error(OpName::Create, 500, "boom"), None);
     assert_eq!(m.ids(), IdPolicy::Backend);
     assert_eq!(m.backend().base_url, "http://127.0.0.1:8081");
     assert!(
@@ -586,4 +586,75 @@ fn identity_needs_gateway_ids_and_answer_a_valid_jsonpath() {
     );
     let problems = load("w.yaml", &bad, &|_| None).unwrap_err().render();
     assert!(problems.contains("invalid JSONPath `user[`"), "{problems}");
+}
+
+fn redmine() -> Mapping {
+    let text = std::fs::read_to_string(mappings_dir().join("redmine.yaml")).unwrap();
+    load("mappings/redmine.yaml", &text, &test_env).unwrap_or_else(|p| panic!("{}", p.render()))
+}
+
+#[test]
+fn an_error_rule_on_member_add_means_already_done_only_there() {
+    let m = redmine();
+    let g = m.groups().unwrap();
+    let twice = r#"{"errors":["User is invalid"]}"#;
+    assert_eq!(
+        g.classify_error(OpName::AddMember, 422, twice),
+        Some(ErrorClass::AlreadyDone)
+    );
+    // Other operations fall through to the top-level rule.
+    assert_eq!(
+        g.classify_error(OpName::Update, 422, twice),
+        Some(ErrorClass::InvalidValue)
+    );
+    assert_eq!(
+        users(&m).classify_error(OpName::AddMember, 422, twice),
+        Some(ErrorClass::InvalidValue)
+    );
+    assert!(g.has_identity());
+    assert_eq!(
+        g.identity_of(&json!({"id": 7, "name": "Engineering"}))
+            .as_deref(),
+        Some("Engineering")
+    );
+}
+
+#[test]
+fn error_rule_operations_and_already_done_are_checked() {
+    let text = std::fs::read_to_string(mappings_dir().join("redmine.yaml")).unwrap();
+    let rule = r#"on: [members.add], means: already_done"#;
+    assert!(text.contains(rule));
+    let unknown = text.replace(rule, "on: [members.ad], means: already_done");
+    let problems = load("r.yaml", &unknown, &test_env).unwrap_err().render();
+    assert!(
+        problems.contains("unknown operation `members.ad` (allowed: create, get,"),
+        "{problems}"
+    );
+    let not_members = text.replace(rule, "on: [update], means: already_done");
+    let problems = load("r.yaml", &not_members, &test_env)
+        .unwrap_err()
+        .render();
+    assert!(
+        problems.contains("`already_done` needs `on:` naming only member calls"),
+        "{problems}"
+    );
+    let anywhere = text.replace(rule, "means: already_done");
+    assert!(load("r.yaml", &anywhere, &test_env).is_err());
+    let no_list = text.replace(
+        "    list:\n      method: GET\n      path: \"/groups/{id}.json\"\n      query: { include: users }\n      items: \"$.group.users[*]\"\n      member_id: \"$.id\"\n",
+        "",
+    );
+    assert_ne!(no_list, text);
+    let problems = load("r.yaml", &no_list, &test_env).unwrap_err().render();
+    assert!(
+        problems.contains("`already_done` needs `members.list`"),
+        "{problems}"
+    );
+    // A top-level rule with an unknown operation is reported once, not per resource type.
+    let top = text.replace(
+        "  - { status: 404, means: not_found }",
+        "  - { status: 404, on: [fetch], means: not_found }",
+    );
+    let problems = load("r.yaml", &top, &test_env).unwrap_err();
+    assert_eq!(problems.0.len(), 1, "{}", problems.render());
 }

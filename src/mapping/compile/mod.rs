@@ -46,11 +46,18 @@ impl Ctx<'_> {
 
     pub(super) fn push(&mut self, line: u64, column: u64, path: &[String], message: String) {
         let column = self.env.original_column(line, column);
+        let key_path = join_key_path(path);
+        // Top-level rules are compiled for users and for groups: one problem, said once.
+        if self.problems.iter().any(|p| {
+            p.line == line && p.column == column && p.key_path == key_path && p.message == message
+        }) {
+            return;
+        }
         self.problems.push(Problem {
             file: self.file.to_owned(),
             line,
             column,
-            key_path: join_key_path(path),
+            key_path,
             message,
         });
     }

@@ -7,7 +7,7 @@ use super::{Ctx, p, with};
 use crate::mapping::attribute::{Target, plain_segments};
 use crate::mapping::plan::{FilterAction, FilterRule, split_when};
 use crate::mapping::resource::{ErrorRule, MemberList, OpName, ResourceMapping};
-use crate::mapping::spec::{FilterUse, MappingFile, OperationFile, ResourceFile};
+use crate::mapping::spec::{ErrorMeaning, FilterUse, MappingFile, OperationFile, ResourceFile};
 use crate::mapping::template::Template;
 use crate::scim::path::eq_name;
 use crate::scim::schema::{GROUP_SCHEMA, SchemaRegistry, USER_SCHEMA};
@@ -186,16 +186,53 @@ pub(super) fn compile_resource(
             key: attr,
         });
     }
-    let errors = file
+    let has_member_list = file.members.as_ref().is_some_and(|m| m.list.is_some());
+    let own = file
         .errors
         .iter()
-        .chain(&spec.errors)
-        .map(|e| ErrorRule {
+        .enumerate()
+        .map(|(i, e)| (with(&base, &["errors", &format!("[{i}]")]), e));
+    let shared = spec
+        .errors
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (p(&["errors", &format!("[{i}]")]), e));
+    let mut errors = Vec::new();
+    for (path, e) in own.chain(shared) {
+        let mut on = Vec::new();
+        for name in &e.on {
+            match OpName::parse(name) {
+                Some(op) => on.push(op),
+                None => {
+                    let allowed: Vec<&str> = OpName::ALL.iter().map(|o| o.as_str()).collect();
+                    ctx.at(
+                        &with(&path, &["on"]),
+                        format!(
+                            "unknown operation `{name}` (allowed: {})",
+                            allowed.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        if e.means == ErrorMeaning::AlreadyDone {
+            let member_ops = !on.is_empty()
+                && on
+                    .iter()
+                    .all(|o| matches!(o, OpName::AddMember | OpName::RemoveMember));
+            if !member_ops {
+                ctx.at(&with(&path, &["means"]), "`already_done` needs `on:` naming only member calls (allowed: members.add, members.remove)");
+            } else if key == "groups" && !has_member_list {
+                ctx.at(&with(&path, &["means"]), "`already_done` needs `members.list` (scimgate checks the change is really in place)");
+            }
+        }
+        errors.push(ErrorRule {
             status: e.status,
             contains: e.contains.clone(),
+            on,
             means: e.means,
-        })
-        .collect();
+        });
+    }
     let mut members = None;
     if let Some(m) = &file.members {
         let mpath = with(&base, &["members"]);
