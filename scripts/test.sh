@@ -19,6 +19,8 @@ step "build the scimgate binary (cargo build --locked)" cargo build --locked
 step "scimgate check: shipped settings and mappings, with their tests" \
   "$target/debug/scimgate" check
 step "Dockerfile lint (hadolint)" scripts/lint-dockerfile.sh
+# Every command block of README.md against a fresh demo; docker lines checked against the files.
+step "README commands (scripts/readme-commands.sh)" scripts/readme-commands.sh "$target/debug/scimgate"
 step "external conformance suites against scimgate demo" scripts/conformance.sh "$target/debug/scimgate"
 # A real legacy product (Redmine from Debian's packages, installed and started by the script)
 # behind the gateway with mappings/redmine.yaml alone, replaying Entra's flows.
