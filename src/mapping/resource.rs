@@ -41,7 +41,7 @@ pub enum OpName {
 
 impl OpName {
     /// Every operation, in the order mapping files list them.
-    pub const ALL: [OpName; 10] = [
+    pub const ALL: [Self; 10] = [
         Self::Create,
         Self::Get,
         Self::List,
