@@ -161,7 +161,12 @@ impl Reloader {
             load_tested_mapping(path, &env)
         })
         .map_err(|error| Error::Tenants {
-            problems: error.problems,
+            // One log line per failed reload, whatever a problem's text holds.
+            problems: error
+                .problems
+                .iter()
+                .map(|problem| problem.replace('\n', " "))
+                .collect(),
         })?;
         self.live.replace(&settings.server, tenants);
         Ok((settings, restart_required))

@@ -92,11 +92,6 @@ impl LiveConfig {
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
-
-    /// The limits in force now.
-    pub fn limits(&self) -> Limits {
-        self.snapshot().limits.clone()
-    }
 }
 
 /// The per-connection service: each request runs on the stack current when it arrives.

@@ -14,7 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use scimgate::app;
-use scimgate::demo::{DemoOptions, DemoServer};
+use scimgate::demo::{DemoOptions, DemoServer, Fault};
 use scimgate::reload::{self, Reloader};
 use scimgate::server::auth::token_hash_line;
 use scimgate::server::{Server, ServerHandle};
@@ -32,24 +32,29 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
-/// The demo mapping pointed at `backend`, with its email-domain policy `policy`. With the
-/// closed policy its `tests:` section is cut: some of them write users outside example.com, and
-/// a reload refuses a mapping whose tests fail.
+/// The demo mapping pointed at `backend`, with its email-domain policy `policy`.
 fn write_mapping(dir: &Path, backend: &DemoServer, policy: &str) {
+    write_mapping_with(dir, backend, OPEN_POLICY, policy);
+}
+
+/// The demo mapping pointed at `backend`, with `from` replaced by `to`. When they differ its
+/// `tests:` section is cut, as the change makes some of them fail (a reload refuses a mapping
+/// whose tests fail).
+fn write_mapping_with(dir: &Path, backend: &DemoServer, from: &str, to: &str) {
     let mut text = DEMO_MAPPING
         .replace(
             "${DEMO_BACKEND_URL:-http://127.0.0.1:8081}",
             &backend.base_url(),
         )
-        .replace(OPEN_POLICY, policy);
-    if policy != OPEN_POLICY {
+        .replace(from, to);
+    assert!(
+        text.contains(&backend.base_url()) && text.contains(to),
+        "mappings/demo.yaml changed shape; update this test"
+    );
+    if from != to {
         let tests = text.find("\ntests:").expect("demo.yaml has tests");
         text.truncate(tests + 1);
     }
-    assert!(
-        text.contains(&backend.base_url()) && text.contains(policy),
-        "mappings/demo.yaml changed shape; update this test"
-    );
     std::fs::write(dir.join("mapping.yaml"), text).expect("write mapping");
 }
 
@@ -146,6 +151,7 @@ impl Connection {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": user_name,
             "name": { "givenName": "Ann", "familyName": "Lee" },
+            "displayName": "Ann Lee",
             "active": true,
         });
         self.send("POST", "/scim/v2/Users", token, Some(user)).await
@@ -289,6 +295,60 @@ async fn a_broken_mapping_or_settings_file_keeps_the_old_configuration_and_says_
         .send("GET", "/scim/v2/Users", "new-token", None)
         .await;
     assert_eq!(status, StatusCode::OK);
+
+    server.shutdown().await.expect("shutdown");
+    backend.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_in_flight_request_finishes_on_the_configuration_it_started_with() {
+    let backend = DemoServer::start(([127, 0, 0, 1], 0).into(), DemoOptions::default())
+        .await
+        .expect("backend");
+    let dir = temp_dir();
+    write_mapping(&dir, &backend, OPEN_POLICY);
+    let settings_file = write_settings(&dir, "127.0.0.1:0", &["old-token"]);
+    let (server, reloader) = serve(&settings_file).await;
+    backend.inject(Fault::delay(700).on("POST /api/v1/users").times(1));
+    let mut connection = Connection::open(server.local_addr()).await;
+    let in_flight = tokio::spawn(async move {
+        let reply = connection.create("old-token", "ann@example.com").await;
+        (reply, connection)
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while backend.calls().route("POST /api/v1/users") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the create never reached the backend"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // displayName now reads the backend's first name.
+    write_mapping_with(
+        &dir,
+        &backend,
+        "displayName:      \"$.display_name\"",
+        "displayName:      \"$.first_name\"",
+    );
+    reloader.reload().expect("the reload succeeds");
+
+    let ((status, body), mut connection) = in_flight.await.expect("join");
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["displayName"], "Ann Lee",
+        "answered with the old mapping"
+    );
+    let id = body["id"].as_str().expect("id").to_owned();
+    let (status, body) = connection
+        .send("GET", &format!("/scim/v2/Users/{id}"), "old-token", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["displayName"], "Ann",
+        "the next request uses the new mapping"
+    );
 
     server.shutdown().await.expect("shutdown");
     backend.shutdown().await;
