@@ -16,6 +16,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod mapping;
+pub mod reload;
 pub mod scim;
 pub mod server;
 pub mod settings;

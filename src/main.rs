@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use scimgate::demo::{DemoOptions, DemoServer};
+use scimgate::reload::Reloader;
 use scimgate::settings::{LogFormat, Settings, TlsMode};
 use scimgate::{app, mapping, server, telemetry, translate};
 
@@ -147,8 +148,22 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let env = |name: &str| std::env::var(name).ok();
     let tenants = app::build_tenants(&settings, &store, &|path| app::load_mapping(path, &env))?;
     let server = server::Server::bind(&settings.server, tenants).await?;
+    let reloader = std::sync::Arc::new(Reloader::new(
+        config.map(Path::to_path_buf),
+        settings,
+        store,
+        server.live_config(),
+    ));
+    // Installed before "listening" is logged, so no SIGHUP can arrive unhandled (and end the
+    // process) once the gateway serves.
+    #[cfg(unix)]
+    let hangups = reloader
+        .spawn_on_hangup()
+        .context("cannot listen for SIGHUP")?;
     tracing::info!(listen = %server.local_addr(), "Gateway listening.");
     server.run(server::shutdown_signal()).await;
+    #[cfg(unix)]
+    hangups.abort();
     tracing::info!("Gateway stopped.");
     Ok(ExitCode::SUCCESS)
 }

@@ -9,16 +9,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::handlers::Router;
-use super::stack::{self, Stack};
+use super::live::{LiveConfig, LiveService};
 use super::tenant::Tenant;
 use super::tls::{self, CertReloader};
 use crate::settings::{ServerSettings, TlsMode};
@@ -51,8 +49,7 @@ pub struct Server {
         Arc<CertReloader>,
         std::time::Duration,
     )>,
-    stack: Stack<hyper::body::Incoming>,
-    settings: ServerSettings,
+    live: Arc<LiveConfig>,
 }
 
 impl std::fmt::Debug for Server {
@@ -90,9 +87,13 @@ impl Server {
             listener,
             local_addr,
             tls,
-            stack: stack::build(&settings.limits, Router::new(tenants)),
-            settings: settings.clone(),
+            live: Arc::new(LiveConfig::new(settings, tenants)),
         })
+    }
+
+    /// The tenants and limits being served, replaceable while serving (configuration reload).
+    pub fn live_config(&self) -> Arc<LiveConfig> {
+        Arc::clone(&self.live)
     }
 
     /// The bound address (useful with port 0).
@@ -106,8 +107,7 @@ impl Server {
             listener,
             local_addr,
             tls,
-            stack,
-            settings,
+            live,
         } = self;
         let reload_task = tls.as_ref().map(|(_, reloader, interval)| {
             tokio::spawn(tls::watch(Arc::clone(reloader), *interval))
@@ -120,22 +120,6 @@ impl Server {
                  TLS-terminating load balancer or on loopback"
             ),
         }
-        let header_read_timeout = settings.limits.header_read_timeout;
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_read_timeout);
-        // hyper's own h2 header limit (16 KiB by default) sits above ours, so that an oversized
-        // header section reaches the stack and gets a SCIM 431 rather than a bare stream reset.
-        let h2_headers = settings
-            .limits
-            .max_header_bytes
-            .saturating_add(settings.limits.max_uri_bytes);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(h2_headers.saturating_mul(2)).unwrap_or(u32::MAX));
         let acceptor = tls.map(|(acceptor, _, _)| acceptor);
 
         let graceful = GracefulShutdown::new();
@@ -154,8 +138,15 @@ impl Server {
                 () = &mut shutdown => break,
             };
             let _ = tcp.set_nodelay(true);
-            let builder = builder.clone();
-            let service = TowerToHyperService::new(stack.clone());
+            // A new connection takes the connection limits in force now; each of its requests
+            // then takes the stack in force when it arrives (see `live.rs`).
+            let snapshot = live.snapshot();
+            let builder = snapshot.builder.clone();
+            let header_read_timeout = snapshot.limits.header_read_timeout;
+            drop(snapshot);
+            let service = TowerToHyperService::new(LiveService {
+                config: Arc::clone(&live),
+            });
             let acceptor = acceptor.clone();
             // The watcher is taken before the handshake so shutdown also waits for it.
             let watcher = graceful.watcher();
@@ -185,10 +176,11 @@ impl Server {
         if let Some(task) = reload_task {
             task.abort();
         }
-        tracing::info!(grace = ?settings.shutdown_grace, "Shutting down: draining in-flight requests");
+        let shutdown_grace = live.snapshot().shutdown_grace;
+        tracing::info!(grace = ?shutdown_grace, "Shutting down: draining in-flight requests");
         tokio::select! {
             () = graceful.shutdown() => tracing::info!("All connections closed"),
-            () = tokio::time::sleep(settings.shutdown_grace) => {
+            () = tokio::time::sleep(shutdown_grace) => {
                 tracing::warn!("Grace period over; closing the remaining connections");
             }
         }

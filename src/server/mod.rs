@@ -1,6 +1,7 @@
 //! The HTTP side of the gateway: sockets, TLS, the tower stack, authentication and routing.
 //!
 //! - [`listener`] accepts TCP (and TLS via [`tls`]) and serves HTTP/1.1 and h2 with hyper;
+//! - [`live`] holds the tenants and limits being served, swapped whole on a reload;
 //! - [`stack`] orders the tower layers (request id, trace, limits, timeout, load shedding);
 //! - [`handlers`] routes ([`routes`]) to health probes or a tenant's [`service::ScimService`]
 //!   after authentication ([`tenant::Authenticate`]);
@@ -11,6 +12,7 @@
 pub mod auth;
 pub mod handlers;
 pub mod listener;
+pub mod live;
 pub mod respond;
 pub mod routes;
 pub mod service;
@@ -19,5 +21,6 @@ pub mod tenant;
 pub mod tls;
 
 pub use listener::{Server, ServerHandle, shutdown_signal};
+pub use live::LiveConfig;
 pub use service::{Operation, Resource, ScimCall, ScimReply, ScimService};
 pub use tenant::{Authenticate, Rejection, Tenant};

@@ -2,5 +2,6 @@
 
 mod engine;
 mod entra;
+mod reload;
 mod server;
 mod settings;
