@@ -655,6 +655,8 @@ fn delete_where(
 mod inline_read_tests {
     use super::*;
 
+    // Holding the read connection's lock across the reads is the point: it makes them fall back.
+    #[allow(clippy::await_holding_lock)]
     #[tokio::test]
     async fn a_busy_read_connection_falls_back_to_the_blocking_pool() {
         let path =
