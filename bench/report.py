@@ -25,36 +25,8 @@ CALLS_TARGET = {"filter": "= 1", "get": "= 1", "create": "= 1", "patch": "≤ 2"
 MB = 1024.0
 
 
-# Written by hand from a `perf record -g` of the gateway under `GET /Users/{id}` at c=1 (10k users,
-# plain HTTP, 2026-11-23, commit 776ca52); refresh it when the gateway's request path changes.
-PROFILE_NOTE = [
-    "## Where the gateway's time goes (perf, 2026-11-23)",
-    "",
-    "`perf record -g -p <gateway>` for 5 s of `GET /Users/{id}` at c=1 (about 2,700 req/s): the",
-    "gateway spends most of its ~250 µs CPU per request in the kernel, not in mapping code:",
-    "`finish_task_switch` 19 %, `try_to_wake_up`/`sock_def_readable` 11 %, `futex` waits 7 %,",
-    "`writev` 15 % and `epoll_wait` 12 % (inclusive). Each read hops threads several times: the",
-    "tokio worker, the blocking pool (`tokio::runtime::blocking::pool::Inner::run` 6 %) that runs",
-    "the sqlite store lookup for the stored attributes (externalId; `sqlite3_step`, `btreeBeginTrans`,",
-    "`fcntl` locks, ~5 %), and reqwest's connection task for the backend call; every hop is a",
-    "futex wake and a context switch, which on this 2-core VM costs tens of µs each. User-space",
-    "mapping code (engine, JSON): no scimgate function reaches 1 % self time; malloc/free ~6 %.",
-    "",
-    "What it would take to meet the read targets: (1) keep stored attributes in an in-memory",
-    "map (write-through to sqlite) so reads make no `spawn_blocking` hop and no sqlite transaction;",
-    "(2) call the backend over a pooled hyper HTTP/1 client on the same task instead of reqwest's",
-    "extra connection task; (3) on small machines, run fewer runtime worker threads (2 cores are",
-    "shared with the backend and the load generator, so cross-thread wake-ups dominate). The ratio",
-    "target (≥ 0.9× a backend that answers in ~25 µs from memory) is very demanding: any proxy adds",
-    "at least one extra loopback round trip (~30–60 µs here); against a real product API that takes",
-    "milliseconds per call the same overhead is a few per cent.",
-    "",
-    "Errors in the PATCH /Users rows at c=32 are a gateway defect found by this benchmark: two",
-    "concurrent PATCHes of a user the store has not seen yet race to create its id-map record, and",
-    "the loser fails with `store: backend id already used by record …` → 500. The store's",
-    "get-or-create must be atomic (INSERT … ON CONFLICT DO NOTHING, then read back).",
-    "",
-]
+# The hand-written profile section (callgrind figures), copied in verbatim.
+PROFILE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profile.md")
 
 
 def mark(ok):
@@ -122,6 +94,10 @@ def main():
     w(f"- Date: {now}")
     w(f"- Machine: {cores} cores, {model}; load generator, gateway and example API share them")
     w(f"- Commit: `{commit}`")
+    with open("/proc/loadavg") as loadavg:
+        load_average = " / ".join(loadavg.read().split()[:3])
+    w(f"- Load average (1 / 5 / 15 min) when the report was written: {load_average}; other jobs share "
+      "the machine, so wall-clock figures vary between runs (CPU/req and instruction counts much less)")
     w("")
     w("Columns: requests/s and latency percentiles from wrk; *ratio* = gateway req/s ÷ direct req/s;")
     w("*added p50* = gateway p50 − direct p50; *CPU/req* = the gateway process's utime+stime")
@@ -206,7 +182,8 @@ def main():
     w("(`bench/conns.py`: one `GET /healthz` each, then kept open idle) and peak RSS is read at the end")
     w("of the pass.")
     w("")
-    out.extend(PROFILE_NOTE)
+    with open(PROFILE_FILE) as profile:
+        out.extend(profile.read().splitlines())
     print("\n".join(out))
 
 

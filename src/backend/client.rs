@@ -1,9 +1,17 @@
 //! `BackendClient`: sends one `BackendRequest` to the legacy REST API and classifies the
 //! outcome.
 //!
-//! Owns the pooled reqwest client, per-call timeouts, the caller's deadline, retries (policy
+//! Owns the pooled HTTP client, per-call timeouts, the caller's deadline, retries (policy
 //! in `retry.rs`), outbound auth (`auth.rs`) and the `tracing` span of each call. It never
 //! logs the filled-in path, query values, headers or bodies, and never decides SCIM statuses.
+//!
+//! Calls go through hyper-util's pooled legacy client (HTTP/1.1, and HTTP/2 when a TLS backend
+//! offers it by ALPN) with rustls (ring) and the platform's certificate verifier: the same
+//! stack reqwest builds, without reqwest's per-request layers (redirect policy, URL re-parsing,
+//! header merging), which cost ~40k instructions per call (callgrind, `docs/benchmarks.md`).
+//! Redirects are never followed; no system proxy is used. reqwest still serves the rare
+//! OAuth2 token requests (`auth.rs`). [`BackendClient::attempt`] is the one place where an
+//! HTTP exchange executes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +19,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::time::Instant;
 use tracing::Instrument as _;
@@ -33,10 +45,14 @@ const RESERVED_HEADERS: &[http::HeaderName] = &[
     http::header::TE,
 ];
 
+/// The pooled HTTP client of the hot path.
+type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 /// The client for one backend; cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct BackendClient {
-    http: reqwest::Client,
+    http: HttpClient,
+    user_agent: HeaderValue,
     base: BaseUrl,
     auth: Authenticator,
     call_timeout: Duration,
@@ -72,7 +88,13 @@ impl BackendClient {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let base =
             BaseUrl::new(config.base_url).map_err(|reason| Error::InvalidConfig { reason })?;
-        let http = reqwest::Client::builder()
+        let user_agent =
+            HeaderValue::from_str(&config.user_agent).map_err(|_| Error::InvalidConfig {
+                reason: "user agent is not a valid header value".to_owned(),
+            })?;
+        let http = http_client(config.connect_timeout)?;
+        // Token requests (OAuth2) only: rare, off the hot path.
+        let token_http = reqwest::Client::builder()
             .user_agent(config.user_agent)
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
@@ -81,9 +103,10 @@ impl BackendClient {
             .map_err(|error| Error::InvalidConfig {
                 reason: describe(&error),
             })?;
-        let auth = Authenticator::new(&config.auth, http.clone(), config.call_timeout)?;
+        let auth = Authenticator::new(&config.auth, token_http, config.call_timeout)?;
         Ok(Self {
             http,
+            user_agent,
             base,
             auth,
             call_timeout: config.call_timeout,
@@ -297,44 +320,57 @@ impl BackendClient {
             // `insert`, not `append`: the configured credential replaces any the mapping set.
             headers.insert(name.clone(), value.clone());
         }
-        let mut builder = self.http.request(request.method.clone(), url.clone());
-        if let Some(body) = body {
-            if !headers.contains_key(http::header::CONTENT_TYPE) {
-                headers.insert(
-                    http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-            }
-            builder = builder.body(body);
+        if !headers.contains_key(http::header::USER_AGENT) {
+            headers.insert(http::header::USER_AGENT, self.user_agent.clone());
         }
-        let builder = builder.headers(headers);
+        let body = match body {
+            Some(body) => {
+                if !headers.contains_key(http::header::CONTENT_TYPE) {
+                    headers.insert(
+                        http::header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                }
+                body
+            }
+            None => Bytes::new(),
+        };
+        let uri = match http::Uri::try_from(url.as_str()) {
+            Ok(uri) => uri,
+            // `BaseUrl::join` only yields valid URLs; nothing was sent.
+            Err(error) => return Attempt::ConnectFailed(message::sanitise(&error.to_string())),
+        };
+        let mut outgoing = http::Request::new(Full::new(body));
+        *outgoing.method_mut() = request.method.clone();
+        *outgoing.uri_mut() = uri;
+        *outgoing.headers_mut() = headers;
         self.calls.fetch_add(1, Ordering::Relaxed);
         let exchange = async {
-            let mut response = match builder.send().await {
+            let response = match self.http.request(outgoing).await {
                 Ok(response) => response,
                 Err(error) if error.is_connect() => {
-                    return Attempt::ConnectFailed(describe(&error.without_url()));
+                    return Attempt::ConnectFailed(describe_error(&error));
                 }
-                Err(error) => return Attempt::Broken(describe(&error.without_url())),
+                Err(error) => return Attempt::Broken(describe_error(&error)),
             };
-            let status = response.status();
-            let headers = std::mem::take(response.headers_mut());
+            let (parts, mut incoming) = response.into_parts();
             let mut body = Vec::new();
-            loop {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if body.len() + chunk.len() > MAX_BODY_BYTES {
-                            return Attempt::TooLarge;
+            while let Some(frame) = incoming.frame().await {
+                match frame {
+                    Ok(frame) => {
+                        if let Ok(chunk) = frame.into_data() {
+                            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                                return Attempt::TooLarge;
+                            }
+                            body.extend_from_slice(&chunk);
                         }
-                        body.extend_from_slice(&chunk);
                     }
-                    Ok(None) => break,
-                    Err(error) => return Attempt::Broken(describe(&error.without_url())),
+                    Err(error) => return Attempt::Broken(describe_error(&error)),
                 }
             }
             Attempt::Answered {
-                status,
-                headers,
+                status: parts.status,
+                headers: parts.headers,
                 body: Bytes::from(body),
             }
         };
@@ -411,6 +447,47 @@ fn status_error(operation: &str, status: StatusCode, headers: &HeaderMap, body: 
         body: json,
         retry_after: retry::retry_after(headers),
     }
+}
+
+/// The pooled client: connect timeout, TCP_NODELAY, 60 s idle connections, rustls (ring) with
+/// the platform verifier and ALPN `h2`/`http/1.1`, as reqwest configured it before.
+fn http_client(connect_timeout: Duration) -> Result<HttpClient, Error> {
+    let invalid = |reason: String| Error::InvalidConfig { reason };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
+        .map_err(|error| invalid(format!("TLS verifier: {error}")))?;
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| invalid(format!("TLS versions: {error}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    let mut connector = HttpConnector::new();
+    connector.enforce_http(false);
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(connect_timeout));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_all_versions()
+        .wrap_connector(connector);
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_timer(hyper_util::rt::TokioTimer::new())
+        .timer(hyper_util::rt::TokioTimer::new())
+        .build(https))
+}
+
+/// A client error as text: its message and its sources (hyper-util errors carry no URL).
+fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message::sanitise(&text)
 }
 
 /// A reqwest error as text: its message and its sources, without the URL.

@@ -99,13 +99,13 @@ impl TenantService {
                         resource_type,
                     );
                 }
-                Ok(ok(list.to_json()))
+                Ok(ok(list.into_json()))
             }
             Operation::Get => {
                 let id = id_of(&call)?;
                 let members = wants_members(&self.projection(&call, resource_type)?);
                 let resource = engine.get_with(resource_type, id, members).await?;
-                Ok(ok(self.projected(&call, resource_type, &resource)?))
+                Ok(ok(self.projected(&call, resource_type, resource)?))
             }
             Operation::Create => {
                 let body = body_of(&call)?;
@@ -116,19 +116,19 @@ impl TenantService {
                     .map(str::to_owned);
                 Ok(ScimReply {
                     status: StatusCode::CREATED,
-                    body: Some(self.projected(&call, resource_type, &resource)?),
+                    body: Some(self.projected(&call, resource_type, resource)?),
                     location,
                 })
             }
             Operation::Replace => {
                 let id = id_of(&call)?;
                 let resource = engine.replace(resource_type, id, body_of(&call)?).await?;
-                Ok(ok(self.projected(&call, resource_type, &resource)?))
+                Ok(ok(self.projected(&call, resource_type, resource)?))
             }
             Operation::Patch => {
                 let id = id_of(&call)?;
                 match engine.patch(resource_type, id, body_of(&call)?).await? {
-                    Some(resource) => Ok(ok(self.projected(&call, resource_type, &resource)?)),
+                    Some(resource) => Ok(ok(self.projected(&call, resource_type, resource)?)),
                     None => Ok(no_content()),
                 }
             }
@@ -163,15 +163,15 @@ impl TenantService {
         &self,
         call: &ScimCall,
         resource_type: &str,
-        resource: &Value,
+        resource: Value,
     ) -> Result<Value, ScimError> {
         let registry = self.engine.mapping().registry();
         let query = self.projection(call, resource_type)?;
         if query.attributes.is_empty() && query.excluded_attributes.is_empty() {
-            return Ok(resource.clone());
+            return Ok(resource);
         }
         Ok(project(
-            resource,
+            &resource,
             &query.attributes,
             &query.excluded_attributes,
             registry,

@@ -4,11 +4,10 @@
 //! Pure value plumbing over `serde_json::Value`; which rules run when is `resource.rs`'s job.
 
 use crate::mapping::error::Error;
+use crate::mapping::jsonpath::JsonPath;
 use crate::mapping::spec::{AsType, ReturnedFile};
 use crate::scim::path::eq_name;
 use crate::scim::schema::AttrType;
-use jsonpath_rust::parser::model::JpQuery;
-use jsonpath_rust::query::js_path_process;
 use serde_json::{Map, Value};
 
 /// Where a value lives in a SCIM resource: `name`, `name.sub`, `name[sel eq "lit"].sub`,
@@ -109,7 +108,7 @@ impl Target {
 /// Where the value lives in the backend object.
 #[derive(Debug, Clone)]
 pub(crate) struct BackendField {
-    pub(crate) query: JpQuery,
+    pub(crate) query: JsonPath,
     /// Steps from the root, when the JSONPath is a plain path (writable).
     pub(crate) segments: Option<Vec<Segment>>,
     /// `$.metadata.*`: one backend key per SCIM attribute of a key family.
@@ -475,12 +474,8 @@ impl Rule {
                 .collect();
             return Some(Value::Object(out));
         }
-        let found: Vec<&Value> = js_path_process(&field.query, backend)
-            .ok()?
-            .into_iter()
-            .map(|r| r.val)
-            .filter(|v| !v.is_null())
-            .collect();
+        let mut found: Vec<&Value> = field.query.select(backend);
+        found.retain(|v| !v.is_null());
         let first = *found.first()?;
         let wants_list = self.multi_valued && self.target.select.is_none();
         if wants_list {

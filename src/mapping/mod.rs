@@ -6,13 +6,15 @@
 //! SCIM ↔ backend JSON, render backend requests, plan filters and classify backend errors; the
 //! engine decides which calls to make. Only `crate::scim` is used from the rest of the crate.
 //!
-//! JSONPaths are compiled once here and evaluated with `jsonpath_rust::query::js_path_process`.
+//! JSONPaths are compiled once here (`jsonpath`: plain paths walked directly, others evaluated
+//! with `jsonpath_rust::query::js_path_process`).
 
 mod attribute;
 mod backend;
 mod compile;
 mod env;
 mod error;
+mod jsonpath;
 mod locate;
 mod plan;
 mod problems;

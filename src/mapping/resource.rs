@@ -5,13 +5,12 @@
 
 use crate::mapping::attribute::{Rule, Segment, get_path, scalar_text, set_path};
 use crate::mapping::error::Error;
+use crate::mapping::jsonpath::JsonPath;
 use crate::mapping::plan::FilterRule;
 use crate::mapping::spec::ErrorMeaning;
 use crate::mapping::template::{RenderedRequest, RequestTemplate, Vars};
 use crate::scim::patch::{ApplyOptions, UnknownPolicy};
 use crate::scim::path::AttrPath;
-use jsonpath_rust::parser::model::JpQuery;
-use jsonpath_rust::query::js_path_process;
 use serde_json::{Map, Value};
 
 /// A backend operation of a resource type.
@@ -131,10 +130,10 @@ pub struct Write {
 /// The list call with the JSONPaths that read its answer.
 #[derive(Debug, Clone)]
 pub(crate) struct ListSpec {
-    pub(crate) items: JpQuery,
-    pub(crate) total: Option<JpQuery>,
-    pub(crate) next_cursor: Option<JpQuery>,
-    pub(crate) next_link: Option<JpQuery>,
+    pub(crate) items: JsonPath,
+    pub(crate) total: Option<JsonPath>,
+    pub(crate) next_cursor: Option<JsonPath>,
+    pub(crate) next_link: Option<JsonPath>,
     pub(crate) paging: Paging,
     pub(crate) max_page_size: Option<u32>,
     pub(crate) reread: bool,
@@ -143,8 +142,8 @@ pub(crate) struct ListSpec {
 /// A member listing call.
 #[derive(Debug, Clone)]
 pub(crate) struct MemberList {
-    pub(crate) items: JpQuery,
-    pub(crate) member_id: JpQuery,
+    pub(crate) items: JsonPath,
+    pub(crate) member_id: JsonPath,
 }
 
 /// A backend error rule.
@@ -162,8 +161,8 @@ pub(crate) struct ErrorRule {
 pub struct ResourceMapping {
     pub(crate) resource_type: String,
     pub(crate) core_urn: String,
-    pub(crate) id: JpQuery,
-    pub(crate) identity: Option<JpQuery>,
+    pub(crate) id: JsonPath,
+    pub(crate) identity: Option<JsonPath>,
     pub(crate) ops: Vec<(OpName, RequestTemplate)>,
     pub(crate) list: ListSpec,
     pub(crate) rules: Vec<Rule>,
@@ -175,12 +174,8 @@ pub struct ResourceMapping {
     pub(crate) email_domains: Vec<String>,
 }
 
-fn first<'a>(q: &JpQuery, v: &'a Value) -> Option<&'a Value> {
-    js_path_process(q, v)
-        .ok()?
-        .into_iter()
-        .map(|r| r.val)
-        .find(|v| !v.is_null())
+fn first<'a>(q: &JsonPath, v: &'a Value) -> Option<&'a Value> {
+    q.first(v)
 }
 
 impl ResourceMapping {
@@ -463,9 +458,12 @@ impl ResourceMapping {
 
     /// The resources in a list answer.
     pub fn list_items(&self, answer: &Value) -> Vec<Value> {
-        js_path_process(&self.list.items, answer)
-            .map(|found| found.into_iter().map(|r| r.val.clone()).collect())
-            .unwrap_or_default()
+        self.list
+            .items
+            .select(answer)
+            .into_iter()
+            .cloned()
+            .collect()
     }
 
     /// The total in a list answer, when the mapping says where it is.
@@ -504,14 +502,11 @@ impl ResourceMapping {
         let Some(m) = &self.members else {
             return Vec::new();
         };
-        js_path_process(&m.items, answer)
-            .map(|found| {
-                found
-                    .into_iter()
-                    .filter_map(|r| first(&m.member_id, r.val).map(scalar_text))
-                    .collect()
-            })
-            .unwrap_or_default()
+        m.items
+            .select(answer)
+            .into_iter()
+            .filter_map(|item| first(&m.member_id, item).map(scalar_text))
+            .collect()
     }
 
     /// What a backend error answer to operation `op` means, by the mapping's `errors` rules

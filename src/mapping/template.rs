@@ -189,7 +189,7 @@ pub(crate) struct RequestTemplate {
     pub(crate) body: Option<Value>,
     pub(crate) reread: bool,
     /// Where the resource is in the answer (`$.user`); `None`: the whole answer.
-    pub(crate) answer: Option<jsonpath_rust::parser::model::JpQuery>,
+    pub(crate) answer: Option<super::jsonpath::JsonPath>,
 }
 
 fn encode_path_value(name: &str, value: &str) -> Result<String, Error> {

@@ -31,13 +31,19 @@ impl ListResponse {
     /// The JSON body: `schemas`, `totalResults`, `startIndex`, `itemsPerPage` (the number of
     /// resources on this page) and exactly `Resources` (capital R, as Entra requires).
     pub fn to_json(&self) -> Value {
-        serde_json::json!({
-            "schemas": [LIST_RESPONSE_SCHEMA],
-            "totalResults": self.total_results,
-            "startIndex": self.start_index,
-            "itemsPerPage": self.resources.len(),
-            "Resources": self.resources,
-        })
+        self.clone().into_json()
+    }
+
+    /// [`ListResponse::to_json`], moving the resources instead of copying them (`json!` with a
+    /// `Vec<Value>` serialises every resource into a new `Value`).
+    pub fn into_json(self) -> Value {
+        let mut body = Map::new();
+        body.insert("schemas".into(), serde_json::json!([LIST_RESPONSE_SCHEMA]));
+        body.insert("totalResults".into(), self.total_results.into());
+        body.insert("startIndex".into(), self.start_index.into());
+        body.insert("itemsPerPage".into(), self.resources.len().into());
+        body.insert("Resources".into(), Value::Array(self.resources));
+        Value::Object(body)
     }
 }
 

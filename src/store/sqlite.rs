@@ -1,7 +1,17 @@
 //! [`SqliteStore`]: the embedded default [`Store`], one SQLite file (or memory).
 //!
-//! rusqlite is synchronous, so every operation runs on `tokio::task::spawn_blocking` against
-//! one connection behind a mutex (SQLite serialises writers anyway). WAL journal,
+//! rusqlite is synchronous, so every write (and every longer read) runs on
+//! `tokio::task::spawn_blocking` against one connection behind a mutex (SQLite serialises
+//! writers anyway). The point reads of the hot path (`get`, `get_by_backend_id`,
+//! `get_by_unique_key`) run inline on the calling task instead, on a second, read-only
+//! connection of the same file: one indexed lookup costs a few µs of CPU, while the hop to the
+//! blocking pool and back costs two thread wake-ups (tens of µs on a small machine, measured
+//! in `docs/benchmarks.md`). An inline read never waits: the read connection has no busy
+//! timeout and is only taken when free (`try_lock`); when it is busy, or SQLite answers with
+//! any error, the read goes to the blocking pool as before. WAL readers see every committed
+//! write, from this process or another, so nothing is cached and nothing can go stale. An
+//! in-memory store has no second connection (a private memory database cannot be shared) and
+//! reads on the blocking pool. WAL journal,
 //! `synchronous = FULL` (an id mapping must survive a power cut, not only `kill -9`),
 //! foreign keys on, a busy timeout for a second process. Every operation that writes is one
 //! `BEGIN IMMEDIATE` transaction, so conflict checks and writes cannot interleave. An operation
@@ -29,6 +39,8 @@ const COLUMNS: &str = "tenant, kind, scim_id, backend_id, unique_key, shadow, sn
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Read-only connection for inline point reads (file databases only).
+    reader: Option<Arc<Mutex<Connection>>>,
     location: String,
 }
 
@@ -48,7 +60,18 @@ impl SqliteStore {
             location: location.clone(),
             reason: error.to_string(),
         })?;
-        Self::setup(conn, location)
+        let mut store = Self::setup(conn, location)?;
+        // After `setup`: the file exists, is in WAL mode and migrated.
+        let reader = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|error| Error::Open {
+            location: store.location.clone(),
+            reason: error.to_string(),
+        })?;
+        store.reader = Some(Arc::new(Mutex::new(reader)));
+        Ok(store)
     }
 
     /// A private in-memory database (tests, demo); gone when the store is dropped.
@@ -75,7 +98,29 @@ impl SqliteStore {
         migrations::migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            reader: None,
             location,
+        })
+    }
+
+    /// Runs the short read `work` inline on the read connection when it is free and answers
+    /// without error; otherwise on the blocking pool with the main connection (see the module
+    /// doc). `work` must be a single statement: it may run twice.
+    fn read<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        work: impl Fn(&Connection) -> Result<T, Error> + Send + 'static,
+    ) -> StoreFuture<'static, T> {
+        let reader = self.reader.clone();
+        let conn = self.conn.clone();
+        Box::pin(async move {
+            if let Some(reader) = reader
+                && let Ok(reader) = reader.try_lock()
+                && let Ok(value) = work(&reader)
+            {
+                return Ok(value);
+            }
+            blocking(conn, operation, move |conn| work(conn)).await
         })
     }
 
@@ -85,19 +130,7 @@ impl SqliteStore {
         operation: &'static str,
         work: impl FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
     ) -> StoreFuture<'static, T> {
-        let conn = self.conn.clone();
-        Box::pin(async move {
-            let task = tokio::task::spawn_blocking(move || {
-                // A panic mid-operation rolled its transaction back on unwind; the
-                // connection itself is still sound.
-                let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-                work(&mut conn)
-            });
-            task.await.map_err(|error| Error::Interrupted {
-                operation,
-                reason: error.to_string(),
-            })?
-        })
+        Box::pin(blocking(self.conn.clone(), operation, work))
     }
 
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction, committed when it succeeds.
@@ -116,6 +149,24 @@ impl SqliteStore {
             Ok(value)
         })
     }
+}
+
+/// Runs `work` on the blocking pool with the connection.
+async fn blocking<T: Send + 'static>(
+    conn: Arc<Mutex<Connection>>,
+    operation: &'static str,
+    work: impl FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let task = tokio::task::spawn_blocking(move || {
+        // A panic mid-operation rolled its transaction back on unwind; the
+        // connection itself is still sound.
+        let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+        work(&mut conn)
+    });
+    task.await.map_err(|error| Error::Interrupted {
+        operation,
+        reason: error.to_string(),
+    })?
 }
 
 /// Maps a rusqlite error of `operation`.
@@ -277,11 +328,12 @@ fn select_one(
     conn: &Connection,
     operation: &'static str,
     column: &str,
-    args: [String; 3],
+    args: &[String; 3],
 ) -> Result<Option<Record>, Error> {
     let sql =
         format!("SELECT {COLUMNS} FROM records WHERE tenant = ?1 AND kind = ?2 AND {column} = ?3");
-    Ok(query(conn, operation, &sql, args)?.into_iter().next())
+    let [a, b, c] = args;
+    Ok(query(conn, operation, &sql, [a, b, c])?.into_iter().next())
 }
 
 fn owned(args: [&str; 3]) -> [String; 3] {
@@ -325,7 +377,7 @@ impl Store for SqliteStore {
         let backend_id = backend_id.to_owned();
         self.write("activate", move |tx| {
             let [tenant, kind, scim_id] = args.clone();
-            let Some(mut record) = select_one(tx, "activate", "scim_id", args)? else {
+            let Some(mut record) = select_one(tx, "activate", "scim_id", &args)? else {
                 return Err(Error::NotFound { tenant, kind, scim_id });
             };
             if record.state == RecordState::Active {
@@ -360,7 +412,7 @@ impl Store for SqliteStore {
 
     fn get(&self, tenant: &str, kind: &str, scim_id: &str) -> StoreFuture<'_, Option<Record>> {
         let args = owned([tenant, kind, scim_id]);
-        self.run("get", move |conn| select_one(conn, "get", "scim_id", args))
+        self.read("get", move |conn| select_one(conn, "get", "scim_id", &args))
     }
 
     fn get_by_backend_id(
@@ -370,8 +422,8 @@ impl Store for SqliteStore {
         backend_id: &str,
     ) -> StoreFuture<'_, Option<Record>> {
         let args = owned([tenant, kind, backend_id]);
-        self.run("get_by_backend_id", move |conn| {
-            select_one(conn, "get_by_backend_id", "backend_id", args)
+        self.read("get_by_backend_id", move |conn| {
+            select_one(conn, "get_by_backend_id", "backend_id", &args)
         })
     }
 
@@ -382,8 +434,8 @@ impl Store for SqliteStore {
         unique_key: &str,
     ) -> StoreFuture<'_, Option<Record>> {
         let args = owned([tenant, kind, unique_key]);
-        self.run("get_by_unique_key", move |conn| {
-            select_one(conn, "get_by_unique_key", "unique_key", args)
+        self.read("get_by_unique_key", move |conn| {
+            select_one(conn, "get_by_unique_key", "unique_key", &args)
         })
     }
 
@@ -597,4 +649,37 @@ fn delete_where(
         .map_err(db)?;
     }
     Ok(deleted > 0)
+}
+
+#[cfg(test)]
+mod inline_read_tests {
+    use super::*;
+
+    // Holding the read connection's lock across the reads is the point: it makes them fall back.
+    #[allow(clippy::await_holding_lock)]
+    #[tokio::test]
+    async fn a_busy_read_connection_falls_back_to_the_blocking_pool() {
+        let path =
+            std::env::temp_dir().join(format!("scimgate-inline-{}.db", uuid::Uuid::new_v4()));
+        let store = SqliteStore::open(&path).unwrap();
+        let mut record = Record::pending("t1", "User", "u1".to_owned(), Some("k".to_owned()));
+        record.backend_id = Some("b1".to_owned());
+        record.state = RecordState::Active;
+        store.insert(record).await.unwrap();
+        let reader = store.reader.clone().unwrap();
+        // Inline: the read connection is free.
+        assert!(store.get("t1", "User", "u1").await.unwrap().is_some());
+        // Busy read connection: the same answer comes from the main connection.
+        let held = reader.lock().unwrap();
+        let found = store.get_by_backend_id("t1", "User", "b1").await.unwrap();
+        assert_eq!(found.map(|r| r.scim_id), Some("u1".to_owned()));
+        assert!(store.get("t1", "User", "nope").await.unwrap().is_none());
+        drop(held);
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
 }

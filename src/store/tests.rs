@@ -637,3 +637,46 @@ fn an_unopenable_path_is_an_open_error() {
     let error = SqliteStore::open(&path).unwrap_err();
     assert!(matches!(error, Error::Open { .. }), "{error:?}");
 }
+
+#[tokio::test]
+async fn file_store_reads_see_every_committed_write_of_any_connection() {
+    // Point reads of a file store run on a second (read-only) connection: they must see the
+    // writes of this store's own connection and of another store on the same file at once.
+    let db = TempDb::new();
+    let a: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.0).unwrap());
+    let b: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.0).unwrap());
+    assert!(a.get("t1", "User", "u1").await.unwrap().is_none());
+    a.insert_pending(user("u1", "a@example.com")).await.unwrap();
+    a.activate(
+        "t1",
+        "User",
+        "u1",
+        "b1",
+        shadow(json!({"externalId": "E1"})),
+    )
+    .await
+    .unwrap();
+    let mut record = a
+        .get_by_backend_id("t1", "User", "b1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state, RecordState::Active);
+    record.shadow = shadow(json!({"externalId": "E2"}));
+    b.update(record).await.unwrap();
+    let seen = a.get("t1", "User", "u1").await.unwrap().unwrap();
+    assert_eq!(seen.shadow.get("externalId"), Some(&json!("E2")));
+    assert!(b.delete("t1", "User", "u1").await.unwrap());
+    assert!(
+        a.get_by_backend_id("t1", "User", "b1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        a.get_by_unique_key("t1", "User", "a@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

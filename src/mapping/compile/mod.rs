@@ -14,13 +14,13 @@ use resource::compile_resource;
 use crate::mapping::Mapping;
 use crate::mapping::backend::{BackendAuth, BackendSpec};
 use crate::mapping::env;
+use crate::mapping::jsonpath::JsonPath;
 use crate::mapping::locate::Located;
 use crate::mapping::problems::{Problem, Problems, join_key_path};
 use crate::mapping::spec::{self, AuthFile, ExtensionType, MappingFile, ResourceFile};
 use crate::scim::schema::{
     AttrType, Attribute, Mutability, Returned, Schema, SchemaRegistry, Uniqueness,
 };
-use jsonpath_rust::parser::model::JpQuery;
 use jsonpath_rust::parser::parse_json_path;
 
 /// Collects problems for one file, locating key paths in the YAML.
@@ -62,9 +62,9 @@ impl Ctx<'_> {
         });
     }
 
-    pub(super) fn jsonpath(&mut self, path: &[String], text: &str) -> Option<JpQuery> {
+    pub(super) fn jsonpath(&mut self, path: &[String], text: &str) -> Option<JsonPath> {
         match parse_json_path(text) {
-            Ok(q) => Some(q),
+            Ok(q) => Some(JsonPath::new(q)),
             Err(e) => {
                 let detail = jsonpath_detail(&e.to_string());
                 self.at(
