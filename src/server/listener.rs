@@ -66,6 +66,26 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Binds `settings.listen` and loads the certificate; serves `tenants` once run.
     pub async fn bind(settings: &ServerSettings, tenants: Vec<Tenant>) -> Result<Self, Error> {
+        Self::bind_router(settings, Router::new(tenants)).await
+    }
+
+    /// Binds the plain-HTTP admin listener on `addr` (`server.admin_listen`): `/healthz`,
+    /// `/readyz`, `/metrics` and `/admin/audit` for every tenant, without authentication, so it
+    /// belongs on loopback or a private network. Limits and grace come from `settings`.
+    pub async fn bind_admin(
+        settings: &ServerSettings,
+        addr: SocketAddr,
+        tenants: Vec<Tenant>,
+    ) -> Result<Self, Error> {
+        let admin = ServerSettings {
+            listen: addr,
+            tls: TlsMode::None,
+            ..settings.clone()
+        };
+        Self::bind_router(&admin, Router::admin(tenants)).await
+    }
+
+    async fn bind_router(settings: &ServerSettings, router: Router) -> Result<Self, Error> {
         let addr = settings.listen;
         let tls = match &settings.tls {
             TlsMode::Files {
@@ -90,7 +110,7 @@ impl Server {
             listener,
             local_addr,
             tls,
-            stack: stack::build(&settings.limits, Router::new(tenants)),
+            stack: stack::build(&settings.limits, router),
             settings: settings.clone(),
         })
     }
