@@ -207,14 +207,12 @@ impl Router {
                 {
                     span.record("scim_type", scim_type.as_str());
                 }
+                // The detail is for the client only: it may quote the values sent (a taken
+                // userName). The engine logs the cause of a failure without them.
                 if error.status >= 500 {
-                    tracing::warn!(
-                        status = error.status,
-                        detail = error.detail,
-                        "Engine failed"
-                    );
+                    tracing::warn!(status = error.status, "Engine failed");
                 } else {
-                    tracing::debug!(status = error.status, detail = error.detail, "Client error");
+                    tracing::debug!(status = error.status, "Client error");
                 }
                 respond::scim_error(&error)
             }

@@ -214,7 +214,10 @@ where
             async move {
                 let result = future.await;
                 let span = tracing::Span::current();
-                span.record("latency_ms", start.elapsed().as_millis());
+                span.record(
+                    "latency_ms",
+                    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+                );
                 if let Ok(response) = &result {
                     span.record("status", response.status().as_u16());
                 }

@@ -2,5 +2,6 @@
 
 mod engine;
 mod entra;
+mod obs;
 mod server;
 mod settings;
