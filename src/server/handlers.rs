@@ -278,7 +278,7 @@ impl Router {
         if !kept {
             return Err(Error::AuditDisabled);
         }
-        entries.sort_by(|a, b| (a.at, a.seq).cmp(&(b.at, b.seq)));
+        entries.sort_by_key(|entry| (entry.at, entry.seq));
         entries.truncate(query.limit);
         let mut response = respond::scim_json(StatusCode::OK, Some(&audit::entries_json(&entries)));
         response.headers_mut().insert(
