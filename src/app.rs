@@ -7,13 +7,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::audit::Audited;
 use crate::backend::BackendClient;
 use crate::demo::{DemoOptions, DemoServer};
 use crate::engine::TenantService;
 use crate::engine::{Engine, EngineOptions, backend_config};
 use crate::mapping::{self, Mapping};
 use crate::server::auth::{self, AuthSettings, BearerSettings};
-use crate::server::{Server, ServerHandle, Tenant};
+use crate::server::{ScimService, Server, ServerHandle, Tenant};
 use crate::settings::Settings;
 use crate::store::{SqliteStore, Store};
 
@@ -67,6 +68,8 @@ pub fn build_tenants(
 ) -> Result<Vec<Tenant>, StartError> {
     let mut problems = Vec::new();
     let mut tenants = Vec::new();
+    // Every store operation of every tenant is counted in `scimgate_store_operations_total`.
+    let store = &crate::metrics::store::metered(Arc::clone(store));
     for tenant in &settings.tenants {
         let mapping = match mappings(&tenant.mapping) {
             Ok(mapping) => Arc::new(mapping),
@@ -102,7 +105,11 @@ pub fn build_tenants(
             .basic
             .as_ref()
             .is_some_and(|users| !users.is_empty());
-        let service = Arc::new(TenantService::new(Arc::new(engine), basic_auth, None));
+        let mut service: Arc<dyn ScimService> =
+            Arc::new(TenantService::new(Arc::new(engine), basic_auth, None));
+        if settings.audit.enabled {
+            service = Arc::new(Audited::new(service, Arc::clone(store), &tenant.name));
+        }
         match Tenant::from_settings(tenant, service) {
             Ok(built) => tenants.push(built),
             Err(found) => problems.extend(found),

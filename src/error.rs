@@ -102,7 +102,12 @@ impl From<&RequestError> for ScimError {
             E::NotReady { .. } => {
                 Self::new(503, "The gateway is not ready.").with_retry_after(Some(1))
             }
-            E::Panicked { .. } => Self::new(500, INTERNAL_DETAIL),
+            E::AuditQuery(inner) => with_type(400, ScimType::InvalidValue, inner.to_string()),
+            E::AuditDisabled => Self::new(
+                404,
+                "The audit trail is disabled (audit.enabled: false in the gateway's settings).",
+            ),
+            E::Panicked { .. } | E::AuditRead { .. } => Self::new(500, INTERNAL_DETAIL),
         }
     }
 }

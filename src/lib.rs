@@ -11,11 +11,13 @@
 //! `scim` and `mapping` do no I/O and depend on nothing else in the crate.
 
 pub mod app;
+pub mod audit;
 pub mod backend;
 pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod mapping;
+pub mod metrics;
 pub mod reload;
 pub mod scim;
 pub mod server;

@@ -1,5 +1,5 @@
 //! The `scimgate` command line: `serve`, `demo`, `check`, `translate`, `schema`, `token`,
-//! `healthcheck` (and the hidden `example-api`). `anyhow` lives here only; the library returns
+//! `healthcheck`, `audit` (and the hidden `example-api`). `anyhow` lives here only; the library returns
 //! typed errors.
 
 use std::net::SocketAddr;
@@ -69,6 +69,27 @@ enum Command {
         #[arg(long, env = "SCIMGATE_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Print the audit trail of SCIM writes from the store the settings name.
+    Audit {
+        /// The settings file (YAML); `--settings` works too.
+        #[arg(long, alias = "settings", env = "SCIMGATE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Entries at or after this RFC 3339 time, e.g. 2026-11-01T00:00:00Z.
+        #[arg(long)]
+        since: String,
+        /// Only entries about this SCIM id.
+        #[arg(long)]
+        scim_id: Option<String>,
+        /// Only this tenant's entries.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// At most this many entries (oldest first).
+        #[arg(long, default_value_t = scimgate::audit::DEFAULT_LIMIT)]
+        limit: usize,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// The bundled example API alone, for benchmarks.
     #[command(hide = true)]
     ExampleApi {
@@ -127,6 +148,29 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { config } => healthcheck(config.as_deref()).await,
+        Command::Audit {
+            config,
+            since,
+            scim_id,
+            tenant,
+            limit,
+            json,
+        } => {
+            let query = scimgate::store::AuditQuery {
+                since: scimgate::audit::parse_since(&since)?,
+                tenant,
+                scim_id,
+                limit: scimgate::audit::parse_limit(&limit.to_string())?,
+            };
+            let settings =
+                Settings::load(config.as_deref()).map_err(|error| anyhow::anyhow!("{error}"))?;
+            let store = app::open_store(&settings)?;
+            print!(
+                "{}",
+                scimgate::audit::report(store.as_ref(), query, json).await?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::ExampleApi {
             listen,
             api_key,
@@ -147,13 +191,30 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let store = app::open_store(&settings)?;
     let env = |name: &str| std::env::var(name).ok();
     let tenants = app::build_tenants(&settings, &store, &|path| app::load_mapping(path, &env))?;
+    let admin = match settings.server.admin_listen {
+        Some(addr) => {
+            let admin = server::Server::bind_admin(&settings.server, addr, tenants.clone()).await?;
+            tracing::info!(listen = %admin.local_addr(), "Admin listener (metrics, health, audit).");
+            Some(admin)
+        }
+        None => None,
+    };
+    let pruner = settings
+        .audit
+        .enabled
+        .then(|| scimgate::audit::spawn_pruner(store.clone(), settings.audit.retention));
     let server = server::Server::bind(&settings.server, tenants).await?;
-    let reloader = std::sync::Arc::new(Reloader::new(
+    let mut reloader = Reloader::new(
         config.map(Path::to_path_buf),
         settings,
         store,
         server.live_config(),
-    ));
+    );
+    if let Some(admin) = &admin {
+        reloader = reloader.also_serving(admin.live_config());
+    }
+    let reloader = std::sync::Arc::new(reloader);
+    let admin = admin.map(server::Server::spawn);
     // Installed before "listening" is logged, so no SIGHUP can arrive unhandled (and end the
     // process) once the gateway serves.
     #[cfg(unix)]
@@ -164,6 +225,12 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     server.run(server::shutdown_signal()).await;
     #[cfg(unix)]
     hangups.abort();
+    if let Some(admin) = admin {
+        admin.shutdown().await?;
+    }
+    if let Some(pruner) = pruner {
+        pruner.abort();
+    }
     tracing::info!("Gateway stopped.");
     Ok(ExitCode::SUCCESS)
 }

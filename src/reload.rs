@@ -58,7 +58,9 @@ pub struct ReloadReport {
 pub struct Reloader {
     config: Option<PathBuf>,
     store: Arc<dyn Store>,
-    live: Arc<LiveConfig>,
+    /// The main listener's configuration, then any other listener serving the same tenants
+    /// (the admin listener).
+    live: Vec<Arc<LiveConfig>>,
     /// Held for a whole reload, so two reloads never interleave.
     state: Mutex<State>,
 }
@@ -83,13 +85,21 @@ impl Reloader {
         Self {
             config,
             store,
-            live,
+            live: vec![live],
             state: Mutex::new(State {
                 running,
                 reloads: 0,
                 failures: 0,
             }),
         }
+    }
+
+    /// Also swaps the tenants of another listener serving them (the admin listener) on every
+    /// reload.
+    #[must_use]
+    pub fn also_serving(mut self, live: Arc<LiveConfig>) -> Self {
+        self.live.push(live);
+        self
     }
 
     /// The settings in force now.
@@ -168,7 +178,9 @@ impl Reloader {
                 .map(|problem| problem.replace('\n', " "))
                 .collect(),
         })?;
-        self.live.replace(&settings.server, tenants);
+        for live in &self.live {
+            live.replace(&settings.server, tenants.clone());
+        }
         Ok((settings, restart_required))
     }
 

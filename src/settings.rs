@@ -70,6 +70,17 @@ pub struct Settings {
     pub backend: BackendSettings,
     /// The tenants, each with its own base path, mapping and credentials.
     pub tenants: Vec<TenantSettings>,
+    /// The audit trail of SCIM writes.
+    pub audit: AuditSettings,
+}
+
+/// Validated `audit.*` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// Record one entry per SCIM write in the store.
+    pub enabled: bool,
+    /// Entries older than this are pruned (daily).
+    pub retention: Duration,
 }
 
 /// Validated `server.*` keys.
@@ -85,6 +96,8 @@ pub struct ServerSettings {
     pub limits: Limits,
     /// How long in-flight requests may finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// The plain admin listener (`/metrics`, `/healthz`, `/readyz`, `/admin/audit`, no auth).
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// How the listener speaks TLS.
@@ -190,6 +203,25 @@ struct RawSettings {
     backend: RawBackend,
     /// `tenants`: at least one.
     tenants: Vec<RawTenant>,
+    audit: RawAudit,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawAudit {
+    /// `audit.enabled` (`true`): record every SCIM write.
+    enabled: bool,
+    /// `audit.retention_days` (90): entries older than this are pruned daily.
+    retention_days: u32,
+}
+
+impl Default for RawAudit {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            retention_days: 90,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +237,8 @@ struct RawServer {
     limits: RawLimits,
     /// `server.shutdown_grace` (`20s`).
     shutdown_grace: String,
+    /// `server.admin_listen` (off): address of the plain admin listener.
+    admin_listen: Option<String>,
 }
 
 impl Default for RawServer {
@@ -215,6 +249,7 @@ impl Default for RawServer {
             tls: RawTls::default(),
             limits: RawLimits::default(),
             shutdown_grace: "20s".to_owned(),
+            admin_listen: None,
         }
     }
 }
@@ -465,6 +500,23 @@ impl RawSettings {
             );
         }
         let tenants = validate_tenants(self.tenants, p);
+        let admin_listen = match self.server.admin_listen.as_deref() {
+            None | Some("") => Some(None),
+            Some(text) => p
+                .parse(
+                    "server.admin_listen",
+                    text,
+                    "an address like 127.0.0.1:9090, or leave it out",
+                )
+                .map(Some),
+        };
+        if self.audit.retention_days == 0 {
+            p.add::<()>("audit.retention_days", "must be at least 1");
+        }
+        let audit = AuditSettings {
+            enabled: self.audit.enabled,
+            retention: Duration::from_secs(u64::from(self.audit.retention_days) * 24 * 3600),
+        };
 
         match (
             listen,
@@ -490,6 +542,7 @@ impl RawSettings {
                     tls,
                     limits,
                     shutdown_grace,
+                    admin_listen: admin_listen.flatten(),
                 },
                 store: StoreSettings {
                     sqlite_path: self.store.sqlite_path,
@@ -500,6 +553,7 @@ impl RawSettings {
                 },
                 backend: BackendSettings { deadline },
                 tenants,
+                audit,
             }),
             _ => Err(problems.0),
         }
@@ -604,8 +658,14 @@ fn validate_tenants(raw: Vec<RawTenant>, p: &mut Collector) -> Vec<TenantSetting
                 &key("base_path"),
                 &format!("`{base_path}` is not a path (starts with /)"),
             );
-        } else if matches!(normalised.as_str(), "healthz" | "readyz") {
-            p.add::<()>(&key("base_path"), "is reserved for the health probes");
+        } else if matches!(
+            normalised.as_str(),
+            "healthz" | "readyz" | "metrics" | "admin/audit"
+        ) {
+            p.add::<()>(
+                &key("base_path"),
+                "is reserved for the health probes, metrics and audit trail",
+            );
         } else if seen_bases.contains(&normalised) {
             p.add::<()>(
                 &key("base_path"),
@@ -715,5 +775,56 @@ mod tests {
         for bad in ["", "50", "s", "5 parsecs", "-1s", "1.5s"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
+    }
+
+    const MINIMAL: &str = "server:\n  public_base_url: \"https://scim.example.com\"\n  tls:\n    \
+                           mode: none\ntenants:\n  - name: t\n    mapping: m.yaml\n";
+
+    fn load(extra: &str) -> Result<Settings, Error> {
+        Settings::load_with(
+            None,
+            Some(&format!("{MINIMAL}{extra}")),
+            Some(config::Map::new()),
+        )
+    }
+
+    #[test]
+    fn admin_listener_is_off_and_audit_on_by_default() {
+        let settings = load("").expect("valid");
+        assert_eq!(settings.server.admin_listen, None);
+        assert!(settings.audit.enabled);
+        assert_eq!(
+            settings.audit.retention,
+            Duration::from_secs(90 * 24 * 3600)
+        );
+    }
+
+    #[test]
+    fn admin_listener_and_audit_keys_are_read_and_checked() {
+        let settings = load("audit:\n  enabled: false\n  retention_days: 7\n").expect("valid");
+        assert!(!settings.audit.enabled);
+        assert_eq!(settings.audit.retention, Duration::from_secs(7 * 24 * 3600));
+        let with_admin = Settings::load_with(
+            None,
+            Some(&MINIMAL.replace("server:\n", "server:\n  admin_listen: \"127.0.0.1:9090\"\n")),
+            Some(config::Map::new()),
+        )
+        .expect("valid");
+        assert_eq!(
+            with_admin.server.admin_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9090)))
+        );
+        let Err(Error::Invalid(problems)) = Settings::load_with(
+            None,
+            Some(&format!(
+                "{}audit:\n  retention_days: 0\n",
+                MINIMAL.replace("server:\n", "server:\n  admin_listen: nowhere\n")
+            )),
+            Some(config::Map::new()),
+        ) else {
+            panic!("invalid settings accepted");
+        };
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["server.admin_listen", "audit.retention_days"]);
     }
 }

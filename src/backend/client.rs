@@ -145,6 +145,14 @@ impl BackendClient {
             .instrument(span.clone())
             .await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
+        crate::metrics::backend_call(
+            &request.operation,
+            result.as_ref().map_or_else(
+                |error| error.status().map(|status| status.as_u16()),
+                |response| Some(response.status.as_u16()),
+            ),
+            started.elapsed(),
+        );
         let _entered = span.enter();
         match &result {
             Ok(response) => {

@@ -145,14 +145,16 @@ impl<'e> Op<'e> {
         result
     }
 
-    /// Logs the outcome: `info` for success and client faults, `warn` for upstream and internal
-    /// faults (with the error, which never holds bodies or credentials).
+    /// Logs the outcome: `debug` for success and client faults (the server's "Request
+    /// finished" line is the `info` line of a SCIM request: it carries request id, status,
+    /// `scimType` and backend calls too), `warn` for upstream and internal faults (with the
+    /// error, which never holds bodies or credentials).
     fn log(&self, error: Option<&Error>) {
         let duration_ms = self.started.elapsed().as_millis() as u64;
         let id = self.id.as_deref().unwrap_or("");
         let calls = self.calls();
         match error {
-            None => tracing::info!(
+            None => tracing::debug!(
                 tenant = %self.engine.tenant,
                 resource = self.resource_type(),
                 operation = self.operation,
@@ -162,7 +164,7 @@ impl<'e> Op<'e> {
                 duration_ms,
                 "SCIM operation."
             ),
-            Some(error) if error.is_client_fault() => tracing::info!(
+            Some(error) if error.is_client_fault() => tracing::debug!(
                 tenant = %self.engine.tenant,
                 resource = self.resource_type(),
                 operation = self.operation,

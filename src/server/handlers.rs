@@ -1,5 +1,9 @@
-//! The innermost service: health probes, tenant lookup, authentication, and the thin SCIM
-//! handler (parse → [`ScimService`] → render).
+//! The innermost service: health probes, metrics, the audit trail's admin read, tenant lookup,
+//! authentication, and the thin SCIM handler (parse → [`ScimService`] → render).
+//!
+//! It also records what the per-request log line and the metrics need: resource, operation,
+//! SCIM id, credential name, backend calls made and `scimType` go onto the request span (the
+//! stack's "Request finished" line carries them), and each SCIM request is counted.
 //!
 //! It decides nothing about SCIM semantics: the engine does. Failures are returned as
 //! [`respond::Error`] and rendered at the stack's one edge; only the engine's own SCIM errors
@@ -7,26 +11,32 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Request, StatusCode};
+use http_body_util::Full;
 
 use super::respond::{self, BoxError, Error, Response};
 use super::routes::{self, Route};
 use super::service::{BoxFuture, Operation, ScimCall};
 use super::stack::RequestId;
-use super::tenant::Tenant;
+use super::tenant::{Rejection, Tenant};
+use crate::scim::ScimError;
+use crate::{audit, metrics};
 
 /// How long `/readyz` waits for one tenant's probe.
 const READY_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Routes a request with a fully read body to a health probe or a tenant's SCIM handler.
+/// Routes a request with a fully read body to a health probe, the metrics, the audit trail, or
+/// a tenant's SCIM handler.
 #[derive(Clone, Debug)]
 pub struct Router {
     tenants: Arc<[Tenant]>,
     bases: Arc<[Vec<String>]>,
+    /// The admin listener's router: no SCIM, no authentication, every tenant's audit trail.
+    admin: bool,
 }
 
 impl Router {
@@ -39,6 +49,16 @@ impl Router {
         Self {
             tenants: tenants.into(),
             bases,
+            admin: false,
+        }
+    }
+
+    /// The router of the plain admin listener (`server.admin_listen`): `/healthz`, `/readyz`,
+    /// `/metrics` and `/admin/audit` (all tenants) without authentication, nothing else.
+    pub fn admin(tenants: Vec<Tenant>) -> Self {
+        Self {
+            admin: true,
+            ..Self::new(tenants)
         }
     }
 }
@@ -54,16 +74,33 @@ impl tower::Service<Request<Bytes>> for Router {
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         let router = self.clone();
-        Box::pin(async move { router.handle(request).await.map_err(Into::into) })
+        let in_flight = metrics::global().in_flight();
+        Box::pin(async move {
+            let _in_flight = in_flight;
+            router.handle(request).await.map_err(Into::into)
+        })
     }
 }
 
 impl Router {
     async fn handle(&self, request: Request<Bytes>) -> Result<Response, Error> {
+        let started = Instant::now();
         let path = request.uri().path();
         let (tenant, rest) = match routes::route(&self.bases, path) {
             Route::Healthz => return Ok(health(StatusCode::OK, "up")),
             Route::Readyz => return self.ready().await,
+            Route::Metrics => {
+                if !self.admin {
+                    self.authenticate_any(&request).await?;
+                }
+                return Ok(metrics_response());
+            }
+            Route::Audit => return self.audit(&request).await,
+            Route::Tenant { .. } | Route::Unknown if self.admin => {
+                return Err(Error::NoRoute {
+                    path: path.to_owned(),
+                });
+            }
             Route::Unknown => {
                 return Err(Error::NoRoute {
                     path: path.to_owned(),
@@ -71,15 +108,19 @@ impl Router {
             }
             Route::Tenant { tenant, rest } => (&self.tenants[tenant], rest),
         };
-        tracing::Span::current().record("tenant", tenant.name.as_str());
+        let span = tracing::Span::current();
+        span.record("tenant", tenant.name.as_str());
 
         // Authentication comes before anything that could tell an anonymous caller more than
         // "401", including whether the endpoint exists or the tenant is switched off.
-        let principal = tenant
-            .auth
-            .authenticate(request.headers())
-            .await
-            .map_err(Error::Unauthenticated)?;
+        let principal = match tenant.auth.authenticate(request.headers()).await {
+            Ok(principal) => principal,
+            Err(rejection) => {
+                metrics::global().auth_failure(rejection.reason);
+                return Err(Error::Unauthenticated(rejection));
+            }
+        };
+        span.record("credential", principal.as_str());
         if !tenant.enabled {
             return Err(Error::TenantDisabled {
                 tenant: tenant.name.clone(),
@@ -96,13 +137,40 @@ impl Router {
                 allow,
             }
         })?;
+        let resource = target.resource;
+        span.record("resource", metrics::resource_label(resource));
+        span.record("operation", metrics::operation_label(resource, operation));
+        if let Some(id) = &target.id {
+            span.record("scim_id", id.as_str());
+        }
+        let result = self
+            .scim(tenant, target, operation, &request, principal)
+            .await;
+        let status = match &result {
+            Ok(response) => response.status().as_u16(),
+            Err(error) => ScimError::from(error).status,
+        };
+        metrics::global().scim_request(resource, operation, status, started.elapsed());
+        result
+    }
+
+    /// Parses the body, calls the tenant's service and renders its answer; records the backend
+    /// calls made, the created id and the `scimType` on the request span.
+    async fn scim(
+        &self,
+        tenant: &Tenant,
+        target: routes::Target,
+        operation: Operation,
+        request: &Request<Bytes>,
+        principal: String,
+    ) -> Result<Response, Error> {
         let call = ScimCall {
             tenant: tenant.name.clone(),
             resource: target.resource,
             operation,
             id: target.id,
             query: query_pairs(request.uri().query()),
-            body: body(&request, operation)?,
+            body: body(request, operation)?,
             principal,
             request_id: request
                 .extensions()
@@ -110,8 +178,20 @@ impl Router {
                 .map(|id| id.0.clone())
                 .unwrap_or_default(),
         };
-        Ok(match tenant.service.call(call).await {
+        let (result, calls) = metrics::count_backend_calls(tenant.service.call(call)).await;
+        let span = tracing::Span::current();
+        span.record("backend_calls", calls);
+        Ok(match result {
             Ok(reply) => {
+                if operation == Operation::Create
+                    && let Some(id) = reply
+                        .body
+                        .as_ref()
+                        .and_then(|body| body.get("id"))
+                        .and_then(serde_json::Value::as_str)
+                {
+                    span.record("scim_id", id);
+                }
                 let mut response = respond::scim_json(reply.status, reply.body.as_ref());
                 if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok())
                 {
@@ -120,18 +200,92 @@ impl Router {
                 response
             }
             Err(error) => {
+                if let Some(scim_type) = error
+                    .scim_type
+                    .and_then(|t| serde_json::to_value(t).ok())
+                    .and_then(|t| t.as_str().map(str::to_owned))
+                {
+                    span.record("scim_type", scim_type.as_str());
+                }
+                // The detail is for the client only: it may quote the values sent (a taken
+                // userName). The engine logs the cause of a failure without them.
                 if error.status >= 500 {
-                    tracing::warn!(
-                        status = error.status,
-                        detail = error.detail,
-                        "Engine failed"
-                    );
+                    tracing::warn!(status = error.status, "Engine failed");
                 } else {
-                    tracing::debug!(status = error.status, detail = error.detail, "Client error");
+                    tracing::debug!(status = error.status, "Client error");
                 }
                 respond::scim_error(&error)
             }
         })
+    }
+
+    /// The first tenant whose authenticator accepts the request (for endpoints outside every
+    /// base path); the first tenant's refusal when none does.
+    async fn authenticate_any(&self, request: &Request<Bytes>) -> Result<&Tenant, Error> {
+        let mut refused = None;
+        for tenant in self.tenants.iter() {
+            match tenant.auth.authenticate(request.headers()).await {
+                Ok(principal) => {
+                    let span = tracing::Span::current();
+                    span.record("tenant", tenant.name.as_str());
+                    span.record("credential", principal.as_str());
+                    return Ok(tenant);
+                }
+                Err(rejection) => {
+                    refused.get_or_insert(rejection);
+                }
+            }
+        }
+        let rejection = refused.unwrap_or_else(|| Rejection {
+            detail: "no tenant is configured".to_owned(),
+            reason: "no_tenant",
+            challenge: String::new(),
+            unavailable: false,
+        });
+        metrics::global().auth_failure(rejection.reason);
+        Err(Error::Unauthenticated(rejection))
+    }
+
+    /// `GET /admin/audit?since=…&scimId=…&limit=…`: the authenticated tenant's entries (every
+    /// tenant's on the admin listener), oldest first, as JSON.
+    async fn audit(&self, request: &Request<Bytes>) -> Result<Response, Error> {
+        let tenants: Vec<&Tenant> = if self.admin {
+            self.tenants.iter().collect()
+        } else {
+            vec![self.authenticate_any(request).await?]
+        };
+        if request.method() != http::Method::GET {
+            return Err(Error::MethodNotAllowed {
+                method: request.method().clone(),
+                path: request.uri().path().to_owned(),
+                allow: "GET",
+            });
+        }
+        let query =
+            audit::parse_query(&query_pairs(request.uri().query())).map_err(Error::AuditQuery)?;
+        let mut entries = Vec::new();
+        let mut kept = false;
+        for tenant in tenants {
+            match tenant.service.audit(query.clone()).await {
+                Ok(Some(found)) => {
+                    kept = true;
+                    entries.extend(found);
+                }
+                Ok(None) => {}
+                Err(reason) => return Err(Error::AuditRead { reason }),
+            }
+        }
+        if !kept {
+            return Err(Error::AuditDisabled);
+        }
+        entries.sort_by_key(|entry| (entry.at, entry.seq));
+        entries.truncate(query.limit);
+        let mut response = respond::scim_json(StatusCode::OK, Some(&audit::entries_json(&entries)));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(response)
     }
 
     /// `/readyz`: every enabled tenant's service answers its probe in time.
@@ -152,6 +306,16 @@ impl Router {
             })
         }
     }
+}
+
+/// The metrics in OpenMetrics text.
+fn metrics_response() -> Response {
+    let mut response = http::Response::new(Full::new(Bytes::from(metrics::render())));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(metrics::CONTENT_TYPE),
+    );
+    response
 }
 
 fn health(status: StatusCode, word: &str) -> Response {

@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::live::{LiveConfig, LiveService};
+use super::live::{LiveConfig, LiveService, RouterKind};
 use super::tenant::Tenant;
 use super::tls::{self, CertReloader};
 use crate::settings::{ServerSettings, TlsMode};
@@ -63,6 +63,30 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Binds `settings.listen` and loads the certificate; serves `tenants` once run.
     pub async fn bind(settings: &ServerSettings, tenants: Vec<Tenant>) -> Result<Self, Error> {
+        Self::bind_router(settings, tenants, RouterKind::Scim).await
+    }
+
+    /// Binds the plain-HTTP admin listener on `addr` (`server.admin_listen`): `/healthz`,
+    /// `/readyz`, `/metrics` and `/admin/audit` for every tenant, without authentication, so it
+    /// belongs on loopback or a private network. Limits and grace come from `settings`.
+    pub async fn bind_admin(
+        settings: &ServerSettings,
+        addr: SocketAddr,
+        tenants: Vec<Tenant>,
+    ) -> Result<Self, Error> {
+        let admin = ServerSettings {
+            listen: addr,
+            tls: TlsMode::None,
+            ..settings.clone()
+        };
+        Self::bind_router(&admin, tenants, RouterKind::Admin).await
+    }
+
+    async fn bind_router(
+        settings: &ServerSettings,
+        tenants: Vec<Tenant>,
+        kind: RouterKind,
+    ) -> Result<Self, Error> {
         let addr = settings.listen;
         let tls = match &settings.tls {
             TlsMode::Files {
@@ -87,7 +111,7 @@ impl Server {
             listener,
             local_addr,
             tls,
-            live: Arc::new(LiveConfig::new(settings, tenants)),
+            live: Arc::new(LiveConfig::new(settings, tenants, kind)),
         })
     }
 

@@ -39,10 +39,23 @@ pub(super) struct Snapshot {
     pub(super) shutdown_grace: Duration,
 }
 
+/// Which routes a listener serves over its tenants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RouterKind {
+    /// SCIM, discovery, health, `/metrics` and `/admin/audit` behind tenant credentials.
+    Scim,
+    /// The admin listener: health, `/metrics` and `/admin/audit` without credentials.
+    Admin,
+}
+
 impl Snapshot {
-    fn build(settings: &ServerSettings, tenants: Vec<Tenant>) -> Self {
+    fn build(settings: &ServerSettings, tenants: Vec<Tenant>, kind: RouterKind) -> Self {
+        let router = match kind {
+            RouterKind::Scim => Router::new(tenants),
+            RouterKind::Admin => Router::admin(tenants),
+        };
         Self {
-            stack: stack::build(&settings.limits, Router::new(tenants)),
+            stack: stack::build(&settings.limits, router),
             builder: connection_builder(&settings.limits),
             limits: settings.limits.clone(),
             shutdown_grace: settings.shutdown_grace,
@@ -54,6 +67,7 @@ impl Snapshot {
 /// atomically without touching open connections.
 pub struct LiveConfig {
     current: RwLock<Arc<Snapshot>>,
+    kind: RouterKind,
 }
 
 impl std::fmt::Debug for LiveConfig {
@@ -66,9 +80,10 @@ impl std::fmt::Debug for LiveConfig {
 
 impl LiveConfig {
     /// The first configuration, built at bind.
-    pub(super) fn new(settings: &ServerSettings, tenants: Vec<Tenant>) -> Self {
+    pub(super) fn new(settings: &ServerSettings, tenants: Vec<Tenant>, kind: RouterKind) -> Self {
         Self {
-            current: RwLock::new(Arc::new(Snapshot::build(settings, tenants))),
+            current: RwLock::new(Arc::new(Snapshot::build(settings, tenants, kind))),
+            kind,
         }
     }
 
@@ -77,7 +92,7 @@ impl LiveConfig {
     /// it); `settings.listen`, `settings.tls` and `settings.public_base_url` are not read here
     /// (the listener is bound, and the base URL is already in each tenant's engine).
     pub fn replace(&self, settings: &ServerSettings, tenants: Vec<Tenant>) {
-        let next = Arc::new(Snapshot::build(settings, tenants));
+        let next = Arc::new(Snapshot::build(settings, tenants, self.kind));
         match self.current.write() {
             Ok(mut current) => *current = next,
             // A writer panicked mid-assignment; the pointer itself is always whole.

@@ -100,6 +100,18 @@ pub enum Error {
         /// What each failing tenant reported.
         reasons: String,
     },
+    /// The `/admin/audit` query parameters are not understood.
+    #[error("bad audit query: {0}")]
+    AuditQuery(crate::audit::Error),
+    /// `/admin/audit` was asked but no tenant keeps an audit trail (`audit.enabled: false`).
+    #[error("the audit trail is disabled")]
+    AuditDisabled,
+    /// The store could not read the audit trail.
+    #[error("reading the audit trail failed: {reason}")]
+    AuditRead {
+        /// The store's message.
+        reason: String,
+    },
     /// The handler or a layer panicked; caught by the panic layer.
     #[error("request handler panicked: {message}")]
     Panicked {
@@ -173,6 +185,9 @@ fn log(error: &Error, request_id: &str) {
             "Request not authenticated"
         ),
         Error::NotReady { reasons } => tracing::warn!(request_id, reasons, "Not ready"),
+        Error::AuditRead { reason } => {
+            tracing::error!(request_id, reason, "Audit trail could not be read");
+        }
         Error::Panicked { message } => {
             tracing::error!(request_id, message, "Request handler panicked");
         }

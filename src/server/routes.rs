@@ -1,4 +1,4 @@
-//! The routing table: (method, path) → health probe, or tenant + SCIM resource + operation.
+//! The routing table: (method, path) → health probe, metrics, audit trail, or tenant + SCIM resource + operation.
 //!
 //! Pure functions over strings and `http::Method`: no I/O, no auth, no bodies. Tolerant the way
 //! Entra needs it: resource names match case-insensitively, empty segments (`//`) and a
@@ -17,6 +17,10 @@ pub enum Route<'a> {
     Healthz,
     /// `/readyz`: every tenant's service is ready (no auth).
     Readyz,
+    /// `/metrics`: Prometheus metrics (any tenant's credential; none on the admin listener).
+    Metrics,
+    /// `/admin/audit`: the audit trail (a tenant's credential shows that tenant's entries).
+    Audit,
     /// Under the base path of tenant number `tenant`; `rest` are the segments after it.
     Tenant {
         /// Index of the tenant whose base path matched (the longest match wins).
@@ -60,6 +64,12 @@ pub fn route<'a>(bases: &[Vec<String>], path: &'a str) -> Route<'a> {
     match segments.as_slice() {
         ["healthz"] => return Route::Healthz,
         ["readyz"] => return Route::Readyz,
+        ["metrics"] => return Route::Metrics,
+        [admin, audit]
+            if admin.eq_ignore_ascii_case("admin") && audit.eq_ignore_ascii_case("audit") =>
+        {
+            return Route::Audit;
+        }
         _ => {}
     }
     bases
@@ -155,6 +165,8 @@ mod tests {
     fn health_probes_route_before_tenants() {
         assert_eq!(route(&bases(), "/healthz"), Route::Healthz);
         assert_eq!(route(&bases(), "/readyz/"), Route::Readyz);
+        assert_eq!(route(&bases(), "/metrics"), Route::Metrics);
+        assert_eq!(route(&bases(), "/admin/Audit/"), Route::Audit);
     }
 
     #[test]

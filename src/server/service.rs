@@ -10,6 +10,7 @@ use std::pin::Pin;
 use serde::Serialize;
 
 use crate::scim::ScimError;
+use crate::store::{AuditEntry, AuditQuery};
 
 /// A boxed, sendable future: the return type of the object-safe async traits in `server/`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -90,4 +91,11 @@ pub trait ScimService: Send + Sync + 'static {
 
     /// Readiness: mappings loaded, store open, backend reachable within a short probe.
     fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+
+    /// This tenant's audit entries matching `query` (whose tenant the service sets), or `None`
+    /// when the service keeps no audit trail (the default; see `crate::audit::Audited`).
+    fn audit(&self, query: AuditQuery) -> BoxFuture<'_, Result<Option<Vec<AuditEntry>>, String>> {
+        let _ = query;
+        Box::pin(std::future::ready(Ok(None)))
+    }
 }

@@ -172,7 +172,8 @@ fn request_id_of<B>(request: &Request<B>) -> String {
 }
 
 /// One `request` span: method, path (never the query or body), request id, and, once known,
-/// tenant, status and latency.
+/// tenant, credential name, SCIM resource, operation and id, status, `scimType`, backend calls
+/// made and latency. Its one "Request finished" line is the log line of a SCIM operation.
 #[derive(Clone)]
 struct Trace<S> {
     inner: S,
@@ -198,7 +199,13 @@ where
             path = request.uri().path(),
             request_id = request_id_of(&request),
             tenant = tracing::field::Empty,
+            credential = tracing::field::Empty,
+            resource = tracing::field::Empty,
+            operation = tracing::field::Empty,
+            scim_id = tracing::field::Empty,
             status = tracing::field::Empty,
+            scim_type = tracing::field::Empty,
+            backend_calls = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
         let start = Instant::now();
@@ -207,7 +214,10 @@ where
             async move {
                 let result = future.await;
                 let span = tracing::Span::current();
-                span.record("latency_ms", start.elapsed().as_millis());
+                span.record(
+                    "latency_ms",
+                    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+                );
                 if let Ok(response) = &result {
                     span.record("status", response.status().as_u16());
                 }

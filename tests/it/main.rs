@@ -2,6 +2,7 @@
 
 mod engine;
 mod entra;
+mod obs;
 mod reload;
 mod server;
 mod settings;

@@ -1,4 +1,5 @@
-//! One `info` line per SCIM operation, with the call count and duration, and never a name,
+//! One engine line per SCIM operation (`debug`; the server's "Request finished" line is the
+//! `info` one, see `tests/it/obs/logs.rs`), with the call count and duration, and never a name,
 //! email or credential in what the engine and the backend client log.
 
 use anyhow::Result;

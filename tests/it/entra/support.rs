@@ -549,24 +549,38 @@ pub(crate) mod logs {
         SINK.get_or_init(Sink::default)
     }
 
-    /// Installs a global subscriber (debug level for scimgate) writing into memory, once. If
-    /// another module installed one first, `captured` stays empty and callers must check that.
+    fn json_sink() -> &'static Sink {
+        static SINK: OnceLock<Sink> = OnceLock::new();
+        SINK.get_or_init(Sink::default)
+    }
+
+    /// Installs a global subscriber (debug level for scimgate) writing into memory, once: the
+    /// pretty format into [`captured`] and `log.format: json` (`telemetry::json_layer`) into
+    /// [`captured_json`]. If another module installed one first, both stay empty and callers
+    /// must check that.
     pub(crate) fn install() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+
         static ONCE: OnceLock<bool> = OnceLock::new();
         ONCE.get_or_init(|| {
-            let sink = sink().clone();
-            tracing_subscriber::fmt()
-                .with_env_filter("scimgate=debug")
-                .with_ansi(false)
-                .with_writer(move || sink.clone())
+            let pretty = sink().clone();
+            let json = json_sink().clone();
+            tracing_subscriber::registry()
+                .with(tracing_subscriber::EnvFilter::new("scimgate=debug"))
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .with_writer(move || pretty.clone()),
+                )
+                .with(scimgate::telemetry::json_layer(move || json.clone()))
                 .try_init()
                 .is_ok()
         });
     }
 
-    /// Everything logged so far.
-    pub(crate) fn captured() -> String {
-        let mut sink = sink().clone();
+    fn text_of(sink: &Sink) -> String {
+        let mut sink = sink.clone();
         let _ = sink.flush();
         String::from_utf8_lossy(
             &sink
@@ -575,6 +589,16 @@ pub(crate) mod logs {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
         .into_owned()
+    }
+
+    /// Everything logged so far (pretty format).
+    pub(crate) fn captured() -> String {
+        text_of(sink())
+    }
+
+    /// Everything logged so far, one JSON object per line (`log.format: json`).
+    pub(crate) fn captured_json() -> String {
+        text_of(json_sink())
     }
 }
 

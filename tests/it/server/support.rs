@@ -131,6 +131,7 @@ pub(super) fn plain_settings(limits: Limits) -> ServerSettings {
         tls: TlsMode::None,
         limits,
         shutdown_grace: Duration::from_secs(5),
+        admin_listen: None,
     }
 }
 
