@@ -2,5 +2,6 @@
 
 mod engine;
 mod entra;
+mod replicas;
 mod server;
 mod settings;
