@@ -16,9 +16,11 @@ die() { log "error: $*"; exit 1; }
 
 # pg_bin: the newest installed server's bin directory (empty when none).
 pg_bin() {
-  local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then echo "$dir"; fi
+  local dir found=
+  for dir in /usr/lib/postgresql/*/bin; do
+    if [ -x "$dir/initdb" ]; then found=$dir; fi
+  done
+  echo "$found"
 }
 
 # as_owner CMD...: run as the cluster's OS user.

@@ -72,28 +72,20 @@ pub(crate) fn latest() -> i64 {
     MIGRATIONS.last().map_or(0, |(version, _)| *version)
 }
 
-fn db(error: tokio_postgres::Error) -> Error {
-    use std::error::Error as _;
-    Error::Database {
-        operation: "migrate",
-        reason: match (error.as_db_error(), error.source()) {
-            (Some(db), _) => db.message().to_owned(),
-            (None, Some(source)) => format!("{error}: {source}"),
-            (None, None) => error.to_string(),
-        },
-    }
+fn db() -> impl Fn(tokio_postgres::Error) -> Error + Copy {
+    super::postgres::database("migrate")
 }
 
 /// Brings the database to the latest version; refuses a database from a newer build.
 pub(crate) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<i64, Error> {
     loop {
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = client.transaction().await.map_err(db())?;
         tx.query_one("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
             .await
-            .map_err(db)?;
+            .map_err(db())?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
             .await
-            .map_err(db)?;
+            .map_err(db())?;
         let current = version(&*tx).await?;
         if current > latest() {
             return Err(Error::SchemaTooNew {
@@ -102,17 +94,17 @@ pub(crate) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<i6
             });
         }
         let Some((number, sql)) = MIGRATIONS.iter().find(|(v, _)| *v > current) else {
-            tx.commit().await.map_err(db)?;
+            tx.commit().await.map_err(db())?;
             return Ok(latest());
         };
-        tx.batch_execute(sql).await.map_err(db)?;
+        tx.batch_execute(sql).await.map_err(db())?;
         tx.execute(
             "INSERT INTO schema_version (version) VALUES ($1)",
             &[number],
         )
         .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        .map_err(db())?;
+        tx.commit().await.map_err(db())?;
         tracing::info!(version = number, "Store schema migrated (PostgreSQL).");
     }
 }
@@ -127,10 +119,10 @@ pub(crate) async fn version(client: &(impl GenericClient + Sync)) -> Result<i64,
         .await;
     // Outside a transaction only: a missing table aborts a transaction.
     match row {
-        Ok(row) => row.try_get(0).map_err(db),
+        Ok(row) => row.try_get(0).map_err(db()),
         Err(error) if error.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
             Ok(0)
         }
-        Err(error) => Err(db(error)),
+        Err(error) => Err(db()(error)),
     }
 }

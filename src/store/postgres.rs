@@ -303,7 +303,7 @@ fn on_write(record: &Record, except: Option<&str>) -> impl Fn(tokio_postgres::Er
 }
 
 /// A tokio-postgres error of `operation` as a store error.
-fn database(operation: &'static str) -> impl Fn(tokio_postgres::Error) -> Error + Copy {
+pub(super) fn database(operation: &'static str) -> impl Fn(tokio_postgres::Error) -> Error + Copy {
     move |error| Error::Database {
         operation,
         reason: describe(&error),
