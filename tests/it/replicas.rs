@@ -578,3 +578,47 @@ async fn concurrent_creates_through_both_replicas_make_one_user() -> Result<()> 
     }
     Ok(())
 }
+
+/// The same race inside one process on SQLite (no PostgreSQL needed): a reservation of a
+/// create still in flight is not stale, so racing creates answer 409, never 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_through_one_gateway_make_one_user() -> Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let demo = scimgate::app::start_demo(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        Some(TOKEN.to_owned()),
+    )
+    .await?;
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let user_name = format!("solo.{}@example.com", uuid::Uuid::new_v4().simple());
+    let body = entra_user(&user_name, &uuid::Uuid::new_v4().to_string());
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let request = client
+                .post(format!("{}/Users", demo.scim_base_url))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+            tokio::spawn(async move {
+                let reply = request.send().await?;
+                let status = reply.status().as_u16();
+                let value: Value = reply.json().await?;
+                anyhow::Ok((status, value))
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        match task.await?? {
+            (201, value) => ids.push(id_of(&value)?),
+            (409, value) => assert_eq!(value["scimType"], json!("uniqueness"), "{value}"),
+            (status, value) => bail!("a racing create answered {status}: {value}"),
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(demo.backend.user_count(), 1);
+    demo.shutdown().await;
+    Ok(())
+}
