@@ -911,7 +911,48 @@ fn read_audit(row: &Row) -> Result<AuditEntry, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::{PostgresStore, redact};
+    use crate::store::Error;
+
+    /// `sslmode=require` speaks TLS (rustls) and verifies the server: a stand-in server that
+    /// accepts the SSLRequest and presents a self-signed certificate is refused.
+    #[tokio::test]
+    async fn sslmode_require_verifies_the_server_certificate() {
+        let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(generated.signing_key.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![generated.cert.der().clone()], key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 8];
+            socket.read_exact(&mut request).await.unwrap();
+            // SSLRequest: length 8, code 80877103.
+            assert_eq!(request, [0, 0, 0, 8, 4, 210, 22, 47]);
+            socket.write_all(b"S").await.unwrap();
+            acceptor.accept(socket).await.is_ok()
+        });
+        let url = format!("postgres://gate:Tls-Pa55@localhost:{port}/scim?sslmode=require");
+        let error = PostgresStore::open(&url, 1).await.unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, Error::Open { .. }), "{error:?}");
+        assert!(text.contains("certificate"), "{text}");
+        assert!(!text.contains("Tls-Pa55"), "{text}");
+        assert!(!server.await.unwrap(), "the handshake must fail");
+    }
 
     #[test]
     fn redact_hides_passwords_in_both_url_forms() {
