@@ -26,6 +26,10 @@ step "external conformance suites against scimgate demo" scripts/conformance.sh 
 # behind the gateway with mappings/redmine.yaml alone, replaying Entra's flows.
 step "Redmine end to end (scripts/redmine/e2e.sh)" scripts/redmine/e2e.sh "$target/debug/scimgate"
 step "release binary as the container runs it (scripts/release-smoke.sh)" scripts/release-smoke.sh
+# PostgreSQL (Debian's package) for the PostgreSQL store tests and the two-replica test; exports
+# SCIMGATE_TEST_POSTGRES_URL (without it those tests fail when CI is set).
+# shellcheck disable=SC2016  # expanded by eval, inside step
+step "PostgreSQL on loopback (scripts/postgres/up.sh)" eval 'pg=$(scripts/postgres/up.sh) && eval "$pg"'
 # Last, so its summary closes the log: unit tests, mapping tests and the integration binary
 # (gateway over real sockets, TLS, Entra conformance cases, engine, faults).
 step "unit and integration tests (cargo test --locked)" cargo test --locked --all-targets

@@ -15,8 +15,8 @@ use crate::engine::{Engine, EngineOptions, backend_config};
 use crate::mapping::{self, Mapping};
 use crate::server::auth::{self, AuthSettings, BearerSettings};
 use crate::server::{ScimService, Server, ServerHandle, Tenant};
-use crate::settings::Settings;
-use crate::store::{SqliteStore, Store};
+use crate::settings::{SecretSource, Settings, StoreKind};
+use crate::store::{self, PostgresStore, SqliteStore, Store};
 
 /// The demo mapping, embedded so `scimgate demo` works from any directory.
 pub const DEMO_MAPPING: &str = include_str!("../mappings/demo.yaml");
@@ -37,12 +37,71 @@ impl StartError {
     }
 }
 
-/// Opens the store the settings name.
-pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartError> {
-    let path = &settings.store.sqlite_path;
-    SqliteStore::open(path)
-        .map(|store| Arc::new(store) as Arc<dyn Store>)
-        .map_err(|error| StartError::one(format!("store.sqlite_path: {}: {error}", path.display())))
+/// Opens the store the settings name (`store.kind`), migrating it.
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartError> {
+    match settings.store.kind {
+        StoreKind::Sqlite => {
+            let path = &settings.store.sqlite_path;
+            SqliteStore::open(path)
+                .map(|store| Arc::new(store) as Arc<dyn Store>)
+                .map_err(|error| {
+                    StartError::one(format!("store.sqlite_path: {}: {error}", path.display()))
+                })
+        }
+        StoreKind::Postgres => {
+            let url = postgres_url(settings)?;
+            PostgresStore::open(&url, settings.store.postgres_pool_size)
+                .await
+                .map(|store| Arc::new(store) as Arc<dyn Store>)
+                .map_err(|error| StartError::one(format!("store.postgres_url: {error}")))
+        }
+    }
+}
+
+/// For `scimgate check`: with `store.kind: postgres`, connects and reads the schema version
+/// (changing nothing); `Ok(None)` for SQLite, which is opened only by `serve`.
+pub async fn check_store(settings: &Settings) -> Result<Option<String>, StartError> {
+    if settings.store.kind != StoreKind::Postgres {
+        return Ok(None);
+    }
+    let url = postgres_url(settings)?;
+    let version = PostgresStore::probe(&url)
+        .await
+        .map_err(|error| StartError::one(format!("store.postgres_url: {error}")))?;
+    Ok(Some(format!(
+        "PostgreSQL {} reachable (schema version {version})",
+        store::redact(&url)
+    )))
+}
+
+/// The PostgreSQL URL from the settings, the environment variable or the file they name.
+fn postgres_url(settings: &Settings) -> Result<String, StartError> {
+    let url = match &settings.store.postgres_url {
+        None => {
+            return Err(StartError::one(
+                "store.postgres_url: missing (set postgres_url, postgres_url_from_env or \
+                 postgres_url_from_file)",
+            ));
+        }
+        Some(SecretSource::Inline(url)) => url.clone(),
+        Some(SecretSource::Env(name)) => std::env::var(name).map_err(|_| {
+            StartError::one(format!(
+                "store.postgres_url_from_env: the environment variable `{name}` is not set \
+                 (or not UTF-8)"
+            ))
+        })?,
+        Some(SecretSource::File(path)) => std::fs::read_to_string(path).map_err(|error| {
+            StartError::one(format!(
+                "store.postgres_url_from_file: cannot read {}: {error}",
+                path.display()
+            ))
+        })?,
+    };
+    let url = url.trim().to_owned();
+    if url.is_empty() {
+        return Err(StartError::one("store.postgres_url: empty"));
+    }
+    Ok(url)
 }
 
 /// Loads one mapping file from disk, with `${ENV}` from `env`.

@@ -131,7 +131,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { config } => serve(config.as_deref()).await,
         Command::Demo { listen, token } => demo(listen, token).await,
-        Command::Check { config, mappings } => Ok(check(config.as_deref(), &mappings)),
+        Command::Check { config, mappings } => Ok(check(config.as_deref(), &mappings).await),
         Command::Translate {
             mapping,
             request,
@@ -164,7 +164,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             };
             let settings =
                 Settings::load(config.as_deref()).map_err(|error| anyhow::anyhow!("{error}"))?;
-            let store = app::open_store(&settings)?;
+            let store = app::open_store(&settings).await?;
             print!(
                 "{}",
                 scimgate::audit::report(store.as_ref(), query, json).await?
@@ -188,7 +188,7 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
             "Serving plain HTTP (server.tls.mode: none): only behind a TLS-terminating proxy."
         );
     }
-    let store = app::open_store(&settings)?;
+    let store = app::open_store(&settings).await?;
     let env = |name: &str| std::env::var(name).ok();
     let tenants = app::build_tenants(&settings, &store, &|path| app::load_mapping(path, &env))?;
     let admin = match settings.server.admin_listen {
@@ -285,14 +285,25 @@ async fn example_api(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `check`: every problem of the settings and of every mapping, then the mappings' tests.
-fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
+/// `check`: every problem of the settings and of every mapping, then the mappings' tests;
+/// with `store.kind: postgres`, whether the database answers.
+async fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     let default_config = Path::new("config/scimgate.yaml");
     let config = config.or_else(|| default_config.exists().then_some(default_config));
     if let Some(config) = config {
         match Settings::load(Some(config)) {
-            Ok(_) => println!("√ {}", config.display()),
+            Ok(settings) => {
+                println!("√ {}", config.display());
+                match app::check_store(&settings).await {
+                    Ok(Some(found)) => println!("√ {found}"),
+                    Ok(None) => {}
+                    Err(error) => {
+                        failed = true;
+                        println!("x {error}");
+                    }
+                }
+            }
             Err(error) => {
                 failed = true;
                 println!("x {}\n{error}", config.display());

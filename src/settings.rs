@@ -151,6 +151,44 @@ impl Default for Limits {
 pub struct StoreSettings {
     /// The SQLite database file.
     pub sqlite_path: PathBuf,
+    /// Which store: embedded SQLite (one process) or PostgreSQL (several replicas).
+    pub kind: StoreKind,
+    /// Where the PostgreSQL connection URL comes from (set when `kind` is PostgreSQL); read by
+    /// `app::open_store`, not here.
+    pub postgres_url: Option<SecretSource>,
+    /// Most PostgreSQL connections one process holds.
+    pub postgres_pool_size: usize,
+}
+
+/// `store.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// One SQLite file: a single gateway process.
+    Sqlite,
+    /// A shared PostgreSQL database: any number of replicas.
+    Postgres,
+}
+
+/// A secret written in the settings, or named there and read from the environment or a file
+/// at start. `Debug` never shows an inline value.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// Written in the settings (or a `SCIMGATE__…` variable) itself.
+    Inline(String),
+    /// The name of an environment variable holding it.
+    Env(String),
+    /// A file holding it (surrounding whitespace is ignored).
+    File(PathBuf),
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Inline(_) => f.write_str("Inline(***)"),
+            Self::Env(name) => f.debug_tuple("Env").field(name).finish(),
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
 }
 
 /// Validated `log.*` keys.
@@ -309,18 +347,96 @@ impl Default for RawLimits {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawStore {
     /// `store.sqlite_path` (`scimgate.sqlite3`).
     sqlite_path: PathBuf,
+    /// `store.kind` (`sqlite`): `sqlite` or `postgres`.
+    kind: String,
+    /// `store.postgres_url`: `postgres://user:password@host:5432/db[?sslmode=require]`.
+    postgres_url: Option<String>,
+    /// `store.postgres_url_from_env`: the environment variable holding the URL.
+    postgres_url_from_env: Option<String>,
+    /// `store.postgres_url_from_file`: a file holding the URL.
+    postgres_url_from_file: Option<PathBuf>,
+    /// `store.postgres_pool_size` (8).
+    postgres_pool_size: usize,
+}
+
+impl fmt::Debug for RawStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawStore")
+            .field("sqlite_path", &self.sqlite_path)
+            .field("kind", &self.kind)
+            .field("postgres_url", &self.postgres_url.as_ref().map(|_| "***"))
+            .field("postgres_url_from_env", &self.postgres_url_from_env)
+            .field("postgres_url_from_file", &self.postgres_url_from_file)
+            .field("postgres_pool_size", &self.postgres_pool_size)
+            .finish()
+    }
 }
 
 impl Default for RawStore {
     fn default() -> Self {
         Self {
             sqlite_path: PathBuf::from("scimgate.sqlite3"),
+            kind: "sqlite".to_owned(),
+            postgres_url: None,
+            postgres_url_from_env: None,
+            postgres_url_from_file: None,
+            postgres_pool_size: 8,
         }
+    }
+}
+
+impl RawStore {
+    fn validate(self, p: &mut Collector) -> Option<StoreSettings> {
+        let kind = match self.kind.as_str() {
+            "sqlite" => StoreKind::Sqlite,
+            "postgres" => StoreKind::Postgres,
+            other => {
+                return p.add(
+                    "store.kind",
+                    &format!("`{other}` is not a store kind (sqlite|postgres)"),
+                );
+            }
+        };
+        if self.postgres_pool_size == 0 {
+            p.add::<()>("store.postgres_pool_size", "must be greater than 0");
+        }
+        let mut sources: Vec<SecretSource> = Vec::new();
+        sources.extend(self.postgres_url.map(SecretSource::Inline));
+        sources.extend(self.postgres_url_from_env.map(SecretSource::Env));
+        sources.extend(self.postgres_url_from_file.map(SecretSource::File));
+        let postgres_url = match (kind, sources.len()) {
+            (StoreKind::Sqlite, _) | (StoreKind::Postgres, 1) => sources.pop(),
+            (StoreKind::Postgres, 0) => p.add(
+                "store.postgres_url",
+                "missing (with store.kind: postgres, set one of postgres_url, \
+                 postgres_url_from_env, postgres_url_from_file)",
+            ),
+            (StoreKind::Postgres, _) => p.add(
+                "store.postgres_url",
+                "set only one of postgres_url, postgres_url_from_env, postgres_url_from_file",
+            ),
+        };
+        if let Some(SecretSource::Inline(url)) = &postgres_url
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.contains('='))
+        {
+            p.add::<()>(
+                "store.postgres_url",
+                "is not a PostgreSQL URL (postgres://user:password@host:5432/db)",
+            );
+        }
+        Some(StoreSettings {
+            sqlite_path: self.sqlite_path,
+            kind,
+            postgres_url,
+            postgres_pool_size: self.postgres_pool_size,
+        })
     }
 }
 
@@ -517,6 +633,7 @@ impl RawSettings {
             enabled: self.audit.enabled,
             retention: Duration::from_secs(u64::from(self.audit.retention_days) * 24 * 3600),
         };
+        let store = self.store.validate(p);
 
         match (
             listen,
@@ -526,6 +643,7 @@ impl RawSettings {
             shutdown_grace,
             format,
             deadline,
+            store,
         ) {
             (
                 Some(listen),
@@ -535,6 +653,7 @@ impl RawSettings {
                 Some(shutdown_grace),
                 Some(format),
                 Some(deadline),
+                Some(store),
             ) if problems.0.is_empty() => Ok(Settings {
                 server: ServerSettings {
                     listen,
@@ -544,9 +663,7 @@ impl RawSettings {
                     shutdown_grace,
                     admin_listen: admin_listen.flatten(),
                 },
-                store: StoreSettings {
-                    sqlite_path: self.store.sqlite_path,
-                },
+                store,
                 log: LogSettings {
                     format,
                     level: self.log.level,

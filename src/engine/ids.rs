@@ -253,6 +253,15 @@ impl Op<'_> {
         else {
             return Ok(());
         };
+        // A reservation younger than the backend deadline may belong to a create still in
+        // flight (another request, or another replica sharing the store): it is not stale, so
+        // this create loses the race (409, Entra then matches the winner) instead of deleting
+        // the winner's record under it.
+        let in_flight = existing.state == RecordState::Pending
+            && existing.created > store::now() - self.engine.options().deadline;
+        if in_flight {
+            return Err(self.taken(key));
+        }
         match (existing.state, existing.backend_id.as_deref()) {
             (RecordState::Pending, _) | (_, None) => {
                 self.store()

@@ -7,7 +7,8 @@
 //!   `externalId eq` matching works against a backend that cannot store or search it;
 //! - `meta.created` / `meta.lastModified`, and a last-known-good **snapshot** slot.
 //!
-//! Callers hold an `Arc<dyn Store>`; [`SqliteStore`] (embedded, the default) implements it.
+//! Callers hold an `Arc<dyn Store>`; [`SqliteStore`] (embedded, the default) and
+//! [`PostgresStore`] (several replicas) implement it.
 //! The trait returns boxed futures so it stays dyn-compatible without `async-trait`. This
 //! module knows nothing of SCIM or HTTP and chooses no statuses.
 //!
@@ -41,15 +42,17 @@
 //!
 //! # PostgreSQL (issue 8)
 //!
-//! A `PostgresStore` implements the same trait with the same migrations (`migrations.rs` uses
-//! SQL both dialects accept: TEXT, BIGINT microseconds, partial unique indexes; JSONB for
-//! `shadow`/`snapshot` there). Racing replicas are serialised by the same unique indexes (a
+//! [`PostgresStore`] implements the same trait with the same migration numbers
+//! (`pg_migrations.rs`: TEXT, BIGINT microseconds, partial unique indexes as in SQLite; JSONB
+//! for `shadow`/`snapshot`/`attributes`, an identity column for the audit `seq`). Racing replicas are serialised by the same unique indexes (a
 //! `23505 unique_violation` becomes [`Error::Conflict`]); migrations run under an advisory
 //! lock; the shared tests in `tests.rs` take any `Arc<dyn Store>` so they can run against it.
 
 mod audit;
 mod error;
 mod migrations;
+mod pg_migrations;
+mod postgres;
 mod record;
 mod sqlite;
 
@@ -64,6 +67,7 @@ use time::OffsetDateTime;
 
 pub use audit::{AuditEntry, AuditQuery};
 pub use error::{Error, UniqueColumn};
+pub use postgres::{PostgresStore, redact};
 pub use record::{Record, RecordState, now};
 pub use sqlite::SqliteStore;
 

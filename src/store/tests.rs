@@ -1,5 +1,7 @@
-//! Store behaviour tests. Each runs against any `Arc<dyn Store>`, so the PostgreSQL store
-//! (issue 8) can reuse them; here they run on in-memory and file SQLite.
+//! Store behaviour tests. Each shared behaviour is an `async fn(Arc<dyn Store>)` run by
+//! [`store_tests!`] against in-memory SQLite (`tests::sqlite::…`) and PostgreSQL
+//! (`tests::postgres::…`, in a fresh schema per test; see [`pg`]); file-backed SQLite and
+//! PostgreSQL-only behaviour (migrations, errors) have their own tests at the end.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,9 +11,46 @@ use time::Duration;
 
 use super::*;
 
+mod pg;
+
 fn memory() -> Arc<dyn Store> {
     Arc::new(SqliteStore::open_in_memory().unwrap())
 }
+
+/// One `#[tokio::test]` per behaviour and store: `sqlite::NAME` and `postgres::NAME`.
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::memory()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::pg::TestDb::create().await else { return };
+                    super::$name(db.open().await).await;
+                }
+            )*
+        }
+    };
+}
+
+store_tests!(
+    insert_get_round_trip,
+    conflicts_on_each_unique_column,
+    activate_moves_pending_to_active,
+    lookups_by_backend_id_and_unique_key,
+    shadow_index_is_exact_and_follows_updates_and_deletes,
+    update_keeps_the_scim_id_when_the_backend_key_changes,
+    pending_records_are_listed_and_deleted_for_repair,
+    concurrent_creates_of_one_unique_key_yield_one_record,
+    audit_trail_appends_filters_and_prunes,
+);
 
 /// A database path under the temp dir, removed (with WAL files) on drop.
 struct TempDb(PathBuf);
@@ -49,9 +88,7 @@ fn ids(records: &[Record]) -> Vec<&str> {
     records.iter().map(|r| r.scim_id.as_str()).collect()
 }
 
-#[tokio::test]
-async fn insert_get_round_trip() {
-    let store = memory();
+async fn insert_get_round_trip(store: Arc<dyn Store>) {
     let mut record = user("u1", "bjensen@example.com");
     record.snapshot = Some(json!({"userName": "bjensen@example.com"}));
     record.shadow.insert("costCenter".into(), json!(42));
@@ -65,9 +102,7 @@ async fn insert_get_round_trip() {
     store.ping().await.unwrap();
 }
 
-#[tokio::test]
-async fn conflicts_on_each_unique_column() {
-    let store = memory();
+async fn conflicts_on_each_unique_column(store: Arc<dyn Store>) {
     let mut first = user("u1", "a@example.com");
     first.backend_id = Some("b1".into());
     store.insert(first).await.unwrap();
@@ -129,9 +164,7 @@ async fn conflicts_on_each_unique_column() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn activate_moves_pending_to_active() {
-    let store = memory();
+async fn activate_moves_pending_to_active(store: Arc<dyn Store>) {
     store
         .insert_pending(user("u1", "a@example.com"))
         .await
@@ -210,9 +243,7 @@ async fn activate_moves_pending_to_active() {
     );
 }
 
-#[tokio::test]
-async fn lookups_by_backend_id_and_unique_key() {
-    let store = memory();
+async fn lookups_by_backend_id_and_unique_key(store: Arc<dyn Store>) {
     store
         .insert_pending(user("u1", "a@example.com"))
         .await
@@ -244,9 +275,7 @@ async fn lookups_by_backend_id_and_unique_key() {
     );
 }
 
-#[tokio::test]
-async fn shadow_index_is_exact_and_follows_updates_and_deletes() {
-    let store = memory();
+async fn shadow_index_is_exact_and_follows_updates_and_deletes(store: Arc<dyn Store>) {
     for (id, ext) in [("u1", "Ext-1"), ("u2", "Ext-1"), ("u3", "other")] {
         let mut record = user(id, &format!("{id}@example.com"));
         record.shadow = shadow(json!({"externalId": ext, "level": 3, "tags": ["Ext-1"]}));
@@ -328,9 +357,7 @@ async fn shadow_index_is_exact_and_follows_updates_and_deletes() {
     assert_eq!(store.get("t1", "User", "u2").await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn update_keeps_the_scim_id_when_the_backend_key_changes() {
-    let store = memory();
+async fn update_keeps_the_scim_id_when_the_backend_key_changes(store: Arc<dyn Store>) {
     store
         .insert_pending(user("u1", "old@example.com"))
         .await
@@ -393,9 +420,7 @@ async fn update_keeps_the_scim_id_when_the_backend_key_changes() {
     );
 }
 
-#[tokio::test]
-async fn pending_records_are_listed_and_deleted_for_repair() {
-    let store = memory();
+async fn pending_records_are_listed_and_deleted_for_repair(store: Arc<dyn Store>) {
     let now = now();
     let mut old = user("old", "old@example.com");
     old.created = now - Duration::minutes(10);
@@ -449,9 +474,7 @@ async fn pending_records_are_listed_and_deleted_for_repair() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn concurrent_creates_of_one_unique_key_yield_one_record() {
-    let store = memory();
+async fn concurrent_creates_of_one_unique_key_yield_one_record(store: Arc<dyn Store>) {
     let tasks: Vec<_> = (0..32)
         .map(|i| {
             let store = store.clone();
@@ -500,9 +523,7 @@ fn audit_entry(at: time::OffsetDateTime, scim_id: &str, operation: &str) -> Audi
     }
 }
 
-#[tokio::test]
-async fn audit_trail_appends_filters_and_prunes() {
-    let store = memory();
+async fn audit_trail_appends_filters_and_prunes(store: Arc<dyn Store>) {
     let start = now();
     let at = |minutes: i64| start + Duration::minutes(minutes);
     let first = store
@@ -636,6 +657,125 @@ fn an_unopenable_path_is_an_open_error() {
         .join("x.db");
     let error = SqliteStore::open(&path).unwrap_err();
     assert!(matches!(error, Error::Open { .. }), "{error:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_persists_across_reopen_and_records_the_schema_version() {
+    let Some(db) = pg::TestDb::create().await else {
+        return;
+    };
+    {
+        let store = db.open().await;
+        store
+            .insert_pending(user("u1", "a@example.com"))
+            .await
+            .unwrap();
+        store
+            .activate(
+                "t1",
+                "User",
+                "u1",
+                "b1",
+                shadow(json!({"externalId": "E1"})),
+            )
+            .await
+            .unwrap();
+    }
+    let store = db.open().await;
+    let record = store
+        .get_by_backend_id("t1", "User", "b1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (record.scim_id.as_str(), record.state),
+        ("u1", RecordState::Active)
+    );
+    let conflict = store.insert_pending(user("u2", "a@example.com")).await;
+    assert!(
+        matches!(conflict, Err(Error::Conflict { .. })),
+        "{conflict:?}"
+    );
+    let versions = db.query_i64("SELECT COUNT(*) FROM schema_version").await;
+    assert_eq!(versions, migrations::latest());
+    assert_eq!(pg_migrations::latest(), migrations::latest());
+    assert_eq!(
+        PostgresStore::probe(&db.url).await.unwrap(),
+        migrations::latest()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_starting_together_migrate_once() {
+    let Some(db) = pg::TestDb::create().await else {
+        return;
+    };
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move { PostgresStore::open(&url, 2).await })
+        })
+        .collect();
+    for open in opens {
+        open.await.unwrap().unwrap();
+    }
+    let versions = db.query_i64("SELECT COUNT(*) FROM schema_version").await;
+    assert_eq!(versions, migrations::latest());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refuses_a_newer_schema() {
+    let Some(db) = pg::TestDb::create().await else {
+        return;
+    };
+    drop(db.open().await);
+    db.query_i64("INSERT INTO schema_version (version) VALUES (99) RETURNING version")
+        .await;
+    let error = PostgresStore::open(&db.url, 1).await.unwrap_err();
+    assert!(
+        matches!(error, Error::SchemaTooNew { found: 99, .. }),
+        "{error:?}"
+    );
+    let error = PostgresStore::probe(&db.url).await.unwrap_err();
+    assert!(
+        matches!(error, Error::SchemaTooNew { found: 99, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn postgres_errors_never_show_the_password() {
+    // Nothing listens on port 1; a wrong password against the real server, when there is one.
+    let unreachable = "postgres://gate:Pa55-word@127.0.0.1:1/scim";
+    let error = PostgresStore::open(unreachable, 1).await.unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, Error::Open { .. }), "{error:?}");
+    assert!(!text.contains("Pa55-word"), "{text}");
+    assert!(text.contains("gate:***@127.0.0.1:1"), "{text}");
+    let garbage = PostgresStore::open("postgres://gate:Pa55-word@[::1/x", 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(garbage, Error::Open { .. }), "{garbage:?}");
+    assert!(!garbage.to_string().contains("Pa55-word"), "{garbage}");
+    assert!(!format!("{garbage:?}").contains("Pa55-word"), "{garbage:?}");
+
+    if let Some(url) = pg::base_url() {
+        let mut wrong = url::Url::parse(&url).unwrap();
+        wrong.set_password(Some("Wr0ng-Pa55")).unwrap();
+        let error = PostgresStore::open(wrong.as_str(), 1).await.unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, Error::Open { .. }), "{error:?}");
+        assert!(!text.contains("Wr0ng-Pa55"), "{text}");
+        assert!(text.contains("password authentication failed"), "{text}");
+        let store = PostgresStore::open(&url, 1);
+        let debug = format!("{:?}", store.await.unwrap());
+        let password = url::Url::parse(&url)
+            .unwrap()
+            .password()
+            .unwrap()
+            .to_owned();
+        assert!(!debug.contains(&password), "{debug}");
+    }
 }
 
 #[tokio::test]

@@ -4,5 +4,6 @@ mod engine;
 mod entra;
 mod obs;
 mod reload;
+mod replicas;
 mod server;
 mod settings;

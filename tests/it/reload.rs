@@ -81,7 +81,7 @@ fn write_settings(dir: &Path, listen: &str, tokens: &[&str]) -> PathBuf {
 /// What `scimgate serve --config <settings>` starts, through the library.
 async fn serve(settings_file: &Path) -> (ServerHandle, Arc<Reloader>) {
     let settings = Settings::load(Some(settings_file)).expect("settings");
-    let store = app::open_store(&settings).expect("store");
+    let store = app::open_store(&settings).await.expect("store");
     let env = |name: &str| std::env::var(name).ok();
     let tenants = app::build_tenants(&settings, &store, &|path| app::load_mapping(path, &env))
         .expect("tenants");

@@ -205,3 +205,55 @@ fn shipped_settings_load_and_resolve_mappings_relative_to_the_file() {
     assert!(mapping.exists(), "{} should exist", mapping.display());
     assert!(mapping.ends_with("config/../mappings/demo.yaml"));
 }
+
+#[test]
+fn the_store_kind_and_the_postgres_url_come_from_file_or_environment() {
+    use scimgate::settings::{SecretSource, StoreKind};
+    let settings = Settings::load_with(None, Some(MINIMAL), env(&[])).expect("valid");
+    assert_eq!(settings.store.kind, StoreKind::Sqlite);
+    assert_eq!(settings.store.postgres_url, None);
+    assert_eq!(settings.store.postgres_pool_size, 8);
+
+    let url = "postgres://gate:Secr3t@db:5432/scim";
+    let settings = Settings::load_with(
+        None,
+        Some(MINIMAL),
+        env(&[
+            ("SCIMGATE__STORE__KIND", "postgres"),
+            ("SCIMGATE__STORE__POSTGRES_URL", url),
+            ("SCIMGATE__STORE__POSTGRES_POOL_SIZE", "3"),
+        ]),
+    )
+    .expect("valid");
+    assert_eq!(settings.store.kind, StoreKind::Postgres);
+    assert_eq!(
+        settings.store.postgres_url,
+        Some(SecretSource::Inline(url.to_owned()))
+    );
+    assert_eq!(settings.store.postgres_pool_size, 3);
+    assert!(!format!("{settings:?}").contains("Secr3t"));
+
+    let yaml = format!("{MINIMAL}store: {{ kind: postgres, postgres_url_from_env: PG_URL }}\n");
+    let settings = Settings::load_with(None, Some(&yaml), env(&[])).expect("valid");
+    assert_eq!(
+        settings.store.postgres_url,
+        Some(SecretSource::Env("PG_URL".to_owned()))
+    );
+
+    for (store, key) in [
+        ("{ kind: postgres }", "store.postgres_url"),
+        (
+            "{ kind: postgres, postgres_url: \"postgres://db/x\", postgres_url_from_env: X }",
+            "store.postgres_url",
+        ),
+        ("{ kind: mysql }", "store.kind"),
+        ("{ postgres_pool_size: 0 }", "store.postgres_pool_size"),
+    ] {
+        let yaml = format!("{MINIMAL}store: {store}\n");
+        let Err(Error::Invalid(problems)) = Settings::load_with(None, Some(&yaml), env(&[])) else {
+            panic!("{store}: expected a problem");
+        };
+        assert_eq!(problems.len(), 1, "{store}: {problems:?}");
+        assert_eq!(problems[0].key, key, "{store}");
+    }
+}
