@@ -550,6 +550,9 @@ impl Rule {
             return Ok(Value::String(items.join(sep)));
         }
         if let Value::Array(items) = value {
+            if !self.multi_valued {
+                return Err(self.wrong_type(value, type_name(self.scim_type)));
+            }
             return Ok(Value::Array(
                 items
                     .iter()
@@ -561,7 +564,7 @@ impl Rule {
     }
 
     fn backend_scalar(&self, value: &Value) -> Result<Value, Error> {
-        let mut v = value.clone();
+        let mut v = self.typed(value)?;
         if let Value::String(s) = &v {
             let s = self.check_allowed(self.text_transform(s.clone()))?;
             v = Value::String(s);
@@ -612,6 +615,39 @@ impl Rule {
                 },
             },
             None => Ok(v),
+        }
+    }
+
+    /// A SCIM value checked against the attribute's SCIM type before it goes anywhere near the
+    /// backend: objects and arrays never pass for a simple attribute, booleans and integers must
+    /// read as such (Entra's `"True"` included), numbers and booleans for a string read as text
+    /// (as the read side does), and strings must not hold control characters (CR, LF, NUL, ...),
+    /// which no identity value has and which could only smuggle something into a backend.
+    fn typed(&self, value: &Value) -> Result<Value, Error> {
+        let wrong = || self.wrong_type(value, type_name(self.scim_type));
+        match (self.scim_type, value) {
+            (_, Value::Null) | (AttrType::Complex, _) => Ok(value.clone()),
+            (_, Value::Object(_) | Value::Array(_)) => Err(wrong()),
+            (_, Value::String(s)) if s.chars().any(|c| c.is_control() && c != '\t') => {
+                Err(self.wrong_type(value, "string without control characters"))
+            }
+            (AttrType::Boolean, Value::Bool(_)) => Ok(value.clone()),
+            (AttrType::Boolean, Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" => Ok(Value::Bool(true)),
+                "false" => Ok(Value::Bool(false)),
+                _ => Err(wrong()),
+            },
+            (AttrType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(value.clone()),
+            (AttrType::Integer, Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
+                Ok(value.clone())
+            }
+            (AttrType::Decimal, Value::Number(_)) => Ok(value.clone()),
+            (AttrType::Decimal, Value::String(s)) if s.trim().parse::<f64>().is_ok() => {
+                Ok(value.clone())
+            }
+            (AttrType::Boolean | AttrType::Integer | AttrType::Decimal, _) => Err(wrong()),
+            (_, Value::String(_)) => Ok(value.clone()),
+            (_, Value::Number(_) | Value::Bool(_)) => Ok(Value::String(scalar_text(value))),
         }
     }
 
@@ -689,6 +725,20 @@ fn split_text(s: &str, sep: &str) -> Vec<String> {
 }
 
 /// Converts a scalar to a SCIM type where it is unambiguous (`"True"` → `true`, `5` → `"5"`).
+/// How a SCIM type is named in error messages.
+fn type_name(t: AttrType) -> &'static str {
+    match t {
+        AttrType::String => "string",
+        AttrType::Boolean => "boolean",
+        AttrType::Decimal => "decimal",
+        AttrType::Integer => "integer",
+        AttrType::DateTime => "dateTime string",
+        AttrType::Binary => "binary string",
+        AttrType::Reference => "reference string",
+        AttrType::Complex => "complex object",
+    }
+}
+
 pub(crate) fn to_type(v: Value, t: AttrType) -> Value {
     match (t, &v) {
         (AttrType::Boolean, Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {

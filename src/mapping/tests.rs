@@ -587,3 +587,50 @@ fn identity_needs_gateway_ids_and_answer_a_valid_jsonpath() {
     let problems = load("w.yaml", &bad, &|_| None).unwrap_err().render();
     assert!(problems.contains("invalid JSONPath `user[`"), "{problems}");
 }
+
+/// Issue 8 (hostile corpus): values of the wrong JSON type, and strings with control characters,
+/// were passed through to the backend's create body (which then refused them, or stored a CRLF).
+#[test]
+fn issue_8_wrong_types_and_control_characters_are_refused_before_the_backend() {
+    let mapping = demo();
+    let users = mapping.users().unwrap();
+    let user = |key: &str, value: serde_json::Value| {
+        let mut user = json!({"userName": "a@example.com", "active": true});
+        user[key] = value;
+        user
+    };
+    for (key, value) in [
+        ("displayName", json!({"x": 1})),
+        ("displayName", json!([1, 2])),
+        ("active", json!("yes")),
+        ("active", json!(7)),
+        ("active", json!([true])),
+        ("userName", json!({"x": 1})),
+        ("userName", json!("a@example.com\r\nX-Injected: 1")),
+        ("userName", json!("a\u{0}@example.com")),
+        ("externalId", json!({"x": 1})),
+    ] {
+        let body = user(key, value.clone());
+        assert!(
+            users.validate_create(&body).is_err(),
+            "{key} = {value} was accepted"
+        );
+    }
+    // Lenient where the read side is: scalars for strings read as text, Entra's "True".
+    for (key, value) in [
+        ("displayName", json!(42)),
+        ("externalId", json!(7)),
+        ("active", json!("True")),
+        ("displayName", json!("tab\tinside")),
+    ] {
+        let body = user(key, value.clone());
+        assert!(
+            users.validate_create(&body).is_ok(),
+            "{key} = {value} was refused"
+        );
+    }
+    let write = users
+        .to_backend_create(&user("displayName", json!(42)))
+        .unwrap();
+    assert_eq!(format!("{write:?}").contains("\"42\""), true, "{write:?}");
+}

@@ -2,5 +2,6 @@
 
 mod engine;
 mod entra;
+mod hostile;
 mod server;
 mod settings;
