@@ -204,11 +204,7 @@ fn wrong_user_types(t: &Target<'_>, rows: &mut Rows) {
         ("name/familyName".to_owned(), strings.to_vec()),
         (
             "emails".to_owned(),
-            vec![
-                json!("b@example.com"),
-                json!(5),
-                json!([[1]]),
-            ],
+            vec![json!("b@example.com"), json!(5), json!([[1]])],
         ),
         (
             "roles".to_owned(),
