@@ -624,31 +624,41 @@ impl Rule {
     /// (as the read side does), and strings must not hold control characters (CR, LF, NUL, ...),
     /// which no identity value has and which could only smuggle something into a backend.
     fn typed(&self, value: &Value) -> Result<Value, Error> {
-        let wrong = || self.wrong_type(value, type_name(self.scim_type));
-        match (self.scim_type, value) {
-            (_, Value::Null) | (AttrType::Complex, _) => Ok(value.clone()),
-            (_, Value::Object(_) | Value::Array(_)) => Err(wrong()),
-            (_, Value::String(s)) if s.chars().any(|c| c.is_control() && c != '\t') => {
-                Err(self.wrong_type(value, "string without control characters"))
+        let text_type = matches!(
+            self.scim_type,
+            AttrType::String | AttrType::DateTime | AttrType::Binary | AttrType::Reference
+        );
+        let fits = match (self.scim_type, value) {
+            (_, Value::Null)
+            | (AttrType::Complex, _)
+            | (AttrType::Boolean, Value::Bool(_))
+            | (AttrType::Decimal, Value::Number(_)) => true,
+            (AttrType::Boolean, Value::String(s)) => {
+                s.trim().eq_ignore_ascii_case("true") || s.trim().eq_ignore_ascii_case("false")
             }
-            (AttrType::Boolean, Value::Bool(_)) => Ok(value.clone()),
-            (AttrType::Boolean, Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-                "true" => Ok(Value::Bool(true)),
-                "false" => Ok(Value::Bool(false)),
-                _ => Err(wrong()),
-            },
-            (AttrType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(value.clone()),
-            (AttrType::Integer, Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
-                Ok(value.clone())
-            }
-            (AttrType::Decimal, Value::Number(_)) => Ok(value.clone()),
-            (AttrType::Decimal, Value::String(s)) if s.trim().parse::<f64>().is_ok() => {
-                Ok(value.clone())
-            }
-            (AttrType::Boolean | AttrType::Integer | AttrType::Decimal, _) => Err(wrong()),
-            (_, Value::String(_)) => Ok(value.clone()),
-            (_, Value::Number(_) | Value::Bool(_)) => Ok(Value::String(scalar_text(value))),
+            (AttrType::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+            (AttrType::Integer, Value::String(s)) => s.trim().parse::<i64>().is_ok(),
+            (AttrType::Decimal, Value::String(s)) => s.trim().parse::<f64>().is_ok(),
+            (_, Value::String(_) | Value::Number(_) | Value::Bool(_)) => text_type,
+            (_, Value::Object(_) | Value::Array(_)) => false,
+        };
+        if !fits {
+            return Err(self.wrong_type(value, type_name(self.scim_type)));
         }
+        if let Value::String(s) = value
+            && s.chars().any(|c| c.is_control() && c != '\t')
+        {
+            return Err(self.wrong_type(value, "string without control characters"));
+        }
+        Ok(match (self.scim_type, value) {
+            (AttrType::Boolean, Value::String(s)) => {
+                Value::Bool(s.trim().eq_ignore_ascii_case("true"))
+            }
+            (_, Value::Number(_) | Value::Bool(_)) if text_type => {
+                Value::String(scalar_text(value))
+            }
+            _ => value.clone(),
+        })
     }
 
     fn wrong_type(&self, value: &Value, expected: &str) -> Error {

@@ -178,11 +178,13 @@ fn safe_backend_request(line: &str) -> Result<(), String> {
         return Err("encoded dot segment".to_owned());
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let ok = match segments.as_slice() {
-        ["api", "v1", "users" | "teams"] | ["api", "v1", "users" | "teams", _] => true,
-        ["api", "v1", "teams", _, "members"] | ["api", "v1", "teams", _, "members", _] => true,
-        _ => false,
-    };
+    let ok = matches!(
+        segments.as_slice(),
+        ["api", "v1", "users" | "teams"]
+            | ["api", "v1", "users" | "teams", _]
+            | ["api", "v1", "teams", _, "members"]
+            | ["api", "v1", "teams", _, "members", _]
+    );
     if !ok {
         return Err("not a route of the mapping's templates".to_owned());
     }

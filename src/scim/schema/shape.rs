@@ -46,8 +46,7 @@ impl SchemaRegistry {
                 Some(root)
             } else {
                 match root.iter().find(|(key, _)| eq_name(key, &schema.id)) {
-                    None => None,
-                    Some((_, Value::Null)) => None,
+                    None | Some((_, Value::Null)) => None,
                     Some((_, Value::Object(map))) => Some(map),
                     Some((_, other)) => return Err(problem(&schema.id, "object", other)),
                 }
@@ -109,15 +108,13 @@ fn check_single(attr: &Attribute, value: &Value, name: &str) -> Result<(), Shape
             for sub in &attr.sub_attributes {
                 if let Some((_, v)) = map.iter().find(|(key, _)| eq_name(key, &sub.name)) {
                     let sub_name = format!("{name}.{}", sub.name);
-                    match v {
-                        Value::Null => {}
-                        Value::Object(_) if sub.attr_type != AttrType::Complex => {
-                            return Err(problem(&sub_name, "single value", v));
-                        }
-                        Value::Array(_) if !sub.multi_valued => {
-                            return Err(problem(&sub_name, "single value", v));
-                        }
-                        _ => {}
+                    let misfit = match v {
+                        Value::Object(_) => sub.attr_type != AttrType::Complex,
+                        Value::Array(_) => !sub.multi_valued,
+                        _ => false,
+                    };
+                    if misfit {
+                        return Err(problem(&sub_name, "single value", v));
                     }
                 }
             }
