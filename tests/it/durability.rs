@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use scimgate::demo::{DemoOptions, DemoServer, Fault};
@@ -176,11 +177,13 @@ async fn kill_9_during_a_create_burst_loses_no_mapping_and_duplicates_no_user() 
         })
         .collect();
     let gate = Arc::new(tokio::sync::Semaphore::new(8));
+    let done = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for (user_name, external_id) in users.clone() {
         let client = client.clone();
         let base = base.clone();
         let gate = Arc::clone(&gate);
+        let done = Arc::clone(&done);
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await.ok()?;
             let response = client
@@ -195,10 +198,15 @@ async fn kill_9_during_a_create_burst_loses_no_mapping_and_duplicates_no_user() 
                 return None;
             }
             let created: Value = response.json().await.ok()?;
+            done.fetch_add(1, Ordering::SeqCst);
             Some((user_name, created["id"].as_str()?.to_owned()))
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Kill once a handful were answered: mid-burst however slow the machine is.
+    let started = Instant::now();
+    while done.load(Ordering::SeqCst) < 8 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     gateway.kill_9();
     let mut answered: HashMap<String, String> = HashMap::new();
     for task in tasks {
