@@ -33,7 +33,7 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Error>
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let allowed: &[Method] = match path.as_str() {
-        "/_admin/calls" => &[Method::GET],
+        "/_admin/calls" | "/_admin/requests" => &[Method::GET],
         "/_admin/calls/reset" | "/_admin/seed" => &[Method::POST],
         "/_admin/faults" => &[Method::GET, Method::POST, Method::DELETE],
         _ => return Err(Error::NoRoute(path)),
@@ -43,6 +43,10 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Error>
     }
     match (path.as_str(), method) {
         ("/_admin/calls", _) => Ok(json(StatusCode::OK, &shared.control().calls)),
+        ("/_admin/requests", _) => Ok(json(
+            StatusCode::OK,
+            &json!({ "requests": shared.control().recent() }),
+        )),
         ("/_admin/calls/reset", _) => {
             shared.control().calls = Default::default();
             Ok(no_content())

@@ -4,7 +4,7 @@
 //! Only bookkeeping: choosing the fault for a request and counting it. Carrying a fault out
 //! (sleeping, closing the connection, cutting a body) is the server's job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -150,11 +150,16 @@ impl CallCounts {
     }
 }
 
-/// Call counters and the fault queue; the server keeps one behind a mutex.
+/// How many recent requests [`Control::remember`] keeps.
+pub(crate) const RECENT_REQUESTS: usize = 1024;
+
+/// Call counters, the fault queue and the most recent raw request targets; the server keeps one
+/// behind a mutex.
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     pub(crate) calls: CallCounts,
     faults: Vec<Fault>,
+    recent: VecDeque<String>,
 }
 
 impl Control {
@@ -180,6 +185,20 @@ impl Control {
             }
             Some(_) => Some(self.faults.remove(index)),
         }
+    }
+
+    /// Keeps `"METHOD /raw/path?query"` of one API request (as received, still percent-encoded),
+    /// dropping the oldest beyond [`RECENT_REQUESTS`], so tests can check what reached the API.
+    pub(crate) fn remember(&mut self, method: &str, target: &str) {
+        if self.recent.len() == RECENT_REQUESTS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(format!("{method} {target}"));
+    }
+
+    /// The remembered request targets, oldest first.
+    pub(crate) fn recent(&self) -> Vec<String> {
+        self.recent.iter().cloned().collect()
     }
 
     /// Queues a fault behind those already queued; a fault with `count: 0` is ignored.
@@ -219,6 +238,21 @@ mod tests {
         assert_eq!(control.calls.route("POST /api/v1/users"), 3);
         control.clear_faults();
         assert_eq!(mode(&mut control, "POST"), None);
+    }
+
+    #[test]
+    fn remembers_only_the_most_recent_request_targets() {
+        let mut control = Control::default();
+        for n in 0..RECENT_REQUESTS + 2 {
+            control.remember("GET", &format!("/api/v1/users/{n}"));
+        }
+        let recent = control.recent();
+        assert_eq!(recent.len(), RECENT_REQUESTS);
+        assert_eq!(recent[0], "GET /api/v1/users/2");
+        assert_eq!(
+            recent.last().map(String::as_str),
+            Some(format!("GET /api/v1/users/{}", RECENT_REQUESTS + 1).as_str())
+        );
     }
 
     #[test]

@@ -76,7 +76,15 @@ pub(crate) struct Dropped;
 pub(crate) async fn api(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Reply, Dropped> {
     let route = Route::resolve(req.uri().path());
     let template = route.map_or(UNMATCHED, Route::template);
-    let fault = shared.control().record(req.method().as_str(), template);
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_owned(), ToString::to_string);
+    let fault = {
+        let mut control = shared.control();
+        control.remember(req.method().as_str(), &target);
+        control.record(req.method().as_str(), template)
+    };
     let Some(fault) = fault else {
         return Ok(respond(&shared, route, req).await);
     };

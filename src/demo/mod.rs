@@ -24,7 +24,8 @@
 //! - Errors are `{"error": "..."}`: 400 validation or bad JSON, 401, 404, 405, 409, 413, 422.
 //!
 //! # Admin (no key, not counted, never faulted)
-//! `GET /_admin/calls`, `POST /_admin/calls/reset`, `GET|POST|DELETE /_admin/faults` (see
+//! `GET /_admin/calls`, `GET /_admin/requests` (the last 1024 raw request targets),
+//! `POST /_admin/calls/reset`, `GET|POST|DELETE /_admin/faults` (see
 //! [`Fault`]), `POST /_admin/seed {"users": N}`.
 
 mod admin;
@@ -136,6 +137,12 @@ impl DemoServer {
     /// The calls counted so far.
     pub fn calls(&self) -> CallCounts {
         self.shared.control().calls.clone()
+    }
+
+    /// The most recent API requests as `"METHOD /raw/path?query"` (still percent-encoded), oldest
+    /// first, at most 1024: what actually reached the API, for injection checks.
+    pub fn recent_requests(&self) -> Vec<String> {
+        self.shared.control().recent()
     }
 
     /// Sets the call counts back to zero.

@@ -18,6 +18,11 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
     if !body.is_object() {
         return Err(Error::NotAnObject);
     }
+    op.engine
+        .mapping
+        .registry()
+        .check_shape(op.resource_type(), body)
+        .map_err(|problem| Error::Invalid(vec![shape_error(problem)]))?;
     op.resource.validate_create(body).map_err(Error::Invalid)?;
     let write = op.resource.to_backend_create(body)?;
     let pending = op.begin_create(body, &write.stored).await?;
@@ -142,4 +147,13 @@ fn location_id(headers: &http::HeaderMap) -> Option<String> {
         .ok()?
         .into_owned();
     (!decoded.is_empty()).then_some(decoded)
+}
+
+/// A misshapen attribute as the mapping's wrong-type error (400 `invalidValue`).
+pub(crate) fn shape_error(problem: crate::scim::schema::ShapeProblem) -> crate::mapping::Error {
+    crate::mapping::Error::WrongType {
+        attribute: problem.attribute,
+        value: format!("(a JSON {})", problem.found),
+        expected: problem.expected.to_owned(),
+    }
 }

@@ -24,6 +24,11 @@ pub(crate) async fn replace(op: &Op<'_>, id: &str, body: &Value) -> Result<Value
     if !body.is_object() {
         return Err(Error::NotAnObject);
     }
+    op.engine
+        .mapping
+        .registry()
+        .check_shape(op.resource_type(), body)
+        .map_err(|problem| Error::Invalid(vec![super::create::shape_error(problem)]))?;
     let (backend_id, existing, record) = read::current(op, id).await?;
     let stored = record
         .as_ref()
@@ -101,6 +106,9 @@ pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<
             "PATCH operations on attributes this mapping does not know were ignored."
         );
     }
+    registry
+        .check_shape(op.resource_type(), &new)
+        .map_err(|problem| Error::Invalid(vec![super::create::shape_error(problem)]))?;
     let write = op.resource.to_backend_update(&existing, &old, &new)?;
     let resource = write_back(op, id, &backend_id, existing, record, write, &new).await?;
     if is_group {

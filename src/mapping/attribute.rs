@@ -545,6 +545,9 @@ impl Rule {
             return Ok(Value::String(items.join(sep)));
         }
         if let Value::Array(items) = value {
+            if !self.multi_valued {
+                return Err(self.wrong_type(value, type_name(self.scim_type)));
+            }
             return Ok(Value::Array(
                 items
                     .iter()
@@ -556,7 +559,7 @@ impl Rule {
     }
 
     fn backend_scalar(&self, value: &Value) -> Result<Value, Error> {
-        let mut v = value.clone();
+        let mut v = self.typed(value)?;
         if let Value::String(s) = &v {
             let s = self.check_allowed(self.text_transform(s.clone()))?;
             v = Value::String(s);
@@ -608,6 +611,49 @@ impl Rule {
             },
             None => Ok(v),
         }
+    }
+
+    /// A SCIM value checked against the attribute's SCIM type before it goes anywhere near the
+    /// backend: objects and arrays never pass for a simple attribute, booleans and integers must
+    /// read as such (Entra's `"True"` included), numbers and booleans for a string read as text
+    /// (as the read side does), and strings must not hold control characters (CR, LF, NUL, ...),
+    /// which no identity value has and which could only smuggle something into a backend.
+    fn typed(&self, value: &Value) -> Result<Value, Error> {
+        let text_type = matches!(
+            self.scim_type,
+            AttrType::String | AttrType::DateTime | AttrType::Binary | AttrType::Reference
+        );
+        let fits = match (self.scim_type, value) {
+            (_, Value::Null)
+            | (AttrType::Complex, _)
+            | (AttrType::Boolean, Value::Bool(_))
+            | (AttrType::Decimal, Value::Number(_)) => true,
+            (AttrType::Boolean, Value::String(s)) => {
+                s.trim().eq_ignore_ascii_case("true") || s.trim().eq_ignore_ascii_case("false")
+            }
+            (AttrType::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+            (AttrType::Integer, Value::String(s)) => s.trim().parse::<i64>().is_ok(),
+            (AttrType::Decimal, Value::String(s)) => s.trim().parse::<f64>().is_ok(),
+            (_, Value::String(_) | Value::Number(_) | Value::Bool(_)) => text_type,
+            (_, Value::Object(_) | Value::Array(_)) => false,
+        };
+        if !fits {
+            return Err(self.wrong_type(value, type_name(self.scim_type)));
+        }
+        if let Value::String(s) = value
+            && s.chars().any(|c| c.is_control() && c != '\t')
+        {
+            return Err(self.wrong_type(value, "string without control characters"));
+        }
+        Ok(match (self.scim_type, value) {
+            (AttrType::Boolean, Value::String(s)) => {
+                Value::Bool(s.trim().eq_ignore_ascii_case("true"))
+            }
+            (_, Value::Number(_) | Value::Bool(_)) if text_type => {
+                Value::String(scalar_text(value))
+            }
+            _ => value.clone(),
+        })
     }
 
     fn wrong_type(&self, value: &Value, expected: &str) -> Error {
@@ -684,6 +730,20 @@ fn split_text(s: &str, sep: &str) -> Vec<String> {
 }
 
 /// Converts a scalar to a SCIM type where it is unambiguous (`"True"` → `true`, `5` → `"5"`).
+/// How a SCIM type is named in error messages.
+fn type_name(t: AttrType) -> &'static str {
+    match t {
+        AttrType::String => "string",
+        AttrType::Boolean => "boolean",
+        AttrType::Decimal => "decimal",
+        AttrType::Integer => "integer",
+        AttrType::DateTime => "dateTime string",
+        AttrType::Binary => "binary string",
+        AttrType::Reference => "reference string",
+        AttrType::Complex => "complex object",
+    }
+}
+
 pub(crate) fn to_type(v: Value, t: AttrType) -> Value {
     match (t, &v) {
         (AttrType::Boolean, Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {

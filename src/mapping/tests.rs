@@ -658,3 +658,50 @@ fn error_rule_operations_and_already_done_are_checked() {
     let problems = load("r.yaml", &top, &test_env).unwrap_err();
     assert_eq!(problems.0.len(), 1, "{}", problems.render());
 }
+
+/// Issue 8 (hostile corpus): values of the wrong JSON type, and strings with control characters,
+/// were passed through to the backend's create body (which then refused them, or stored a CRLF).
+#[test]
+fn issue_8_wrong_types_and_control_characters_are_refused_before_the_backend() {
+    let mapping = demo();
+    let users = mapping.users().unwrap();
+    let user = |key: &str, value: serde_json::Value| {
+        let mut user = json!({"userName": "a@example.com", "active": true});
+        user[key] = value;
+        user
+    };
+    for (key, value) in [
+        ("displayName", json!({"x": 1})),
+        ("displayName", json!([1, 2])),
+        ("active", json!("yes")),
+        ("active", json!(7)),
+        ("active", json!([true])),
+        ("userName", json!({"x": 1})),
+        ("userName", json!("a@example.com\r\nX-Injected: 1")),
+        ("userName", json!("a\u{0}@example.com")),
+        ("externalId", json!({"x": 1})),
+    ] {
+        let body = user(key, value.clone());
+        assert!(
+            users.validate_create(&body).is_err(),
+            "{key} = {value} was accepted"
+        );
+    }
+    // Lenient where the read side is: scalars for strings read as text, Entra's "True".
+    for (key, value) in [
+        ("displayName", json!(42)),
+        ("externalId", json!(7)),
+        ("active", json!("True")),
+        ("displayName", json!("tab\tinside")),
+    ] {
+        let body = user(key, value.clone());
+        assert!(
+            users.validate_create(&body).is_ok(),
+            "{key} = {value} was refused"
+        );
+    }
+    let write = users
+        .to_backend_create(&user("displayName", json!(42)))
+        .unwrap();
+    assert!(format!("{write:?}").contains("\"42\""), "{write:?}");
+}

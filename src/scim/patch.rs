@@ -268,9 +268,14 @@ impl PatchRequest {
                 });
             }
         }
+        // RFC 7644 §3.5.2: "Operations" holds one or more operations; an empty list would
+        // still cost a backend read and answer 200 for a request that asked for nothing.
         let Some(Value::Array(raw_ops)) = get_ci(object, "operations") else {
             return Err(Error::MissingOperations);
         };
+        if raw_ops.is_empty() {
+            return Err(Error::MissingOperations);
+        }
         let mut operations = Vec::with_capacity(raw_ops.len());
         for (i, raw) in raw_ops.iter().enumerate() {
             operations.push(parse_operation(i + 1, raw, registry)?);

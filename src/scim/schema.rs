@@ -131,6 +131,9 @@ pub struct ResourceType {
 
 mod core;
 pub mod discovery;
+mod shape;
+
+pub use shape::ShapeProblem;
 
 use crate::scim::path::{AttrPath, eq_name};
 use std::borrow::Cow;

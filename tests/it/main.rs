@@ -1,7 +1,10 @@
 //! The one integration-test binary: the gateway on 127.0.0.1:0 over real sockets.
 
+mod chaos;
+mod durability;
 mod engine;
 mod entra;
+mod hostile;
 mod obs;
 mod reload;
 mod replicas;

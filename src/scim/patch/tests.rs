@@ -1193,3 +1193,12 @@ fn sub_attribute_of_a_simple_attribute_is_invalid_path() {
     .err();
     assert_eq!(error.map(|e| e.scim_type()), Some(ScimType::InvalidPath));
 }
+
+/// Issue 8 (hostile corpus): `"Operations": []` was accepted and answered 200 after a backend read.
+#[test]
+fn issue_8_empty_operations_is_invalid_syntax() {
+    let registry = registry();
+    let error = PatchRequest::parse(&envelope(json!([])), &registry).unwrap_err();
+    assert_eq!(error, Error::MissingOperations);
+    assert_eq!(error.scim_type(), ScimType::InvalidSyntax);
+}
