@@ -26,6 +26,10 @@ use crate::store::{self, RecordState, UniqueColumn};
 /// The key of the remembered `identity` value in a record's snapshot.
 const IDENTITY: &str = "identity";
 
+/// The key, in a record's snapshot, of the store writer that reserved it (see
+/// [`store::Store::writer`]): it tells a create in flight from one whose process died.
+const WRITER: &str = "writer";
+
 /// A store record as the engine uses it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
@@ -229,6 +233,7 @@ impl Op<'_> {
                 key.clone(),
             );
             record.shadow = stored.clone();
+            record.snapshot = Some(serde_json::json!({ WRITER: self.store().writer() }));
             let pending = Pending {
                 key: record.scim_id.clone(),
             };
@@ -256,11 +261,23 @@ impl Op<'_> {
         // A reservation younger than the backend deadline may belong to a create still in
         // flight (another request, or another replica sharing the store): it is not stale, so
         // this create loses the race (409, Entra then matches the winner) instead of deleting
-        // the winner's record under it.
-        let in_flight = existing.state == RecordState::Pending
+        // the winner's record under it. One whose writer is gone (its process was killed
+        // before it activated) is not in flight whatever its age, and is taken over now.
+        let young = existing.state == RecordState::Pending
             && existing.created > store::now() - self.engine.options().deadline;
-        if in_flight {
-            return Err(self.taken(key));
+        if young {
+            let writer = existing
+                .snapshot
+                .as_ref()
+                .and_then(|snapshot| snapshot.get(WRITER))
+                .and_then(Value::as_str);
+            let in_flight = match writer {
+                Some(writer) => self.store().writer_alive(writer).await?,
+                None => true,
+            };
+            if in_flight {
+                return Err(self.taken(key));
+            }
         }
         match (existing.state, existing.backend_id.as_deref()) {
             (RecordState::Pending, _) | (_, None) => {

@@ -274,7 +274,8 @@ impl ResourceMapping {
             );
         }
         for address in addresses {
-            if let Some((_, domain)) = address.rsplit_once('@')
+            // Surrounding blanks are not part of the domain (Entra values may carry them).
+            if let Some((_, domain)) = address.trim().rsplit_once('@')
                 && !self
                     .email_domains
                     .iter()

@@ -206,6 +206,13 @@ fn email_domain_policy_names_the_domain() {
         u.validate_create(&json!({"userName": "a@example.com"}))
             .is_ok()
     );
+    assert!(
+        u.validate_create(
+            &json!({"userName": " a@Example.COM\t", "emails": [{"value": "b@example.com "}]})
+        )
+        .is_ok(),
+        "blanks around an address are not part of its domain"
+    );
     let err = u
         .to_backend_create(&json!({"userName": "a@Evil.org"}))
         .unwrap_err();

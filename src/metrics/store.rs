@@ -139,6 +139,14 @@ impl Store for Metered {
         observe("ping", self.inner.ping())
     }
 
+    fn writer(&self) -> &str {
+        self.inner.writer()
+    }
+
+    fn writer_alive(&self, writer: &str) -> StoreFuture<'_, bool> {
+        observe("writer_alive", self.inner.writer_alive(writer))
+    }
+
     fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, i64> {
         observe("append_audit", self.inner.append_audit(entry))
     }

@@ -32,6 +32,10 @@
 //!    whose unique key matches ([`Store::get_by_unique_key`]), keeping the SCIM id it minted,
 //!    or, when none is left, inserts a new active record. The retried create then sees the
 //!    user exists and answers 409 `uniqueness`, which is what Entra expects before it matches.
+//!    A retried create that meets a pending record of a writer that is gone (the process was
+//!    killed before it activated; [`Store::writer_alive`]) takes the reservation over at
+//!    once; one of a live writer younger than the request deadline is a create in flight and
+//!    the retried create loses the race (409).
 //! 5. **Garbage**: a pending record older than a grace period (longer than the request
 //!    deadline) whose backend object does not exist is deleted
 //!    ([`Store::list_pending`] + [`Store::delete_pending`], which only deletes a record that is
@@ -151,6 +155,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Checks that the store answers (readiness probe).
     fn ping(&self) -> StoreFuture<'_, ()>;
+
+    /// Who writes through this handle: the engine puts it in the pending records it reserves,
+    /// so that another writer can tell a create still in flight from one whose process died
+    /// (see [`Store::writer_alive`]).
+    fn writer(&self) -> &str;
+
+    /// Whether the writer `writer` (another handle's [`Store::writer`]) may still be running.
+    /// `true` unless the store knows it is gone: a reservation of a live writer is a create in
+    /// flight, one of a dead writer is left over from a crash and may be taken over at once.
+    fn writer_alive(&self, writer: &str) -> StoreFuture<'_, bool>;
 
     /// Appends one entry to the audit trail (its `seq` is assigned here); returns the `seq`.
     fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, i64>;

@@ -42,11 +42,32 @@ const COLUMNS: &str = "tenant, kind, scim_id, backend_id, unique_key, shadow::te
 const R_COLUMNS: &str = "r.tenant, r.kind, r.scim_id, r.backend_id, r.unique_key, \
                          r.shadow::text, r.snapshot::text, r.created, r.last_modified, r.state";
 
-/// The PostgreSQL store; cheap to clone (clones share the pool).
+/// The first key of the advisory locks that mark live writers (two-`int4` key space, which
+/// does not overlap the `bigint` one the migrations lock in).
+const WRITER_LOCK_CLASS: i32 = 0x5C16_0001;
+
+/// How often the writer-lock session is checked and, when it was lost, opened again.
+const WRITER_LOCK_CHECK: Duration = Duration::from_secs(1);
+
+/// The PostgreSQL store; cheap to clone (clones share the pool and the writer lock).
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
     location: Arc<str>,
+    /// This handle's writer id (see [`Store::writer`]).
+    writer: Arc<str>,
+    /// The task holding this writer's advisory lock; `None` for a probe. Aborted (and the
+    /// session closed, releasing the lock) when the last clone is dropped.
+    writer_lock: Option<Arc<AbortOnDrop>>,
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -60,13 +81,51 @@ impl std::fmt::Debug for PostgresStore {
 impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host:port/db?sslmode=require`, or a
     /// `key=value` string) with a pool of at most `pool_size` connections, and migrates.
+    /// One more session, outside the pool, holds this writer's advisory lock.
     pub async fn open(url: &str, pool_size: usize) -> Result<Self, Error> {
-        let store = Self::connect(url, pool_size)?;
+        let mut store = Self::connect(url, pool_size)?;
         let mut client = store.client_for_open().await?;
         super::pg_migrations::migrate(&mut client)
             .await
             .map_err(|error| store.open_error(error))?;
+        drop(client);
+        store.hold_writer_lock().await?;
         Ok(store)
+    }
+
+    /// Takes this writer's advisory lock on a session of its own and keeps it for as long as
+    /// the store lives, opening the session again if it is lost. The lock is what
+    /// [`Store::writer_alive`] looks for: it goes the moment the process dies (the server
+    /// ends the session when the socket closes), however the process died.
+    async fn hold_writer_lock(&mut self) -> Result<(), Error> {
+        let key = writer_key(&self.writer).ok_or_else(|| Error::Open {
+            location: self.location.to_string(),
+            reason: "the writer id is not a UUID".to_owned(),
+        })?;
+        let session = lock_session(&self.pool, key)
+            .await
+            .map_err(|error| self.open_error(error))?;
+        let pool = self.pool.clone();
+        let task = tokio::spawn(async move {
+            let mut session = Some(session);
+            loop {
+                tokio::time::sleep(WRITER_LOCK_CHECK).await;
+                if session.as_ref().is_some_and(|client| !client.is_closed()) {
+                    continue;
+                }
+                session = None;
+                match lock_session(&pool, key).await {
+                    Ok(client) => session = Some(client),
+                    Err(error) => tracing::warn!(
+                        %error,
+                        "Could not take the writer lock again; other replicas may take over \
+                         this replica's creates in flight until it is back."
+                    ),
+                }
+            }
+        });
+        self.writer_lock = Some(Arc::new(AbortOnDrop(task.abort_handle())));
+        Ok(())
     }
 
     /// Connects and reads the schema version without changing anything (for `scimgate
@@ -115,7 +174,12 @@ impl PostgresStore {
             .wait_timeout(Some(Duration::from_secs(30)))
             .build()
             .map_err(|error| open(error.to_string()))?;
-        Ok(Self { pool, location })
+        Ok(Self {
+            pool,
+            location,
+            writer: uuid::Uuid::new_v4().to_string().into(),
+            writer_lock: None,
+        })
     }
 
     async fn client_for_open(&self) -> Result<deadpool_postgres::Object, Error> {
@@ -142,6 +206,31 @@ impl PostgresStore {
             reason: pool_reason(&error),
         })
     }
+}
+
+/// The advisory-lock key of a writer id: its first 31 bits (`None` when it is not a UUID).
+fn writer_key(writer: &str) -> Option<i32> {
+    let uuid = uuid::Uuid::parse_str(writer).ok()?;
+    let [a, b, c, d, ..] = *uuid.as_bytes();
+    Some(i32::from_be_bytes([a & 0x7f, b, c, d]))
+}
+
+/// A session taken out of the pool for good, holding the writer lock `key` (shared, so that
+/// nothing waits on it and two handles with one key would both hold it).
+async fn lock_session(pool: &Pool, key: i32) -> Result<deadpool_postgres::ClientWrapper, Error> {
+    let client = pool.get().await.map_err(|error| Error::Database {
+        operation: "writer lock",
+        reason: pool_reason(&error),
+    })?;
+    let client = deadpool_postgres::Object::take(client);
+    client
+        .execute(
+            "SELECT pg_advisory_lock_shared($1, $2)",
+            &[&WRITER_LOCK_CLASS, &key],
+        )
+        .await
+        .map_err(database("writer lock"))?;
+    Ok(client)
 }
 
 /// The TLS connector for `sslmode=require`: rustls with ring, the system's trust store.
@@ -821,6 +910,31 @@ impl Store for PostgresStore {
                 .await
                 .map(drop)
                 .map_err(database("ping"))
+        })
+    }
+
+    fn writer(&self) -> &str {
+        &self.writer
+    }
+
+    /// A writer is alive while some session holds its advisory lock (see
+    /// [`PostgresStore::open`]); an id that is not one of ours is taken to be alive.
+    fn writer_alive(&self, writer: &str) -> StoreFuture<'_, bool> {
+        let key = writer_key(writer);
+        Box::pin(async move {
+            let Some(key) = key else { return Ok(true) };
+            let client = self.client("writer_alive").await?;
+            client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' \
+                     AND granted AND objsubid = 2 AND classid::bigint = $1 \
+                     AND objid::bigint = $2 AND database = \
+                     (SELECT oid FROM pg_database WHERE datname = current_database()))",
+                    &[&i64::from(WRITER_LOCK_CLASS), &i64::from(key)],
+                )
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(database("writer_alive"))
         })
     }
 

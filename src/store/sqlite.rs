@@ -35,6 +35,10 @@ use super::{
 const COLUMNS: &str = "tenant, kind, scim_id, backend_id, unique_key, shadow, snapshot, created, \
                        last_modified, state";
 
+/// This process's writer id (see [`Store::writer`]).
+static PROCESS_WRITER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| uuid::Uuid::new_v4().to_string());
+
 /// The SQLite store; cheap to clone (clones share the connection).
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -531,6 +535,18 @@ impl Store for SqliteStore {
             conn.query_row("SELECT 1", [], |_| Ok(()))
                 .map_err(database("ping"))
         })
+    }
+
+    /// One id for the whole process: every handle on a file in this process is the same writer.
+    fn writer(&self) -> &str {
+        &PROCESS_WRITER
+    }
+
+    /// A SQLite file is served by one process at a time (several replicas share PostgreSQL),
+    /// so a writer other than this process is a process that has exited.
+    fn writer_alive(&self, writer: &str) -> StoreFuture<'_, bool> {
+        let alive = writer == PROCESS_WRITER.as_str();
+        Box::pin(async move { Ok(alive) })
     }
 
     fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, i64> {

@@ -50,6 +50,7 @@ store_tests!(
     pending_records_are_listed_and_deleted_for_repair,
     concurrent_creates_of_one_unique_key_yield_one_record,
     audit_trail_appends_filters_and_prunes,
+    a_writer_is_alive_while_its_store_is_open,
 );
 
 /// A database path under the temp dir, removed (with WAL files) on drop.
@@ -507,6 +508,13 @@ async fn concurrent_creates_of_one_unique_key_yield_one_record(store: Arc<dyn St
     assert_eq!(holder.scim_id, winners[0]);
 }
 
+async fn a_writer_is_alive_while_its_store_is_open(store: Arc<dyn Store>) {
+    let me = store.writer().to_owned();
+    assert!(store.writer_alive(&me).await.unwrap(), "{me}");
+    let stranger = uuid::Uuid::new_v4().to_string();
+    assert!(!store.writer_alive(&stranger).await.unwrap(), "{stranger}");
+}
+
 fn audit_entry(at: time::OffsetDateTime, scim_id: &str, operation: &str) -> AuditEntry {
     AuditEntry {
         seq: 0,
@@ -819,4 +827,39 @@ async fn file_store_reads_see_every_committed_write_of_any_connection() {
             .unwrap()
             .is_none()
     );
+}
+
+/// A SQLite file is served by one process: every handle in it is the same writer, alive.
+#[tokio::test]
+async fn file_store_handles_of_one_process_are_one_writer() {
+    let db = TempDb::new();
+    let a: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.0).unwrap());
+    let b: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.0).unwrap());
+    assert_eq!(a.writer(), b.writer());
+    assert!(a.writer_alive(b.writer()).await.unwrap());
+}
+
+/// A PostgreSQL writer is alive exactly while its store (its lock session) is: another
+/// replica sees it go as soon as it is dropped, as when its process is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_writer_is_seen_gone_once_its_store_is_dropped() {
+    let Some(db) = pg::TestDb::create().await else {
+        return;
+    };
+    let a = db.open().await;
+    let b = db.open().await;
+    let writer_b = b.writer().to_owned();
+    assert_ne!(a.writer(), writer_b);
+    assert!(a.writer_alive(&writer_b).await.unwrap());
+    assert!(b.writer_alive(a.writer()).await.unwrap());
+    drop(b);
+    let started = std::time::Instant::now();
+    while a.writer_alive(&writer_b).await.unwrap() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "a dropped store's writer still looks alive"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(a.writer_alive(a.writer()).await.unwrap());
 }

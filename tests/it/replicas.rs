@@ -579,6 +579,86 @@ async fn concurrent_creates_through_both_replicas_make_one_user() -> Result<()> 
     Ok(())
 }
 
+/// A replica killed (`kill -9`) in the middle of a create leaves a reservation behind; the
+/// other replica sees that its writer is gone (its PostgreSQL session ended with it) and
+/// Entra's retry through it creates the user at once (201), instead of meeting 409 until the
+/// reservation ages past the backend deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_create_left_by_a_killed_replica_is_taken_over_at_once() -> Result<()> {
+    let Some(mut cluster) = start().await? else {
+        return Ok(());
+    };
+    let user_name = format!("Orphan.{}@example.com", uuid::Uuid::new_v4().simple());
+    let external_id = uuid::Uuid::new_v4().to_string();
+    let body = entra_user(&user_name, &external_id);
+    // The backend holds replica 0's create long enough to kill replica 0 in the middle of it.
+    cluster
+        .backend
+        .inject(scimgate::demo::Fault::delay(60_000).on("POST /api/v1/users"));
+    let request = cluster
+        .client
+        .post(format!("{}/Users", cluster.replicas[0].base))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(serde_json::to_vec(&body)?)
+        .send();
+    let in_flight = tokio::spawn(request);
+    let pending = "SELECT COUNT(*) FROM records WHERE kind = 'User' AND state = 'pending' \
+                   AND unique_key = $1";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cluster
+        .schema
+        .count(pending, &user_name.to_lowercase())
+        .await?
+        == 0
+    {
+        ensure!(
+            Instant::now() < deadline,
+            "replica 0 never reserved the user"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let killed = &mut cluster._processes.0[0];
+    killed.kill()?;
+    killed.wait()?;
+    ensure!(
+        in_flight.await?.is_err(),
+        "the killed replica answered its create"
+    );
+    cluster.backend.clear_faults();
+
+    // Entra retries through the surviving replica: filter first, then create.
+    let found = cluster
+        .filter(1, "Users", &format!("userName eq \"{user_name}\""))
+        .await?;
+    assert_eq!(found["totalResults"], 0, "{found}");
+    let created = cluster
+        .expect(1, Method::POST, "/Users", Some(&body), &[201])
+        .await?;
+    let id = id_of(&created)?;
+    assert_eq!(
+        cluster
+            .schema
+            .count(pending, &user_name.to_lowercase())
+            .await?,
+        0,
+        "the orphaned reservation is gone"
+    );
+    let by_external = cluster
+        .filter(1, "Users", &format!("externalId eq \"{external_id}\""))
+        .await?;
+    assert_eq!(
+        by_external["Resources"][0]["id"],
+        json!(id),
+        "{by_external}"
+    );
+    assert!(
+        cluster.backend.user_id_by_email(&user_name).is_some(),
+        "the backend has the user"
+    );
+    Ok(())
+}
+
 /// The same race inside one process on SQLite (no PostgreSQL needed): a reservation of a
 /// create still in flight is not stale, so racing creates answer 409, never 500.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
