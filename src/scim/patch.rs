@@ -25,6 +25,11 @@ use std::fmt;
 /// The schema URN of a PATCH request body.
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
+/// The most operations one PATCH may carry. Entra sends a handful (member changes travel as
+/// several values of one operation); thousands are a hostile or broken client, refused before
+/// any backend call instead of costing one walk of the resource per operation.
+pub const MAX_OPERATIONS: usize = 1_000;
+
 /// Why a PATCH request could not be parsed or applied. `op` is the 1-based index of the
 /// operation in `Operations`, as an admin counts them in Entra's provisioning log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +46,17 @@ pub enum Error {
     /// There is no `Operations` array.
     #[error("the PATCH body has no `Operations` array; send at least one operation")]
     MissingOperations,
+    /// More than [`MAX_OPERATIONS`] operations.
+    #[error(
+        "the PATCH body has {found} operations; at most {max} are accepted in one request, \
+         split it into several"
+    )]
+    TooManyOperations {
+        /// How many were sent.
+        found: usize,
+        /// [`MAX_OPERATIONS`].
+        max: usize,
+    },
     /// An element of `Operations` is not an object.
     #[error("PATCH operation {op}: must be an object with `op`, `path` and `value`, got {found}")]
     OperationNotAnObject {
@@ -171,7 +187,8 @@ impl Error {
             | Self::UnknownSubAttribute { .. } => ScimType::InvalidPath,
             Self::MissingValue { .. }
             | Self::PathlessValueNotObject { .. }
-            | Self::InvalidValue { .. } => ScimType::InvalidValue,
+            | Self::InvalidValue { .. }
+            | Self::TooManyOperations { .. } => ScimType::InvalidValue,
             Self::RemoveWithoutPath { .. } | Self::NoTarget { .. } => ScimType::NoTarget,
             Self::ReadOnly { .. } => ScimType::Mutability,
         }
@@ -275,6 +292,12 @@ impl PatchRequest {
         };
         if raw_ops.is_empty() {
             return Err(Error::MissingOperations);
+        }
+        if raw_ops.len() > MAX_OPERATIONS {
+            return Err(Error::TooManyOperations {
+                found: raw_ops.len(),
+                max: MAX_OPERATIONS,
+            });
         }
         let mut operations = Vec::with_capacity(raw_ops.len());
         for (i, raw) in raw_ops.iter().enumerate() {

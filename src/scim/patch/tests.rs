@@ -1202,3 +1202,29 @@ fn issue_8_empty_operations_is_invalid_syntax() {
     assert_eq!(error, Error::MissingOperations);
     assert_eq!(error.scim_type(), ScimType::InvalidSyntax);
 }
+
+/// Issue 8 (hostile corpus): thousands of operations are refused before anything is applied;
+/// the limit itself is accepted.
+#[test]
+fn issue_8_more_than_the_operation_limit_is_refused() {
+    let registry = registry();
+    let op = json!({"op": "replace", "path": "displayName", "value": "x"});
+    let at_limit = envelope(Value::Array(vec![op.clone(); MAX_OPERATIONS]));
+    assert_eq!(
+        PatchRequest::parse(&at_limit, &registry)
+            .map(|request| request.operations.len())
+            .ok(),
+        Some(MAX_OPERATIONS)
+    );
+    let over = envelope(Value::Array(vec![op; MAX_OPERATIONS + 1]));
+    let error = PatchRequest::parse(&over, &registry).unwrap_err();
+    assert_eq!(
+        error,
+        Error::TooManyOperations {
+            found: MAX_OPERATIONS + 1,
+            max: MAX_OPERATIONS
+        }
+    );
+    assert_eq!(error.scim_type(), ScimType::InvalidValue);
+    assert!(error.to_string().contains("split it"), "{error}");
+}

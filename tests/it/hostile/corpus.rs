@@ -825,7 +825,7 @@ fn patches(t: &Target<'_>, rows: &mut Rows) {
         Backend::Templates,
     );
     rows.push(
-        "patch: 10000 ops on an unknown attribute (ignored by the demo mapping)",
+        "patch: 10000 ops on an unknown attribute (over the operation limit)",
         t.scim(
             "PATCH",
             &user,
@@ -836,8 +836,23 @@ fn patches(t: &Target<'_>, rows: &mut Rows) {
             .to_string()
             .as_bytes(),
         ),
-        Expect::Handled,
-        Backend::Templates,
+        scim_4xx(),
+        Backend::None,
+    );
+    rows.push(
+        "patch: 1001 valid replaces of displayName (over the operation limit)",
+        t.scim(
+            "PATCH",
+            &user,
+            thousands(
+                1_001,
+                json!({"op": "replace", "path": "displayName", "value": "x"}),
+            )
+            .to_string()
+            .as_bytes(),
+        ),
+        scim_4xx(),
+        Backend::None,
     );
     rows.push(
         "patch: 5000 removes without a path",
