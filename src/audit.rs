@@ -93,7 +93,13 @@ struct Names(Vec<String>);
 
 impl Names {
     fn push(&mut self, name: &str) {
-        let name: String = name.chars().take(MAX_NAME_CHARS).collect();
+        // Control characters (NUL above all, which PostgreSQL's JSONB refuses) never belong
+        // in an attribute name: dropped, so an odd key cannot cost the entry.
+        let name: String = name
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_NAME_CHARS)
+            .collect();
         if name.is_empty()
             || self.0.len() >= MAX_ATTRIBUTES
             || self.0.iter().any(|seen| seen.eq_ignore_ascii_case(&name))

@@ -173,3 +173,16 @@ async fn the_cli_report_filters_and_formats_lines_and_json() {
     assert_eq!(parsed["attributes"], json!(["active", "name.familyName"]));
     assert_eq!(parsed["at"], "2026-11-02T10:00:00Z");
 }
+
+/// A NUL (or any control character) in an unknown key would make PostgreSQL refuse the whole
+/// audit entry (JSONB holds no `\u0000`): names are recorded without them.
+#[test]
+fn control_characters_are_dropped_from_recorded_names() {
+    let body = json!({"userName": "a@example.com", "nick\u{0}Name\r\n": "x"});
+    let names = touched_attributes(Operation::Create, Some(&body));
+    assert!(names.iter().any(|name| name == "nickName"), "{names:?}");
+    assert!(
+        names.iter().all(|name| !name.chars().any(char::is_control)),
+        "{names:?}"
+    );
+}
