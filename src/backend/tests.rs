@@ -296,9 +296,11 @@ async fn non_json_2xx_is_decode() {
 
 #[tokio::test]
 async fn connection_refused_is_unavailable_after_retries() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    drop(listener);
+    // Bound but not listening: connections are refused, and no other test's server can be
+    // given the port meanwhile (a dropped listener's port can be, and then answers).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = Url::parse(&format!("http://{}/", socket.local_addr().unwrap())).unwrap();
     let client = client(&url);
     // Connect failures are retried even for POST: nothing was sent.
     let error = client

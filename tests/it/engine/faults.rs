@@ -14,10 +14,11 @@ use super::{
 
 #[tokio::test]
 async fn backend_down_is_502_and_nothing_is_recorded() -> Result<()> {
-    // A port nobody listens on.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let url = format!("http://{}", listener.local_addr()?);
-    drop(listener);
+    // A port bound but not listening: connections are refused, and no other test's server
+    // can be given the port meanwhile (as could happen to a dropped listener's port).
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind("127.0.0.1:0".parse()?)?;
+    let url = format!("http://{}", socket.local_addr()?);
     let store = std::sync::Arc::new(scimgate::store::SqliteStore::open_in_memory()?);
     let engine = engine_for(&url, DEMO_MAPPING, store, short_deadline(5_000))?;
     let error = engine.get("User", "1").await.unwrap_err();
