@@ -122,7 +122,7 @@ struct Cluster {
     replicas: [Replica; 2],
     client: reqwest::Client,
     schema: Schema,
-    _processes: Processes,
+    processes: Processes,
     _dir: TempDir,
 }
 
@@ -236,7 +236,7 @@ async fn start() -> Result<Option<Cluster>> {
         replicas,
         client,
         schema,
-        _processes: processes,
+        processes,
         _dir: dir,
     }))
 }
@@ -618,7 +618,7 @@ async fn a_create_left_by_a_killed_replica_is_taken_over_at_once() -> Result<()>
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let killed = &mut cluster._processes.0[0];
+    let killed = &mut cluster.processes.0[0];
     killed.kill()?;
     killed.wait()?;
     ensure!(
