@@ -24,6 +24,7 @@
 use crate::engine;
 use crate::scim::{ScimError, ScimType};
 use crate::server::respond::Error as RequestError;
+use crate::server::routes::Unimplemented;
 use crate::{backend, mapping, scim, store};
 
 /// The generic detail of a 500: the cause is logged, never sent.
@@ -48,6 +49,20 @@ impl From<&RequestError> for ScimError {
         use RequestError as E;
         match error {
             E::NoRoute { path } => Self::new(404, format!("There is no SCIM endpoint at {path}.")),
+            E::NotImplemented {
+                endpoint: Unimplemented::Me,
+            } => Self::new(
+                501,
+                "/Me is not implemented: the gateway's credentials name a provisioning client, \
+                 not a user; read the user at /Users/{id}.",
+            ),
+            E::NotImplemented {
+                endpoint: Unimplemented::Bulk,
+            } => Self::new(
+                501,
+                "/Bulk is not implemented (ServiceProviderConfig: bulk.supported is false); send \
+                 each operation as its own request.",
+            ),
             E::MethodNotAllowed {
                 method,
                 path,

@@ -47,7 +47,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::backend::{BackendAuth, BackendClient, BackendConfig, Secret};
-use crate::mapping::{self, Mapping, ResourceMapping};
+use crate::mapping::{self, Mapping, OpName, ResourceMapping};
 use crate::scim::list::ListResponse;
 use crate::scim::query::ListQuery;
 use crate::store::Store;
@@ -128,8 +128,27 @@ impl Engine {
     /// `POST /Users`, `POST /Groups`: validates with the mapping (no backend call when invalid),
     /// creates in the backend, records stored attributes; returns the created resource.
     pub async fn create(&self, resource_type: &str, body: &Value) -> Result<Value, Error> {
+        self.create_with(resource_type, body, false).await
+    }
+
+    /// Like [`Engine::create`]; with `members`, a created group carries its `members` as the
+    /// backend now holds them (`[]` when none; one more call, when the mapping can list
+    /// members), as RFC 7644 §3.3 answers a create with the resource.
+    pub async fn create_with(
+        &self,
+        resource_type: &str,
+        body: &Value,
+        members: bool,
+    ) -> Result<Value, Error> {
         let mut op = self.begin(resource_type, "create", None)?;
-        let result = create::run(&op, body).await;
+        let result = async {
+            let mut resource = create::run(&op, body).await?;
+            if members {
+                attach_members(&op, &mut resource).await?;
+            }
+            Ok(resource)
+        }
+        .await;
         if let Some(id) = result
             .as_ref()
             .ok()
@@ -199,8 +218,27 @@ impl Engine {
         id: &str,
         body: &Value,
     ) -> Result<Value, Error> {
+        self.replace_with(resource_type, id, body, false).await
+    }
+
+    /// Like [`Engine::replace`]; with `members`, a replaced group carries its `members` as the
+    /// backend now holds them (`[]` when none; one more call, when the mapping can list them).
+    pub async fn replace_with(
+        &self,
+        resource_type: &str,
+        id: &str,
+        body: &Value,
+        members: bool,
+    ) -> Result<Value, Error> {
         let op = self.begin(resource_type, "replace", Some(id))?;
-        let result = update::replace(&op, id, body).await;
+        let result = async {
+            let mut resource = update::replace(&op, id, body).await?;
+            if members {
+                attach_members(&op, &mut resource).await?;
+            }
+            Ok(resource)
+        }
+        .await;
         op.finish(result)
     }
 
@@ -307,4 +345,21 @@ pub fn backend_config(spec: &mapping::BackendSpec) -> Result<BackendConfig, crat
         },
     };
     Ok(config)
+}
+
+/// A written group's `members` for the answer to its write: read back with `members.list`, and
+/// `[]` rather than left out when there are none (the answer says the group has no members; a
+/// GET may leave an empty list out). Nothing when the mapping cannot list members.
+async fn attach_members(op: &Op<'_>, resource: &mut Value) -> Result<(), Error> {
+    if !op.resource_type().eq_ignore_ascii_case("Group") || !op.resource.has_op(OpName::ListMembers)
+    {
+        return Ok(());
+    }
+    members::attach(op, resource).await?;
+    if let Some(object) = resource.as_object_mut() {
+        object
+            .entry("members")
+            .or_insert_with(|| Value::Array(Vec::new()));
+    }
+    Ok(())
 }

@@ -109,7 +109,8 @@ impl TenantService {
             }
             Operation::Create => {
                 let body = body_of(&call)?;
-                let resource = engine.create(resource_type, body).await?;
+                let members = wants_members(&self.projection(&call, resource_type)?);
+                let resource = engine.create_with(resource_type, body, members).await?;
                 let location = resource
                     .pointer("/meta/location")
                     .and_then(Value::as_str)
@@ -122,7 +123,10 @@ impl TenantService {
             }
             Operation::Replace => {
                 let id = id_of(&call)?;
-                let resource = engine.replace(resource_type, id, body_of(&call)?).await?;
+                let members = wants_members(&self.projection(&call, resource_type)?);
+                let resource = engine
+                    .replace_with(resource_type, id, body_of(&call)?, members)
+                    .await?;
                 Ok(ok(self.projected(&call, resource_type, resource)?))
             }
             Operation::Patch => {
@@ -180,7 +184,7 @@ impl TenantService {
     }
 
     fn schemas(&self, call: &ScimCall) -> Result<ScimReply, ScimError> {
-        let registry = self.engine.mapping().registry();
+        let registry = self.engine.mapping().advertised();
         read_only(call)?;
         match call.id.as_deref() {
             None => Ok(ok(discovery::schemas_document(registry, self.base_url()))),
@@ -191,7 +195,7 @@ impl TenantService {
     }
 
     fn resource_types(&self, call: &ScimCall) -> Result<ScimReply, ScimError> {
-        let registry = self.engine.mapping().registry();
+        let registry = self.engine.mapping().advertised();
         read_only(call)?;
         match call.id.as_deref() {
             None => Ok(ok(discovery::resource_types_document(

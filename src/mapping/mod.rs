@@ -9,6 +9,7 @@
 //! JSONPaths are compiled once here (`jsonpath`: plain paths walked directly, others evaluated
 //! with `jsonpath_rust::query::js_path_process`).
 
+mod advertise;
 mod attribute;
 mod backend;
 mod compile;
@@ -43,6 +44,7 @@ use crate::scim::schema::SchemaRegistry;
 pub struct Mapping {
     file: String,
     registry: SchemaRegistry,
+    advertised: SchemaRegistry,
     backend: BackendSpec,
     ids: IdPolicy,
     users: Option<ResourceMapping>,
@@ -56,10 +58,16 @@ impl Mapping {
         &self.file
     }
 
-    /// The core schemas plus the custom extensions this mapping declares (for `/Schemas`,
-    /// `/ResourceTypes`, path parsing and filter evaluation).
+    /// The core schemas plus the custom extensions this mapping declares (for path parsing,
+    /// shape checks and filter evaluation).
     pub fn registry(&self) -> &SchemaRegistry {
         &self.registry
+    }
+
+    /// The part of [`Mapping::registry`] this mapping serves, for `/Schemas` and
+    /// `/ResourceTypes`: enabled resource types only, and only the attributes its rules carry.
+    pub fn advertised(&self) -> &SchemaRegistry {
+        &self.advertised
     }
 
     /// Where the backend is and how to authenticate, for the HTTP client.

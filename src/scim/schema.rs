@@ -378,6 +378,108 @@ impl SchemaRegistry {
     }
 }
 
+/// Which parts of the registry a mapping serves, for the discovery documents (see
+/// [`SchemaRegistry::advertised`]).
+pub trait Served {
+    /// Whether resource type `name` (`User`, `Group`) is served at all.
+    fn resource_type(&self, name: &str) -> bool;
+    /// Whether attribute `name` of schema `urn` is carried on `resource_type` (`sub`: one of
+    /// its sub-attributes).
+    fn attribute(&self, resource_type: &str, urn: &str, name: &str, sub: Option<&str>) -> bool;
+}
+
+impl SchemaRegistry {
+    /// The registry as `/Schemas` and `/ResourceTypes` advertise it: only the resource types
+    /// `served` serves, each with its core schema and the extensions it carries something of
+    /// (open key families count), each schema with only the attributes and sub-attributes
+    /// carried. Requests are still parsed against the whole registry, so an attribute a
+    /// mapping does not carry stays a known name (ignored, not `invalidPath`).
+    #[must_use]
+    pub fn advertised(&self, served: &dyn Served) -> Self {
+        let mut schemas: Vec<Schema> = Vec::new();
+        let mut resource_types = Vec::new();
+        for rt in self
+            .resource_types
+            .iter()
+            .filter(|rt| served.resource_type(&rt.name))
+        {
+            let mut kept = rt.clone();
+            let core = self
+                .schema(&rt.schema)
+                .map(|schema| prune(schema, &rt.name, served));
+            kept.extensions.retain(|(urn, _)| {
+                self.schema(urn)
+                    .map(|schema| prune(schema, &rt.name, served))
+                    .is_some_and(|schema| {
+                        let carried = !schema.attributes.is_empty() || schema.open_type.is_some();
+                        if carried {
+                            merge(&mut schemas, schema);
+                        }
+                        carried
+                    })
+            });
+            if let Some(core) = core {
+                merge(&mut schemas, core);
+            }
+            resource_types.push(kept);
+        }
+        // Registration order (core first), as the whole registry lists them.
+        schemas.sort_by_key(|schema| {
+            self.schemas
+                .iter()
+                .position(|known| eq_name(&known.id, &schema.id))
+        });
+        let mut urns: Vec<String> = schemas.iter().map(|schema| schema.id.clone()).collect();
+        urns.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        Self {
+            schemas,
+            urns,
+            resource_types,
+            common: self.common.clone(),
+        }
+    }
+}
+
+/// `schema` with only what `served` carries on `resource_type`.
+fn prune(schema: &Schema, resource_type: &str, served: &dyn Served) -> Schema {
+    let mut out = schema.clone();
+    out.attributes = schema
+        .attributes
+        .iter()
+        .filter(|attr| served.attribute(resource_type, &schema.id, &attr.name, None))
+        .map(|attr| {
+            let mut attr = attr.clone();
+            let name = attr.name.clone();
+            attr.sub_attributes
+                .retain(|sub| served.attribute(resource_type, &schema.id, &name, Some(&sub.name)));
+            attr
+        })
+        .collect();
+    out
+}
+
+/// Adds `schema`, or merges its attributes into the one already kept (a schema extending two
+/// resource types).
+fn merge(schemas: &mut Vec<Schema>, schema: Schema) {
+    match schemas
+        .iter_mut()
+        .find(|known| eq_name(&known.id, &schema.id))
+    {
+        None => schemas.push(schema),
+        Some(known) => {
+            for attr in schema.attributes {
+                if !known
+                    .attributes
+                    .iter()
+                    .any(|a| eq_name(&a.name, &attr.name))
+                {
+                    known.attributes.push(attr);
+                }
+            }
+        }
+    }
+}
+
 impl Attribute {
     /// The sub-attribute with this name, compared case-insensitively.
     pub fn sub_attribute(&self, name: &str) -> Option<&Self> {
@@ -417,6 +519,87 @@ impl crate::scim::filter::AttrInfo for ResourceAttrs<'_> {
 mod tests {
     use super::*;
     use crate::scim::filter::AttrInfo;
+
+    /// Users only, carrying userName, name.givenName and the enterprise employeeNumber.
+    struct UsersOnly;
+
+    impl Served for UsersOnly {
+        fn resource_type(&self, name: &str) -> bool {
+            name == "User"
+        }
+
+        fn attribute(&self, _: &str, urn: &str, name: &str, sub: Option<&str>) -> bool {
+            matches!(
+                (urn, name, sub),
+                (USER_SCHEMA, "userName", None)
+                    | (USER_SCHEMA, "name", None | Some("givenName"))
+                    | (ENTERPRISE_USER_SCHEMA, "employeeNumber", None)
+            )
+        }
+    }
+
+    #[test]
+    fn advertised_keeps_only_served_types_attributes_and_sub_attributes() {
+        let whole = SchemaRegistry::core();
+        let advertised = whole.advertised(&UsersOnly);
+        let names = |r: &SchemaRegistry, urn: &str| {
+            r.schema(urn).map(|s| {
+                s.attributes
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(advertised.resource_types().len(), 1);
+        assert_eq!(advertised.resource_types()[0].name, "User");
+        assert!(advertised.schema(GROUP_SCHEMA).is_none());
+        assert_eq!(
+            names(&advertised, USER_SCHEMA),
+            Some(vec!["userName".to_owned(), "name".to_owned()])
+        );
+        let name = advertised
+            .schema(USER_SCHEMA)
+            .and_then(|s| s.attributes.iter().find(|a| a.name == "name"))
+            .map(|a| {
+                a.sub_attributes
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+            });
+        assert_eq!(name, Some(vec!["givenName"]));
+        assert_eq!(
+            names(&advertised, ENTERPRISE_USER_SCHEMA),
+            Some(vec!["employeeNumber".to_owned()])
+        );
+        assert_eq!(
+            advertised
+                .schemas()
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>(),
+            [USER_SCHEMA, ENTERPRISE_USER_SCHEMA]
+        );
+        // The whole registry still knows everything (requests are parsed against it).
+        assert!(whole.schema(GROUP_SCHEMA).is_some());
+        assert!(names(&whole, USER_SCHEMA).is_some_and(|n| n.contains(&"nickName".to_owned())));
+    }
+
+    #[test]
+    fn an_extension_that_carries_nothing_is_not_advertised() {
+        struct CoreOnly;
+        impl Served for CoreOnly {
+            fn resource_type(&self, _: &str) -> bool {
+                true
+            }
+            fn attribute(&self, _: &str, urn: &str, _: &str, _: Option<&str>) -> bool {
+                urn != ENTERPRISE_USER_SCHEMA
+            }
+        }
+        let advertised = SchemaRegistry::core().advertised(&CoreOnly);
+        assert!(advertised.schema(ENTERPRISE_USER_SCHEMA).is_none());
+        assert_eq!(advertised.resource_types().len(), 2);
+        assert!(advertised.resource_types()[0].extensions.is_empty());
+    }
 
     fn path(schema: Option<&str>, name: &str, sub: Option<&str>) -> AttrPath {
         AttrPath {

@@ -127,6 +127,9 @@ impl Router {
             });
         }
 
+        if let Some(endpoint) = routes::unimplemented(&rest) {
+            return Err(Error::NotImplemented { endpoint });
+        }
         let target = routes::target(&rest).ok_or_else(|| Error::NoRoute {
             path: path.to_owned(),
         })?;

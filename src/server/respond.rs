@@ -32,6 +32,12 @@ pub enum Error {
         /// The request path.
         path: String,
     },
+    /// An RFC 7644 endpoint the gateway does not implement (`/Me`, `/Bulk`).
+    #[error("{endpoint:?} is not implemented")]
+    NotImplemented {
+        /// Which one.
+        endpoint: super::routes::Unimplemented,
+    },
     /// The endpoint exists but does not take this method.
     #[error("{method} is not supported on {path}")]
     MethodNotAllowed {

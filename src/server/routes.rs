@@ -125,6 +125,26 @@ pub fn target(rest: &[&str]) -> Option<Target> {
     }
 }
 
+/// RFC 7644 endpoints this gateway knows but does not serve (`/Me` §3.11, `/Bulk` §3.7), by the
+/// segments after a base path: they are answered `501`, not `404`.
+pub fn unimplemented(rest: &[&str]) -> Option<Unimplemented> {
+    let (first, _) = rest.split_first()?;
+    match first.to_ascii_lowercase().as_str() {
+        "me" => Some(Unimplemented::Me),
+        "bulk" => Some(Unimplemented::Bulk),
+        _ => None,
+    }
+}
+
+/// A SCIM endpoint of RFC 7644 that the gateway does not implement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unimplemented {
+    /// `/Me`: the authenticated subject's own resource (RFC 7644 §3.11).
+    Me,
+    /// `/Bulk`: many operations in one request (RFC 7644 §3.7).
+    Bulk,
+}
+
 /// The operation `method` asks for on `target`, or the methods the endpoint allows.
 pub fn operation(method: &Method, target: &Target) -> Result<Operation, &'static str> {
     let writable = matches!(target.resource, Resource::Users | Resource::Groups);
@@ -220,5 +240,15 @@ mod tests {
         assert_eq!(target(&["Users", "1", "x"]), None);
         assert_eq!(target(&["ServiceProviderConfig", "x"]), None);
         assert_eq!(target(&[]), None);
+    }
+
+    #[test]
+    fn me_and_bulk_are_known_but_unimplemented() {
+        assert_eq!(unimplemented(&["Me"]), Some(Unimplemented::Me));
+        assert_eq!(unimplemented(&["me", "x"]), Some(Unimplemented::Me));
+        assert_eq!(unimplemented(&["BULK"]), Some(Unimplemented::Bulk));
+        assert_eq!(unimplemented(&["Users"]), None);
+        assert_eq!(unimplemented(&["Meta"]), None);
+        assert_eq!(unimplemented(&[]), None);
     }
 }

@@ -288,8 +288,12 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
             );
         }
     }
+    let advertised = registry.advertised(&super::advertise::Carried {
+        resources: [users.as_ref(), groups.as_ref()],
+    });
     Some(Mapping {
         file: ctx.file.to_owned(),
+        advertised,
         registry,
         backend: backend?,
         ids: spec.ids,

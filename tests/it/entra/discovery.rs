@@ -96,6 +96,181 @@ async fn case_66_schemas() {
         .expect_error(405, None);
 }
 
+/// The attribute names (and `name.sub` names) a `/Schemas` answer lists for schema `urn`.
+fn listed(list: &Value, urn: &str) -> Vec<String> {
+    let Some(schema) = list["Resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|s| s["id"] == urn))
+    else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for attr in schema["attributes"].as_array().into_iter().flatten() {
+        let name = attr["name"].as_str().unwrap_or_default();
+        names.push(name.to_owned());
+        for sub in attr["subAttributes"].as_array().into_iter().flatten() {
+            names.push(format!(
+                "{name}.{}",
+                sub["name"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+    names
+}
+
+/// `/Schemas` lists what the demo mapping carries and nothing else: the core attributes it
+/// maps (with only the mapped sub-attributes), `members` on groups, the enterprise attributes
+/// it maps; RFC attributes it does not carry (`locale`, `name.middleName`, `x509Certificates`,
+/// `groups`, `entitlements`, the enterprise `costCenter`, …) are not advertised.
+#[tokio::test]
+async fn schemas_advertise_only_what_the_mapping_carries() {
+    let gw = gateway().await;
+    let list = gw.get("/Schemas", Flag::Off).await.expect(200);
+    let user = listed(&list, CORE_USER);
+    for carried in [
+        "userName",
+        "name.givenName",
+        "name.familyName",
+        "name.formatted",
+        "displayName",
+        "nickName",
+        "title",
+        "active",
+        "userType",
+        "emails.value",
+        "emails.type",
+        "emails.primary",
+        "phoneNumbers.value",
+        "addresses.locality",
+        "addresses.type",
+        "roles.value",
+        "roles.primary",
+    ] {
+        assert!(
+            user.contains(&carried.to_owned()),
+            "{carried} missing: {user:?}"
+        );
+    }
+    for not_carried in [
+        "name.middleName",
+        "name.honorificPrefix",
+        "emails.display",
+        "profileUrl",
+        "locale",
+        "timezone",
+        "preferredLanguage",
+        "password",
+        "ims",
+        "photos",
+        "groups",
+        "entitlements",
+        "x509Certificates",
+        "addresses.primary",
+    ] {
+        assert!(
+            !user.contains(&not_carried.to_owned()),
+            "{not_carried} listed: {user:?}"
+        );
+    }
+    let enterprise = listed(&list, ENTERPRISE);
+    for carried in ["employeeNumber", "department", "manager", "manager.value"] {
+        assert!(
+            enterprise.contains(&carried.to_owned()),
+            "{carried}: {enterprise:?}"
+        );
+    }
+    for not_carried in ["costCenter", "organization", "division"] {
+        assert!(
+            !enterprise.contains(&not_carried.to_owned()),
+            "{not_carried}: {enterprise:?}"
+        );
+    }
+    let group = listed(&list, CORE_GROUP);
+    assert!(group.contains(&"displayName".to_owned()), "{group:?}");
+    assert!(group.contains(&"members".to_owned()), "{group:?}");
+    assert!(group.contains(&"members.value".to_owned()), "{group:?}");
+    // A PATCH of an attribute the mapping does not carry is still ignored, not refused.
+    let (id, _) = gw.new_user("schemas").await;
+    gw.patch(
+        &format!("/Users/{id}"),
+        Flag::Off,
+        json!([{"op": "Add", "path": "preferredLanguage", "value": "en-US"}]),
+    )
+    .await
+    .expect(200);
+}
+
+/// A mapping without Groups advertises no Group resource type or schema, and one that does
+/// not carry `nickName` or `addresses` does not list them.
+#[tokio::test]
+async fn discovery_follows_a_mapping_without_groups_nick_names_or_addresses() {
+    let mut text = scimgate::app::DEMO_MAPPING.to_owned();
+    text = text.replace("\ngroups:\n", "\ngroups:\n  enabled: false\n");
+    text = text
+        .lines()
+        .filter(|line| !line.contains("nickName") && !line.contains("addresses["))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let gw = gateway_with(Options {
+        mapping: Some(text),
+        ..Options::default()
+    })
+    .await;
+    for flag in FLAGS {
+        let types = gw.get("/ResourceTypes", flag).await.expect(200);
+        let names: Vec<&str> = types["Resources"]
+            .as_array()
+            .expect("Resources")
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert_eq!(names, ["User"], "{types}");
+        assert_eq!(types["totalResults"], 1);
+        gw.get("/ResourceTypes/Group", flag)
+            .await
+            .expect_error(404, None);
+        let list = gw.get("/Schemas", flag).await.expect(200);
+        assert!(listed(&list, CORE_GROUP).is_empty(), "{list}");
+        gw.get(&format!("/Schemas/{CORE_GROUP}"), flag)
+            .await
+            .expect_error(404, None);
+        let user = listed(&list, CORE_USER);
+        assert!(user.contains(&"userName".to_owned()));
+        assert!(!user.contains(&"nickName".to_owned()), "{user:?}");
+        assert!(!user.contains(&"addresses".to_owned()), "{user:?}");
+        assert_eq!(
+            list["totalResults"],
+            json!(list["Resources"].as_array().map(Vec::len))
+        );
+    }
+}
+
+/// `/Me` and `/Bulk` are RFC 7644 endpoints the gateway does not implement: `501` SCIM errors
+/// naming what to do instead, asked of no backend; still behind authentication.
+#[tokio::test]
+async fn me_and_bulk_answer_501() {
+    let gw = gateway().await;
+    for flag in FLAGS {
+        for (method, path, hint) in [
+            ("GET", "/Me", "/Users/{id}"),
+            ("PUT", "/Me", "/Users/{id}"),
+            ("POST", "/Bulk", "own request"),
+            ("GET", "/bulk", "own request"),
+        ] {
+            let reply = gw
+                .send_json(method, path, flag, &json!({"schemas": []}))
+                .await;
+            let error = reply.expect_error(501, None);
+            assert_error_body(&error, 501);
+            let detail = error["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(hint), "{method} {path}: {error}");
+        }
+        let anonymous = gw.send(gw.anonymous("GET", &gw.url("/Me", flag))).await;
+        anonymous.expect_error(401, None);
+    }
+    assert_eq!(gw.demo.calls().total, 0);
+}
+
 /// Case 67: ResourceTypes, Users first.
 #[tokio::test]
 async fn case_67_resource_types() {

@@ -45,7 +45,7 @@ async fn case_54_group_filter_excludes_members() {
     assert_eq!(upper["totalResults"], 1);
 }
 
-/// Case 55: Microsoft's group body → 201 with id, displayName, externalId, no members.
+/// Case 55: Microsoft's group body → 201 with id, displayName, externalId, `members: []`.
 #[tokio::test]
 async fn case_55_microsoft_group_body_is_201() {
     let gw = gateway().await;
@@ -62,11 +62,7 @@ async fn case_55_microsoft_group_body_is_201() {
         assert_ne!(id, "client-group-id");
         assert_eq!(group["displayName"], json!(name));
         assert_eq!(group["externalId"], json!(external));
-        assert_eq!(
-            group.get("members").cloned().unwrap_or(json!([])),
-            json!([]),
-            "{group}"
-        );
+        assert_eq!(group["members"], json!([]), "{group}");
         assert_eq!(group["meta"]["resourceType"], "Group");
         assert!(
             reply
@@ -80,6 +76,70 @@ async fn case_55_microsoft_group_body_is_201() {
         assert_eq!(gw.members(&id), Vec::<u64>::new());
     }
     assert_eq!(gw.calls("POST /api/v1/teams"), 2);
+}
+
+/// POST and PUT `/Groups` answer with the group's `members` as the backend holds them, unless
+/// `excludedAttributes=members` (RFC 7644 §3.3 and §3.5.1: the answer is the resource).
+#[tokio::test]
+async fn group_writes_answer_with_members_unless_excluded() {
+    let gw = gateway().await;
+    for flag in FLAGS {
+        let (first, _) = gw.new_user("members-a").await;
+        let (second, _) = gw.new_user("members-b").await;
+        let mut body = entra_group(&unique("with-members"), &unique("ext"));
+        body["members"] = json!([{"value": first}]);
+        let created = gw.post("/Groups", flag, &body).await.expect(201);
+        let id = id_of(&created);
+        let values = |group: &serde_json::Value| {
+            let mut values: Vec<String> = group["members"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no members in {group}"))
+                .iter()
+                .filter_map(|m| m["value"].as_str().map(str::to_owned))
+                .collect();
+            values.sort();
+            values
+        };
+        assert_eq!(values(&created), vec![first.clone()], "{created}");
+        let mut both = vec![first.clone(), second.clone()];
+        both.sort();
+        let put = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                         "displayName": unique("renamed"),
+                         "members": [{"value": first}, {"value": second}]});
+        let replaced = gw
+            .send_json("PUT", &format!("/Groups/{id}"), flag, &put)
+            .await
+            .expect(200);
+        assert_eq!(values(&replaced), both, "{replaced}");
+        // A PUT without `members` keeps them, and says so.
+        let rename = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                            "displayName": unique("renamed-again")});
+        let renamed = gw
+            .send_json("PUT", &format!("/Groups/{id}"), flag, &rename)
+            .await
+            .expect(200);
+        assert_eq!(values(&renamed), both, "{renamed}");
+        // Excluded: no `members`, and no member read.
+        let reads = gw.calls("GET /api/v1/teams/{id}/members");
+        let excluded = gw
+            .send_json(
+                "PUT",
+                &format!("/Groups/{id}?excludedAttributes=members"),
+                flag,
+                &rename,
+            )
+            .await
+            .expect(200);
+        assert!(excluded.get("members").is_none(), "{excluded}");
+        assert_eq!(gw.calls("GET /api/v1/teams/{id}/members"), reads);
+        let mut body = entra_group(&unique("excluded"), &unique("ext"));
+        body["members"] = json!([]);
+        let created = gw
+            .send_json("POST", "/Groups?excludedAttributes=members", flag, &body)
+            .await
+            .expect(201);
+        assert!(created.get("members").is_none(), "{created}");
+    }
 }
 
 /// Case 56: a second group with the same displayName is `409 uniqueness`.

@@ -9,4 +9,5 @@ mod discovery;
 mod groups;
 mod reads;
 pub(crate) mod support;
+mod tutorial;
 mod update;
