@@ -1,5 +1,5 @@
 //! The `scimgate` command line: `serve`, `demo`, `check`, `translate`, `schema`, `token`,
-//! `healthcheck`, `audit` (and the hidden `example-api`). `anyhow` lives here only; the library returns
+//! `healthcheck`, `audit` and `example-api`. `anyhow` lives here only; the library returns
 //! typed errors.
 
 use std::net::SocketAddr;
@@ -90,8 +90,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The bundled example API alone, for benchmarks.
-    #[command(hide = true)]
+    /// The bundled example API alone (no gateway), to bench or test against (README: "The
+    /// example API").
     ExampleApi {
         /// Where the example API listens.
         #[arg(long, default_value = "127.0.0.1:8081")]
