@@ -10,7 +10,7 @@ import sys
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SCENARIOS = [
     ("filter", 'GET /Users?filter=userName eq "user{n}@example.com"', "direct_filter",
-     "GET /api/v1/users?email=user{n}@example.com"),
+     "GET /api/v1/users?username=user{n}@example.com"),
     ("get", "GET /Users/{id}", "direct_get", "GET /api/v1/users/{id}"),
     ("create", "POST /Users (unique userName)", None, None),
     ("patch", "PATCH /Users/{id} (Entra: active, name.familyName, displayName)", None, None),

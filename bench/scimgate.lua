@@ -50,11 +50,11 @@ builders.get = function()
 end
 
 builders.create = function()
-  local name = "bench-" .. run_tag .. "-" .. (tid or 1) .. "-" .. counter .. "@example.com"
+  local name = "bench-" .. run_tag .. "-" .. (tid or 1) .. "-" .. counter
   local body = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"' .. name
     .. '","externalId":"ext-' .. run_tag .. "-" .. (tid or 1) .. "-" .. counter
     .. '","active":true,"displayName":"Bench User","name":{"givenName":"Bench","familyName":"User"},'
-    .. '"emails":[{"primary":true,"type":"work","value":"' .. name .. '"}]}'
+    .. '"emails":[{"primary":true,"type":"work","value":"' .. name .. '@example.com"}]}'
   return wrk.format("POST", base .. "/Users", scim_headers, body)
 end
 
@@ -74,7 +74,7 @@ builders.group_add = function()
 end
 
 builders.direct_filter = function()
-  return wrk.format("GET", "/api/v1/users?email=user" .. user_id() .. "%40example.com", direct_headers)
+  return wrk.format("GET", "/api/v1/users?username=user" .. user_id() .. "%40example.com", direct_headers)
 end
 
 builders.direct_get = function()

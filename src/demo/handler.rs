@@ -208,6 +208,7 @@ fn users(
     };
     let db = shared.read();
     let page = db.list_users(
+        query.get("username").map(String::as_str),
         query.get("email").map(String::as_str),
         status,
         offset,

@@ -6,15 +6,19 @@
 //! module (the gateway talks to it only over HTTP, as it would to a real product).
 //!
 //! # API (every `/api/...` request needs `X-Api-Key`, else 401)
-//! - `GET /api/v1/users?offset&limit&email=&status=` → `{"items","total","offset","limit"}`
-//!   in id order; limit defaults to 50 and is clamped to 200; `email` is exact ignoring case.
+//! - `GET /api/v1/users?offset&limit&username=&email=&status=` → `{"items","total","offset",
+//!   "limit"}` in id order; limit defaults to 50 and is clamped to 200; `username` and `email`
+//!   are exact ignoring case.
 //! - `POST /api/v1/users` → 201 + `Location`; `GET|PUT|PATCH|DELETE /api/v1/users/{id}`.
-//!   Writable: `email` (required, one `@`, unique ignoring case → 409 `email taken`),
-//!   `first_name`, `last_name`, `display_name`, `status` (`active`|`disabled`), `plan` (1|2),
-//!   `role`, `folders` (comma-separated string), `metadata` (object of strings),
-//!   `employee_number`, `department`, `manager_id` (must exist), `notes`. PUT resets absent
-//!   fields; PATCH changes only the given ones; `null` resets a field to its default. Unknown and
-//!   read-only keys (`id`, `created_at`, ...) in a body are ignored.
+//!   Writable: `username` (the login: required, unique ignoring case → 409 `username taken`),
+//!   `email` (optional free text, not unique), `home_email`, `first_name`, `last_name`,
+//!   `display_name`, `nickname`, `job_title`, `phone`, `mobile`, the work address (`address`,
+//!   `street`, `city`, `region`, `postal_code`, `country`), `status` (`active`|`disabled`),
+//!   `plan` (1|2), `role`, `folders` (comma-separated string), `tag`, `metadata` (object of
+//!   strings), `employee_number`, `department`, `manager_id` (must exist), `notes`. PUT resets
+//!   absent fields; PATCH changes only the given ones; `null` resets a field to its default.
+//!   Unknown and read-only keys (`id`, `full_name`, `created_at`, ...) in a body are ignored;
+//!   `full_name` is first and last name joined.
 //! - `GET /api/v1/teams?offset&limit&name=`, `POST`, `GET|PUT|PATCH|DELETE /api/v1/teams/{id}`
 //!   (`name` unique ignoring case → 409 `team name taken`, `description`, read-only
 //!   `member_count`).
@@ -68,7 +72,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct DemoOptions {
     /// The value clients must send in `X-Api-Key`.
     pub api_key: String,
-    /// How many `user{n}@example.com` users to create before serving.
+    /// How many users to create before serving (username and email `user{n}@example.com`).
     pub seed_users: usize,
 }
 
@@ -170,9 +174,9 @@ impl DemoServer {
         self.shared.read().user_count()
     }
 
-    /// The id of the user with this email (ignoring case).
-    pub fn user_id_by_email(&self, email: &str) -> Option<u64> {
-        self.shared.read().user_id_by_email(email)
+    /// The id of the user with this username (ignoring case).
+    pub fn user_id_by_username(&self, username: &str) -> Option<u64> {
+        self.shared.read().user_id_by_username(username)
     }
 
     /// A team's JSON as `GET /api/v1/teams/{id}` would answer.
@@ -196,7 +200,8 @@ impl DemoServer {
         self.shared.read().team_count()
     }
 
-    /// Creates `count` more `user{n}@example.com` users; returns how many were created.
+    /// Creates `count` more users (username and email `user{n}@example.com`); returns how many
+    /// were created.
     pub fn seed_users(&self, count: usize) -> usize {
         self.shared.write().seed_users(count)
     }

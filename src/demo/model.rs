@@ -1,7 +1,7 @@
 //! The demo API's records (users, teams) as stored and as written on the wire, and the parsing
 //! of request bodies into their writable fields, with the API's validation messages.
 //!
-//! Pure data and checks: no locking, no HTTP, no cross-record rules (unique emails, existing
+//! Pure data and checks: no locking, no HTTP, no cross-record rules (unique usernames, existing
 //! managers and members are checked by `db`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,16 +36,32 @@ impl Status {
 }
 
 /// Everything a client may write on a user; PUT replaces all of it, PATCH some of it.
+///
+/// Like most products, a user signs in with a `username` that is not its `email`: the email is
+/// optional, free text (a legacy import may hold anything there) and several users may share it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct UserFields {
-    pub(crate) email: String,
+    pub(crate) username: String,
+    pub(crate) email: Option<String>,
+    pub(crate) home_email: Option<String>,
     pub(crate) first_name: String,
     pub(crate) last_name: String,
     pub(crate) display_name: Option<String>,
+    pub(crate) nickname: Option<String>,
+    pub(crate) job_title: Option<String>,
+    pub(crate) phone: Option<String>,
+    pub(crate) mobile: Option<String>,
+    pub(crate) address: Option<String>,
+    pub(crate) street: Option<String>,
+    pub(crate) city: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) postal_code: Option<String>,
+    pub(crate) country: Option<String>,
     pub(crate) status: Status,
     pub(crate) plan: u8,
     pub(crate) role: String,
     pub(crate) folders: String,
+    pub(crate) tag: Option<String>,
     pub(crate) metadata: BTreeMap<String, String>,
     pub(crate) employee_number: Option<String>,
     pub(crate) department: Option<String>,
@@ -59,14 +75,27 @@ const DEFAULT_ROLE: &str = "User";
 impl Default for UserFields {
     fn default() -> Self {
         Self {
-            email: String::new(),
+            username: String::new(),
+            email: None,
+            home_email: None,
             first_name: String::new(),
             last_name: String::new(),
             display_name: None,
+            nickname: None,
+            job_title: None,
+            phone: None,
+            mobile: None,
+            address: None,
+            street: None,
+            city: None,
+            region: None,
+            postal_code: None,
+            country: None,
             status: Status::Active,
             plan: 1,
             role: DEFAULT_ROLE.to_owned(),
             folders: String::new(),
+            tag: None,
             metadata: BTreeMap::new(),
             employee_number: None,
             department: None,
@@ -83,10 +112,23 @@ impl UserFields {
     pub(crate) fn apply(&mut self, body: &Map<String, Value>) -> Result<(), Error> {
         for (key, value) in body {
             match key.as_str() {
-                "email" => self.email = string_or_default(key, value)?,
+                "username" => self.username = string_or_default(key, value)?,
+                "email" => self.email = nullable_string(key, value)?,
+                "home_email" => self.home_email = nullable_string(key, value)?,
                 "first_name" => self.first_name = string_or_default(key, value)?,
                 "last_name" => self.last_name = string_or_default(key, value)?,
                 "display_name" => self.display_name = nullable_string(key, value)?,
+                "nickname" => self.nickname = nullable_string(key, value)?,
+                "job_title" => self.job_title = nullable_string(key, value)?,
+                "phone" => self.phone = nullable_string(key, value)?,
+                "mobile" => self.mobile = nullable_string(key, value)?,
+                "address" => self.address = nullable_string(key, value)?,
+                "street" => self.street = nullable_string(key, value)?,
+                "city" => self.city = nullable_string(key, value)?,
+                "region" => self.region = nullable_string(key, value)?,
+                "postal_code" => self.postal_code = nullable_string(key, value)?,
+                "country" => self.country = nullable_string(key, value)?,
+                "tag" => self.tag = nullable_string(key, value)?,
                 "status" => {
                     self.status = match value {
                         Value::Null => Status::default(),
@@ -126,18 +168,34 @@ impl UserFields {
         Ok(())
     }
 
-    /// Checks the rules that hold for one user on its own (the email's presence and shape).
+    /// Checks the rules that hold for one user on its own: a non-blank username without
+    /// whitespace, control characters or slashes (it is a login and appears in URLs).
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        if self.email.is_empty() {
-            return Err(Error::invalid("email is required"));
+        if self.username.trim().is_empty() {
+            return Err(Error::invalid("username is required"));
         }
-        match self.email.split_once('@') {
-            Some((local, domain))
-                if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
-            {
-                Ok(())
-            }
-            _ => Err(Error::invalid("email is invalid")),
+        if self
+            .username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '\\')
+        {
+            return Err(Error::invalid(
+                "username must not contain spaces, slashes or control characters",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The read-only `full_name` the API answers: first and last name, as a product shows them
+    /// (`null` when the user has neither).
+    pub(crate) fn full_name(&self) -> Option<String> {
+        let first = self.first_name.trim();
+        let last = self.last_name.trim();
+        match (first.is_empty(), last.is_empty()) {
+            (false, false) => Some(format!("{first} {last}")),
+            (false, true) => Some(first.to_owned()),
+            (true, false) => Some(last.to_owned()),
+            (true, true) => None,
         }
     }
 }
@@ -189,6 +247,8 @@ pub(crate) struct User {
     pub(crate) id: u64,
     #[serde(flatten)]
     pub(crate) fields: UserFields,
+    /// Read-only, derived from the names on every write (see [`UserFields::full_name`]).
+    pub(crate) full_name: Option<String>,
     #[serde(serialize_with = "rfc3339")]
     pub(crate) created_at: OffsetDateTime,
     #[serde(serialize_with = "rfc3339")]
@@ -288,11 +348,12 @@ mod tests {
     fn apply_sets_given_fields_and_ignores_read_only_ones() {
         let mut fields = UserFields::default();
         let body = obj(
-            json!({"email": "a@b.c", "plan": 2, "status": "disabled", "id": 9,
+            json!({"username": "ann", "email": "a@b.c", "plan": 2, "status": "disabled", "id": 9,
             "metadata": {"k": "v"}, "manager_id": 4, "created_at": "x"}),
         );
         assert_eq!(fields.apply(&body), Ok(()));
-        assert_eq!(fields.email, "a@b.c");
+        assert_eq!(fields.username, "ann");
+        assert_eq!(fields.email.as_deref(), Some("a@b.c"));
         assert_eq!(fields.plan, 2);
         assert_eq!(fields.status, Status::Disabled);
         assert_eq!(fields.manager_id, Some(4));
@@ -320,6 +381,8 @@ mod tests {
             (json!({"manager_id": "4"}), "manager_id must be an integer"),
             (json!({"manager_id": -4}), "manager_id must be an integer"),
             (json!({"notes": false}), "notes must be a string or null"),
+            (json!({"username": 7}), "username must be a string"),
+            (json!({"email": 7}), "email must be a string or null"),
         ];
         for (body, message) in cases {
             let mut fields = UserFields::default();
@@ -344,23 +407,44 @@ mod tests {
     }
 
     #[test]
-    fn email_must_be_present_with_exactly_one_at() {
-        let with = |email: &str| UserFields {
-            email: email.into(),
+    fn username_is_required_and_email_is_free_text() {
+        let with = |username: &str, email: Option<&str>| UserFields {
+            username: username.into(),
+            email: email.map(Into::into),
             ..UserFields::default()
         };
-        assert_eq!(
-            with("").validate(),
-            Err(Error::invalid("email is required"))
-        );
-        for bad in ["ab.c", "a@b@c", "@b.c", "a@"] {
+        for blank in ["", "   "] {
             assert_eq!(
-                with(bad).validate(),
-                Err(Error::invalid("email is invalid")),
-                "{bad}"
+                with(blank, Some("a@b.c")).validate(),
+                Err(Error::invalid("username is required"))
             );
         }
-        assert_eq!(with("a@b.c").validate(), Ok(()));
+        for bad in ["a b", "../../x", "a\\b", "a\u{0}b", "a\r\nb"] {
+            assert_eq!(
+                with(bad, None).validate(),
+                Err(Error::invalid(
+                    "username must not contain spaces, slashes or control characters"
+                )),
+                "{bad:?}"
+            );
+        }
+        for email in [None, Some("a@b.c"), Some("emailName357")] {
+            assert_eq!(with("ann", email).validate(), Ok(()), "{email:?}");
+        }
+        assert_eq!(with("Test_User_0a1b#?&%@x.y", None).validate(), Ok(()));
+    }
+
+    #[test]
+    fn full_name_joins_the_names_that_are_there() {
+        let with = |first: &str, last: &str| UserFields {
+            first_name: first.into(),
+            last_name: last.into(),
+            ..UserFields::default()
+        };
+        assert_eq!(with("Ann", "Lee").full_name().as_deref(), Some("Ann Lee"));
+        assert_eq!(with(" Ann ", "").full_name().as_deref(), Some("Ann"));
+        assert_eq!(with("", "Lee").full_name().as_deref(), Some("Lee"));
+        assert_eq!(with("", "").full_name(), None);
     }
 
     #[test]
@@ -369,6 +453,7 @@ mod tests {
         let user = User {
             id: 17,
             fields: UserFields::default(),
+            full_name: None,
             created_at: at,
             updated_at: at,
         };
@@ -378,6 +463,8 @@ mod tests {
         assert_eq!(value["display_name"], Value::Null);
         assert_eq!(value["metadata"], json!({}));
         assert_eq!(value["created_at"], json!("1970-01-01T00:00:00Z"));
-        assert_eq!(value.as_object().map(Map::len), Some(16));
+        assert_eq!(value["email"], Value::Null);
+        assert_eq!(value["full_name"], Value::Null);
+        assert_eq!(value.as_object().map(Map::len), Some(30));
     }
 }

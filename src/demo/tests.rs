@@ -122,7 +122,7 @@ async fn create_answers_201_with_location_defaults_and_get_returns_the_same() ->
     let created = api
         .post(
             "/api/v1/users",
-            &json!({"email": "ann@example.com", "first_name": "Ann"}),
+            &json!({"username": "ann", "email": "ann@example.com", "first_name": "Ann"}),
         )
         .await?;
     assert_eq!(created.status, StatusCode::CREATED);
@@ -137,7 +137,16 @@ async fn create_answers_201_with_location_defaults_and_get_returns_the_same() ->
     assert_eq!(body["folders"], "");
     assert_eq!(body["metadata"], json!({}));
     assert_eq!(body["last_name"], "");
+    assert_eq!(body["username"], "ann");
+    assert_eq!(body["email"], "ann@example.com");
+    assert_eq!(body["full_name"], "Ann");
     for nullable in [
+        "home_email",
+        "nickname",
+        "job_title",
+        "phone",
+        "city",
+        "tag",
         "display_name",
         "employee_number",
         "department",
@@ -162,23 +171,30 @@ async fn create_answers_201_with_location_defaults_and_get_returns_the_same() ->
 async fn create_validates_each_field_with_a_readable_error() -> Result<()> {
     let api = Api::start().await?;
     let manager = api
-        .create_user(&json!({"email": "boss@example.com"}))
+        .create_user(&json!({"username": "boss@example.com"}))
         .await?;
     let cases = [
-        (json!({"first_name": "Ann"}), "email is required"),
-        (json!({"email": "ann.example.com"}), "email is invalid"),
-        (json!({"email": 7}), "email must be a string"),
-        (json!({"email": "a@b.c", "plan": 3}), "plan must be 1 or 2"),
+        (json!({"first_name": "Ann"}), "username is required"),
+        (json!({"username": "  "}), "username is required"),
+        (json!({"username": 7}), "username must be a string"),
         (
-            json!({"email": "a@b.c", "status": "deleted"}),
+            json!({"username": "a", "email": 7}),
+            "email must be a string or null",
+        ),
+        (
+            json!({"username": "a@b.c", "plan": 3}),
+            "plan must be 1 or 2",
+        ),
+        (
+            json!({"username": "a@b.c", "status": "deleted"}),
             "status must be active or disabled",
         ),
         (
-            json!({"email": "a@b.c", "metadata": ["x"]}),
+            json!({"username": "a@b.c", "metadata": ["x"]}),
             "metadata must be an object of strings",
         ),
         (
-            json!({"email": "a@b.c", "manager_id": 9}),
+            json!({"username": "a@b.c", "manager_id": 9}),
             "unknown manager 9",
         ),
         (json!(["a@b.c"]), "body must be a JSON object"),
@@ -192,7 +208,7 @@ async fn create_validates_each_field_with_a_readable_error() -> Result<()> {
         .send(
             api.request(Method::POST, "/api/v1/users", None)
                 .header(header::CONTENT_TYPE, "application/json")
-                .body("{\"email\": "),
+                .body("{\"username\": "),
         )
         .await?;
     assert_eq!(bad_json.status, StatusCode::BAD_REQUEST);
@@ -203,7 +219,7 @@ async fn create_validates_each_field_with_a_readable_error() -> Result<()> {
     let with_manager = api
         .post(
             "/api/v1/users",
-            &json!({"email": "a@b.c", "manager_id": manager}),
+            &json!({"username": "a@b.c", "manager_id": manager}),
         )
         .await?;
     assert_eq!(with_manager.body["manager_id"], manager);
@@ -212,42 +228,58 @@ async fn create_validates_each_field_with_a_readable_error() -> Result<()> {
 }
 
 #[tokio::test]
-async fn duplicate_email_ignoring_case_is_409_on_create_and_replace() -> Result<()> {
+async fn duplicate_username_ignoring_case_is_409_on_create_and_replace() -> Result<()> {
     let api = Api::start().await?;
-    api.create_user(&json!({"email": "Ann@Example.com"}))
+    api.create_user(&json!({"username": "Ann@Example.com"}))
         .await?;
     let other = api
-        .create_user(&json!({"email": "bob@example.com"}))
+        .create_user(&json!({"username": "bob@example.com"}))
         .await?;
     let dup = api
-        .post("/api/v1/users", &json!({"email": "ann@EXAMPLE.com"}))
+        .post("/api/v1/users", &json!({"username": "ann@EXAMPLE.com"}))
         .await?;
     assert_eq!(
         (dup.status, dup.error()),
-        (StatusCode::CONFLICT, "email taken")
+        (StatusCode::CONFLICT, "username taken")
     );
     let path = format!("/api/v1/users/{other}");
     let put = api
         .call(
             Method::PUT,
             &path,
-            Some(&json!({"email": "ANN@example.com"})),
+            Some(&json!({"username": "ANN@example.com"})),
         )
         .await?;
     assert_eq!(
         (put.status, put.error()),
-        (StatusCode::CONFLICT, "email taken")
+        (StatusCode::CONFLICT, "username taken")
     );
-    // A user may keep its own email, in another case.
+    // A user may keep its own username, in another case.
     let own = api
         .call(
             Method::PATCH,
             &path,
-            Some(&json!({"email": "Bob@example.com"})),
+            Some(&json!({"username": "Bob@example.com"})),
         )
         .await?;
     assert_eq!(own.status, StatusCode::OK);
-    assert_eq!(own.body["email"], "Bob@example.com");
+    assert_eq!(own.body["username"], "Bob@example.com");
+    // Emails are not logins: two users may share one.
+    let shared = api
+        .post(
+            "/api/v1/users",
+            &json!({"username": "carol", "email": "ann@example.com"}),
+        )
+        .await?;
+    assert_eq!(shared.status, StatusCode::CREATED);
+    api.call(
+        Method::PATCH,
+        &path,
+        Some(&json!({"email": "ANN@example.com"})),
+    )
+    .await?;
+    let both = api.get("/api/v1/users?email=ann@example.com").await?;
+    assert_eq!(both.body["total"], 2);
     Ok(())
 }
 
@@ -263,6 +295,7 @@ async fn list_pages_in_id_order_with_total_and_clamped_limit() -> Result<()> {
     );
     let items = first.body["items"].as_array().map_or(0, Vec::len);
     assert_eq!(items, 50);
+    assert_eq!(first.body["items"][0]["username"], "user1@example.com");
     assert_eq!(first.body["items"][0]["email"], "user1@example.com");
     let last = api.get("/api/v1/users?offset=100&limit=50").await?;
     let ids: Vec<u64> = last.body["items"]
@@ -279,7 +312,7 @@ async fn list_pages_in_id_order_with_total_and_clamped_limit() -> Result<()> {
 }
 
 #[tokio::test]
-async fn email_and_status_filters_combine_and_disabled_users_are_listed() -> Result<()> {
+async fn username_email_and_status_filters_combine_and_disabled_users_are_listed() -> Result<()> {
     let api = Api::start().await?;
     api.server.seed_users(5);
     let patched = api
@@ -295,6 +328,11 @@ async fn email_and_status_filters_combine_and_disabled_users_are_listed() -> Res
     let found = api.get("/api/v1/users?email=USER3%40example.COM").await?;
     assert_eq!(found.body["total"], 1);
     assert_eq!(found.body["items"][0]["id"], 3);
+    let login = api
+        .get("/api/v1/users?username=User3%40Example.com")
+        .await?;
+    assert_eq!(login.body["total"], 1);
+    assert_eq!(login.body["items"][0]["id"], 3);
     let disabled = api.get("/api/v1/users?status=disabled").await?;
     assert_eq!(disabled.body["total"], 1);
     let both = api
@@ -319,7 +357,7 @@ async fn put_resets_absent_fields_and_patch_changes_only_given_ones() -> Result<
     let api = Api::start().await?;
     let id = api
         .create_user(
-            &json!({"email": "ann@example.com", "first_name": "Ann", "plan": 2,
+            &json!({"username": "ann@example.com", "first_name": "Ann", "plan": 2,
             "role": "Admin", "folders": "a,b", "metadata": {"k": "v"}, "department": "Sales",
             "notes": "vip"}),
         )
@@ -343,7 +381,7 @@ async fn put_resets_absent_fields_and_patch_changes_only_given_ones() -> Result<
         .call(
             Method::PUT,
             &path,
-            Some(&json!({"email": "ann@example.com", "last_name": "Lee"})),
+            Some(&json!({"username": "ann@example.com", "last_name": "Lee"})),
         )
         .await?;
     assert_eq!(put.status, StatusCode::OK);
@@ -351,18 +389,19 @@ async fn put_resets_absent_fields_and_patch_changes_only_given_ones() -> Result<
     assert_eq!(user["id"], id);
     assert_eq!(user["last_name"], "Lee");
     assert_eq!(user["first_name"], "");
+    assert_eq!(user["full_name"], "Lee");
     assert_eq!(user["plan"], 1);
     assert_eq!(user["role"], "User");
     assert_eq!(user["folders"], "");
     assert_eq!(user["metadata"], json!({}));
     assert_eq!(user["department"], Value::Null);
     assert_eq!(user["created_at"], patched.body["created_at"]);
-    let no_email = api
+    let no_login = api
         .call(Method::PUT, &path, Some(&json!({"first_name": "Ann"})))
         .await?;
     assert_eq!(
-        (no_email.status, no_email.error()),
-        (StatusCode::BAD_REQUEST, "email is required")
+        (no_login.status, no_login.error()),
+        (StatusCode::BAD_REQUEST, "username is required")
     );
     let missing = api
         .call(Method::PATCH, "/api/v1/users/99", Some(&json!({})))
@@ -375,7 +414,7 @@ async fn put_resets_absent_fields_and_patch_changes_only_given_ones() -> Result<
 async fn delete_answers_204_then_the_user_is_gone() -> Result<()> {
     let api = Api::start().await?;
     let id = api
-        .create_user(&json!({"email": "ann@example.com"}))
+        .create_user(&json!({"username": "ann@example.com"}))
         .await?;
     let path = format!("/api/v1/users/{id}");
     let deleted = api.call(Method::DELETE, &path, None).await?;
@@ -397,7 +436,7 @@ async fn delete_answers_204_then_the_user_is_gone() -> Result<()> {
     );
     // The id is not reused.
     assert_eq!(
-        api.create_user(&json!({"email": "ann@example.com"}))
+        api.create_user(&json!({"username": "ann@example.com"}))
             .await?,
         id + 1
     );
@@ -471,10 +510,10 @@ async fn members_add_check_list_and_remove() -> Result<()> {
     let api = Api::start().await?;
     let team = api.create_team("Sales").await?;
     let ann = api
-        .create_user(&json!({"email": "ann@example.com"}))
+        .create_user(&json!({"username": "ann@example.com"}))
         .await?;
     let bob = api
-        .create_user(&json!({"email": "bob@example.com"}))
+        .create_user(&json!({"username": "bob@example.com"}))
         .await?;
     let members = format!("/api/v1/teams/{team}/members");
     for user in [bob, ann, ann] {
@@ -601,7 +640,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405() -> Result<()> {
 async fn calls_are_counted_by_route_template_and_admin_is_not() -> Result<()> {
     let api = Api::start().await?;
     let id = api
-        .create_user(&json!({"email": "ann@example.com"}))
+        .create_user(&json!({"username": "ann@example.com"}))
         .await?;
     for _ in 0..3 {
         api.get(&format!("/api/v1/users/{id}")).await?;
@@ -638,14 +677,14 @@ async fn status_fault_answers_without_applying_the_write() -> Result<()> {
     // Another route is not affected.
     assert_eq!(api.get("/api/v1/users").await?.status, StatusCode::OK);
     let refused = api
-        .post("/api/v1/users", &json!({"email": "ann@example.com"}))
+        .post("/api/v1/users", &json!({"username": "ann@example.com"}))
         .await?;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(refused.error(), "injected");
     assert_eq!(refused.headers[header::RETRY_AFTER], "2");
     assert_eq!(api.server.user_count(), 0);
     // Used up: the retry goes through, and both attempts were counted.
-    api.create_user(&json!({"email": "ann@example.com"}))
+    api.create_user(&json!({"username": "ann@example.com"}))
         .await?;
     assert_eq!(api.server.calls().route("POST /api/v1/users"), 2);
     Ok(())
@@ -656,12 +695,12 @@ async fn drop_fault_closes_the_connection_before_the_write() -> Result<()> {
     let api = Api::start().await?;
     api.server.inject(Fault::drop_connection().times(1));
     let dropped = api
-        .post("/api/v1/users", &json!({"email": "ann@example.com"}))
+        .post("/api/v1/users", &json!({"username": "ann@example.com"}))
         .await;
     assert!(dropped.is_err(), "{dropped:?}");
     assert_eq!(api.server.user_count(), 0);
     assert_eq!(api.server.calls().total, 1);
-    api.create_user(&json!({"email": "ann@example.com"}))
+    api.create_user(&json!({"username": "ann@example.com"}))
         .await?;
     Ok(())
 }
@@ -674,7 +713,7 @@ async fn garbage_fault_answers_200_with_a_non_json_body_without_the_write() -> R
         .request(
             Method::POST,
             "/api/v1/users",
-            Some(&json!({"email": "ann@example.com"})),
+            Some(&json!({"username": "ann@example.com"})),
         )
         .send()
         .await?;
@@ -694,7 +733,7 @@ async fn truncate_fault_applies_the_write_and_loses_the_answer() -> Result<()> {
         .request(
             Method::POST,
             "/api/v1/users",
-            Some(&json!({"email": "ann@example.com"})),
+            Some(&json!({"username": "ann@example.com"})),
         )
         .send()
         .await?;
@@ -706,7 +745,7 @@ async fn truncate_fault_applies_the_write_and_loses_the_answer() -> Result<()> {
         "the body must be cut short"
     );
     assert_eq!(api.server.user_count(), 1);
-    assert!(api.server.user_id_by_email("ann@example.com").is_some());
+    assert!(api.server.user_id_by_username("ann@example.com").is_some());
 
     // A 204 has no body to cut, so it becomes a cut-short 200; the delete is applied.
     api.server.inject(Fault::truncate().times(1).on("DELETE"));
@@ -729,7 +768,7 @@ async fn delay_fault_waits_then_answers_normally() -> Result<()> {
     api.server.inject(Fault::delay(200).times(1));
     let started = Instant::now();
     let created = api
-        .post("/api/v1/users", &json!({"email": "ann@example.com"}))
+        .post("/api/v1/users", &json!({"username": "ann@example.com"}))
         .await?;
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert_eq!(created.status, StatusCode::CREATED);
@@ -775,7 +814,7 @@ async fn faults_are_managed_over_the_admin_endpoint() -> Result<()> {
 }
 
 #[tokio::test]
-async fn seeding_100k_users_keeps_email_lookup_and_paging_indexed() -> Result<()> {
+async fn seeding_100k_users_keeps_login_and_email_lookup_and_paging_indexed() -> Result<()> {
     let api = Api::start_with(DemoOptions {
         api_key: KEY.to_owned(),
         seed_users: 50_000,
@@ -788,19 +827,23 @@ async fn seeding_100k_users_keeps_email_lookup_and_paging_indexed() -> Result<()
     assert_eq!(found.body["total"], 1);
     assert_eq!(found.body["items"][0]["id"], 99_999);
     assert_eq!(found.body["items"][0]["display_name"], "User 99999");
+    let login = api
+        .get("/api/v1/users?username=user99999@example.com")
+        .await?;
+    assert_eq!(login.body["items"][0]["id"], 99_999);
     let tail = api.get("/api/v1/users?offset=99990&limit=200").await?;
     assert_eq!(tail.body["total"], 100_000);
     assert_eq!(tail.body["items"].as_array().map(Vec::len), Some(10));
-    // Seeded emails never collide with existing users.
-    api.create_user(&json!({"email": "user100001@example.com"}))
+    // Seeded usernames never collide with existing users.
+    api.create_user(&json!({"username": "user100001@example.com"}))
         .await?;
     assert_eq!(api.server.seed_users(2), 2);
     assert_eq!(
-        api.server.user_id_by_email("user100002@example.com"),
+        api.server.user_id_by_username("user100002@example.com"),
         Some(100_002)
     );
     assert_eq!(
-        api.server.user_id_by_email("user100003@example.com"),
+        api.server.user_id_by_username("user100003@example.com"),
         Some(100_003)
     );
     Ok(())
@@ -823,7 +866,7 @@ async fn truncate_fault_sends_headers_and_part_of_the_declared_body_then_closes(
     let api = Api::start().await?;
     api.server.inject(Fault::truncate());
     let mut socket = tokio::net::TcpStream::connect(api.server.addr()).await?;
-    let body = r#"{"email":"a@b.c"}"#;
+    let body = r#"{"username":"a@b.c"}"#;
     let request = format!(
         "POST /api/v1/users HTTP/1.1\r\nhost: demo\r\nx-api-key: {KEY}\r\n\
          content-length: {}\r\n\r\n{body}",

@@ -34,14 +34,15 @@ fn request(method: Method, path: &str, body: Option<Value>) -> TranslateRequest 
 }
 
 fn current_user() -> Value {
-    json!({"id": 17, "email": "a@example.com", "first_name": "Ann", "last_name": "Lee",
+    json!({"id": 17, "username": "a@example.com", "email": "ann@example.org",
+           "first_name": "Ann", "last_name": "Lee",
            "display_name": "Ann", "status": "active", "plan": 1, "role": "User",
            "folders": "x", "notes": "keep me"})
 }
 
 #[tokio::test]
 // userName keeps the case Entra sent (round-trip fidelity: Entra re-PATCHes values that come
-// back in another case), so the email reaches the backend as written.
+// back in another case), so the username reaches the backend as written.
 async fn create_posts_the_mapped_body_and_answers_201_with_the_resource() {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -61,7 +62,7 @@ async fn create_posts_the_mapped_body_and_answers_201_with_the_resource() {
     assert_eq!(
         call.body,
         Some(
-            json!({"email": "Min@Example.COM", "first_name": "Min", "last_name": "Imal",
+            json!({"username": "Min@Example.COM", "first_name": "Min", "last_name": "Imal",
                     "status": "active", "plan": 1, "role": "User", "folders": "a,b"})
         )
     );
@@ -73,7 +74,7 @@ async fn create_posts_the_mapped_body_and_answers_201_with_the_resource() {
     assert_eq!(answer["meta"]["resourceType"], "User");
     let text = render(&t);
     assert!(
-        text.starts_with("→ POST /api/v1/users\n  {\n    \"email\": \"Min@Example.COM\",\n"),
+        text.starts_with("→ POST /api/v1/users\n  {\n    \"first_name\": \"Min\",\n"),
         "{text}"
     );
     assert!(text.contains("\n← 201 Created\n{\n"), "{text}");
@@ -87,7 +88,7 @@ async fn entra_patch_reads_once_and_writes_only_the_changed_fields() {
             {"op": "Replace", "path": "active", "value": "False"},
             {"op": "Replace", "path": "userType", "value": "Premium"},
             {"op": "Replace", "path": "name.givenName", "value": "Ann"},
-            {"op": "Add", "path": "title", "value": "Boss"}
+            {"op": "Add", "path": "preferredLanguage", "value": "en-US"}
         ]
     });
     let t = translate(
@@ -139,7 +140,7 @@ async fn entra_patch_reads_once_and_writes_only_the_changed_fields() {
 }
 
 #[tokio::test]
-async fn a_username_filter_becomes_the_email_list_query() {
+async fn a_username_filter_becomes_the_username_list_query() {
     let t = translate(
         demo(),
         request(Method::GET, r#"/Users?filter=userName eq "x""#, None),
@@ -152,7 +153,7 @@ async fn a_username_filter_becomes_the_email_list_query() {
     assert_eq!(call.method, "GET");
     assert!(call.url.starts_with("/api/v1/users?"), "{}", call.url);
     assert!(
-        call.url.split(['?', '&']).any(|p| p == "email=x"),
+        call.url.split(['?', '&']).any(|p| p == "username=x"),
         "{}",
         call.url
     );
@@ -174,7 +175,7 @@ async fn a_username_filter_becomes_the_email_list_query() {
     .unwrap();
     assert_eq!(t.backend_calls.len(), 1);
     assert!(
-        t.backend_calls[0].url.contains("email=A%40Example.com"),
+        t.backend_calls[0].url.contains("username=A%40Example.com"),
         "{t:?}"
     );
     let answer = t.answer.unwrap();

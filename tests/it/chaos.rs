@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::entra::support::{
     Flag, Gateway, Options, Reply, entra_group, entra_user, gateway_with, id_of, numeric, unique,
-    unique_email,
+    unique_user_name,
 };
 
 /// The steps of one user's flow, in order.
@@ -93,7 +93,7 @@ async fn entra_flow_under_backend_faults_converges_after_retries() {
     );
     let mut users: Vec<User> = (0..8)
         .map(|n| User {
-            user_name: unique_email(&format!("chaos{n}")),
+            user_name: unique_user_name(),
             external_id: unique("chaos-ext"),
             given: format!("Given{n}"),
             deleted: n % 3 == 0,
@@ -156,7 +156,7 @@ async fn entra_flow_under_backend_faults_converges_after_retries() {
             .await;
         if user.deleted {
             assert!(found.is_empty(), "{} still exists", user.user_name);
-            assert_eq!(gw.demo.user_id_by_email(&user.user_name), None);
+            assert_eq!(gw.demo.user_id_by_username(&user.user_name), None);
             continue;
         }
         assert_eq!(found.len(), 1, "{}: {found:?}", user.user_name);
@@ -245,7 +245,7 @@ fn assert_backend_took(gw: &Gateway, user: &User, group: &str, step: Step) {
     let id = user.id.clone().unwrap_or_default();
     match step {
         Step::Create => assert_eq!(
-            gw.demo.user_id_by_email(&user.user_name),
+            gw.demo.user_id_by_username(&user.user_name),
             Some(numeric(&id)),
             "created {} is not in the backend",
             user.user_name

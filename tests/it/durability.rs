@@ -262,7 +262,7 @@ async fn kill_9_during_a_create_burst_loses_no_mapping_and_duplicates_no_user() 
     assert_eq!(backend.user_count(), USERS, "users duplicated or lost");
     for (user_name, _) in &users {
         assert!(
-            backend.user_id_by_email(user_name).is_some(),
+            backend.user_id_by_username(user_name).is_some(),
             "{user_name} missing"
         );
     }

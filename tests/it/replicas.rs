@@ -413,7 +413,7 @@ async fn entra_flow_alternating_between_two_replicas() -> Result<()> {
     assert_eq!(patched["externalId"], json!(external_id));
     let backend_id = cluster
         .backend
-        .user_id_by_email(&user_name)
+        .user_id_by_username(&user_name)
         .context("the backend user")?;
     let backend_user = cluster.backend.user(backend_id).context("backend user")?;
     assert_eq!(backend_user["status"], json!("disabled"), "{backend_user}");
@@ -480,7 +480,7 @@ async fn entra_flow_alternating_between_two_replicas() -> Result<()> {
     cluster
         .expect(b, Method::GET, &format!("/Users/{id}"), None, &[404])
         .await?;
-    assert_eq!(cluster.backend.user_id_by_email(&user_name), None);
+    assert_eq!(cluster.backend.user_id_by_username(&user_name), None);
     cluster
         .expect(a, Method::DELETE, &format!("/Groups/{gid}"), None, &[204])
         .await?;
@@ -543,7 +543,7 @@ async fn concurrent_creates_through_both_replicas_make_one_user() -> Result<()> 
     assert_eq!(cluster.backend.user_count(), 1);
     let backend_id = cluster
         .backend
-        .user_id_by_email(&user_name)
+        .user_id_by_username(&user_name)
         .context("the backend user")?;
     let records = cluster
         .schema
@@ -653,7 +653,7 @@ async fn a_create_left_by_a_killed_replica_is_taken_over_at_once() -> Result<()>
         "{by_external}"
     );
     assert!(
-        cluster.backend.user_id_by_email(&user_name).is_some(),
+        cluster.backend.user_id_by_username(&user_name).is_some(),
         "the backend has the user"
     );
     Ok(())

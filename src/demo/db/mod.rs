@@ -1,7 +1,7 @@
 //! The demo API's in-memory database: users and teams with the indexes that keep every lookup the
-//! gateway makes cheap at 100,000 users (email → id, team name → id, status sets, manager → reports,
-//! user → teams), and the cross-record rules (unique emails and team names, existing managers and
-//! members).
+//! gateway makes cheap at 100,000 users (username → id, email → ids, team name → id, status sets,
+//! manager → reports, user → teams), and the cross-record rules (unique usernames and team names,
+//! existing managers and members).
 //!
 //! No locking and no HTTP here: the server holds a `Db` behind a lock and turns its answers and
 //! errors into responses.
@@ -29,8 +29,10 @@ pub(crate) struct Page<T> {
 pub(crate) struct Db {
     users: BTreeMap<u64, User>,
     next_user_id: u64,
-    /// Lowercased email → user id.
-    emails: HashMap<String, u64>,
+    /// Lowercased username → user id.
+    usernames: HashMap<String, u64>,
+    /// Lowercased email → ids of the users holding it (emails are not unique).
+    emails: HashMap<String, BTreeSet<u64>>,
     active: BTreeSet<u64>,
     disabled: BTreeSet<u64>,
     /// Manager id → ids of the users whose `manager_id` names it.
@@ -50,6 +52,7 @@ impl Default for Db {
         Self {
             users: BTreeMap::new(),
             next_user_id: 1,
+            usernames: HashMap::new(),
             emails: HashMap::new(),
             active: BTreeSet::new(),
             disabled: BTreeSet::new(),
@@ -81,30 +84,51 @@ impl Db {
         self.users.len()
     }
 
-    /// The id of the user with this email, ignoring case.
-    pub(crate) fn user_id_by_email(&self, email: &str) -> Option<u64> {
-        self.emails.get(&email.to_lowercase()).copied()
+    /// The id of the user with this username, ignoring case.
+    pub(crate) fn user_id_by_username(&self, username: &str) -> Option<u64> {
+        self.usernames.get(&username.to_lowercase()).copied()
     }
 
-    /// Users in id order, optionally only the one with `email` (any case) and/or one status.
+    /// Users in id order, optionally only those with `username` and/or `email` (any case) and/or
+    /// one status.
     pub(crate) fn list_users(
         &self,
+        username: Option<&str>,
         email: Option<&str>,
         status: Option<Status>,
         offset: usize,
         limit: usize,
     ) -> Page<&User> {
-        if let Some(email) = email {
-            let found = self
-                .user_id_by_email(email)
+        let wanted = |user: &&User| {
+            status.is_none_or(|s| user.fields.status == s)
+                && email.is_none_or(|e| {
+                    user.fields
+                        .email
+                        .as_deref()
+                        .is_some_and(|mine| mine.to_lowercase() == e.to_lowercase())
+                })
+        };
+        if let Some(username) = username {
+            let found: Vec<&User> = self
+                .user_id_by_username(username)
                 .and_then(|id| self.users.get(&id))
-                .filter(|user| status.is_none_or(|s| user.fields.status == s));
-            return page_of(
-                found.into_iter(),
-                usize::from(found.is_some()),
-                offset,
-                limit,
-            );
+                .into_iter()
+                .filter(wanted)
+                .collect();
+            let total = found.len();
+            return page_of(found.into_iter(), total, offset, limit);
+        }
+        if let Some(email) = email {
+            let found: Vec<&User> = self
+                .emails
+                .get(&email.to_lowercase())
+                .into_iter()
+                .flatten()
+                .filter_map(|id| self.users.get(id))
+                .filter(wanted)
+                .collect();
+            let total = found.len();
+            return page_of(found.into_iter(), total, offset, limit);
         }
         match status {
             None => page_of(self.users.values(), self.users.len(), offset, limit),
@@ -141,6 +165,7 @@ impl Db {
         self.index_user(id, &fields);
         let user = User {
             id,
+            full_name: fields.full_name(),
             fields,
             created_at: at,
             updated_at: at,
@@ -188,20 +213,21 @@ impl Db {
         self.index_user(id, &fields);
         let user = self.users.get_mut(&id).ok_or(Error::NotFound("user"))?;
         if user.fields != fields {
+            user.full_name = fields.full_name();
             user.fields = fields;
             user.updated_at = now();
         }
         Ok(user)
     }
 
-    /// The rules between a user's new fields and the rest: a valid email no other user has, and
+    /// The rules between a user's new fields and the rest: a username no other user has, and
     /// an existing manager.
     fn check_user(&self, id: Option<u64>, fields: &UserFields) -> Result<(), Error> {
         fields.validate()?;
-        if let Some(owner) = self.user_id_by_email(&fields.email)
+        if let Some(owner) = self.user_id_by_username(&fields.username)
             && Some(owner) != id
         {
-            return Err(Error::Conflict("email taken"));
+            return Err(Error::Conflict("username taken"));
         }
         if let Some(manager) = fields.manager_id
             && !self.users.contains_key(&manager)
@@ -212,7 +238,13 @@ impl Db {
     }
 
     fn index_user(&mut self, id: u64, fields: &UserFields) {
-        self.emails.insert(fields.email.to_lowercase(), id);
+        self.usernames.insert(fields.username.to_lowercase(), id);
+        if let Some(email) = &fields.email {
+            self.emails
+                .entry(email.to_lowercase())
+                .or_default()
+                .insert(id);
+        }
         self.status_set_mut(fields.status).insert(id);
         if let Some(manager) = fields.manager_id {
             self.reports.entry(manager).or_default().insert(id);
@@ -220,7 +252,16 @@ impl Db {
     }
 
     fn unindex_user(&mut self, id: u64, fields: &UserFields) {
-        self.emails.remove(&fields.email.to_lowercase());
+        self.usernames.remove(&fields.username.to_lowercase());
+        if let Some(email) = &fields.email {
+            let key = email.to_lowercase();
+            if let Some(ids) = self.emails.get_mut(&key) {
+                ids.remove(&id);
+                if ids.is_empty() {
+                    self.emails.remove(&key);
+                }
+            }
+        }
         self.status_set_mut(fields.status).remove(&id);
         if let Some(manager) = fields.manager_id
             && let Some(reports) = self.reports.get_mut(&manager)
@@ -252,33 +293,34 @@ impl Db {
         Ok(())
     }
 
-    /// Creates `count` users `user{n}@example.com` (skipping any `n` whose email is taken) without
-    /// the per-request checks; returns how many were created.
+    /// Creates `count` users with username and email `user{n}@example.com` (skipping any `n`
+    /// whose username is taken) without the per-request checks; returns how many were created.
     pub(crate) fn seed_users(&mut self, count: usize) -> usize {
         let at = now();
         let mut created = 0;
         while created < count {
             let n = self.next_seed;
             self.next_seed += 1;
-            let email = format!("user{n}@example.com");
-            if self.emails.contains_key(&email) {
+            let username = format!("user{n}@example.com");
+            if self.usernames.contains_key(&username) {
                 continue;
             }
             let id = self.next_user_id;
             self.next_user_id += 1;
-            self.emails.insert(email.clone(), id);
-            self.active.insert(id);
             let fields = UserFields {
-                email,
+                email: Some(username.clone()),
+                username,
                 first_name: "User".to_owned(),
                 last_name: n.to_string(),
                 display_name: Some(format!("User {n}")),
                 ..UserFields::default()
             };
+            self.index_user(id, &fields);
             self.users.insert(
                 id,
                 User {
                     id,
+                    full_name: fields.full_name(),
                     fields,
                     created_at: at,
                     updated_at: at,

@@ -16,29 +16,63 @@ fn create(db: &mut Db, body: Value) -> Result<u64, Error> {
 }
 
 #[test]
-fn email_index_follows_changes_and_ignores_case() -> Result<(), Error> {
+fn username_index_follows_changes_and_ignores_case() -> Result<(), Error> {
     let mut db = Db::default();
-    let id = create(&mut db, json!({"email": "Ann@Example.com"}))?;
-    assert_eq!(db.user_id_by_email("ann@example.COM"), Some(id));
+    let id = create(
+        &mut db,
+        json!({"username": "Ann", "email": "ann@example.com"}),
+    )?;
+    assert_eq!(db.user_id_by_username("ANN"), Some(id));
     assert_eq!(
-        create(&mut db, json!({"email": "ANN@example.com"})),
-        Err(Error::Conflict("email taken"))
+        create(&mut db, json!({"username": "aNN"})),
+        Err(Error::Conflict("username taken"))
     );
-    db.patch_user(id, &obj(json!({"email": "ann.lee@example.com"})))?;
-    assert_eq!(db.user_id_by_email("ann@example.com"), None);
-    assert_eq!(db.user_id_by_email("ann.lee@example.com"), Some(id));
-    // The old address is free again.
-    let other = create(&mut db, json!({"email": "ann@example.com"}))?;
+    db.patch_user(id, &obj(json!({"username": "ann.lee"})))?;
+    assert_eq!(db.user_id_by_username("ann"), None);
+    assert_eq!(db.user_id_by_username("Ann.Lee"), Some(id));
+    // The old login is free again.
+    let other = create(&mut db, json!({"username": "ann"}))?;
     assert_ne!(other, id);
+    Ok(())
+}
+
+#[test]
+fn emails_are_shared_and_found_ignoring_case() -> Result<(), Error> {
+    let mut db = Db::default();
+    let ann = create(
+        &mut db,
+        json!({"username": "ann", "email": "Team@Example.com"}),
+    )?;
+    let bob = create(
+        &mut db,
+        json!({"username": "bob", "email": "team@example.com"}),
+    )?;
+    let ids = |db: &Db, email: &str| {
+        db.list_users(None, Some(email), None, 0, 50)
+            .items
+            .iter()
+            .map(|u| u.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&db, "TEAM@example.com"), vec![ann, bob]);
+    db.patch_user(ann, &obj(json!({"email": null})))?;
+    assert_eq!(ids(&db, "team@example.com"), vec![bob]);
+    db.delete_user(bob)?;
+    assert_eq!(ids(&db, "team@example.com"), Vec::<u64>::new());
+    assert_eq!(
+        db.list_users(Some("ann"), Some("team@example.com"), None, 0, 50)
+            .total,
+        0
+    );
     Ok(())
 }
 
 #[test]
 fn ids_are_never_reused() -> Result<(), Error> {
     let mut db = Db::default();
-    let first = create(&mut db, json!({"email": "a@x.y"}))?;
+    let first = create(&mut db, json!({"username": "a"}))?;
     db.delete_user(first)?;
-    let second = create(&mut db, json!({"email": "a@x.y"}))?;
+    let second = create(&mut db, json!({"username": "a"}))?;
     assert_eq!((first, second), (1, 2));
     Ok(())
 }
@@ -50,17 +84,21 @@ fn status_filter_pages_over_the_status_index() -> Result<(), Error> {
     for id in [2, 5, 9] {
         db.patch_user(id, &obj(json!({"status": "disabled"})))?;
     }
-    let page = db.list_users(None, Some(Status::Disabled), 1, 1);
+    let page = db.list_users(None, None, Some(Status::Disabled), 1, 1);
     assert_eq!(page.total, 3);
     assert_eq!(page.items.iter().map(|u| u.id).collect::<Vec<_>>(), vec![5]);
-    assert_eq!(db.list_users(None, Some(Status::Active), 0, 50).total, 7);
     assert_eq!(
-        db.list_users(Some("USER5@example.com"), Some(Status::Active), 0, 50)
+        db.list_users(None, None, Some(Status::Active), 0, 50).total,
+        7
+    );
+    assert_eq!(
+        db.list_users(Some("USER5@example.com"), None, Some(Status::Active), 0, 50)
             .total,
         0
     );
     assert_eq!(
-        db.list_users(Some("user5@example.com"), None, 0, 50).total,
+        db.list_users(Some("user5@example.com"), None, None, 0, 50)
+            .total,
         1
     );
     Ok(())
@@ -69,10 +107,10 @@ fn status_filter_pages_over_the_status_index() -> Result<(), Error> {
 #[test]
 fn deleting_a_manager_clears_it_on_reports_and_memberships_go() -> Result<(), Error> {
     let mut db = Db::default();
-    let boss = create(&mut db, json!({"email": "boss@x.y"}))?;
-    let report = create(&mut db, json!({"email": "r@x.y", "manager_id": boss}))?;
+    let boss = create(&mut db, json!({"username": "boss"}))?;
+    let report = create(&mut db, json!({"username": "r", "manager_id": boss}))?;
     assert_eq!(
-        create(&mut db, json!({"email": "s@x.y", "manager_id": 99})),
+        create(&mut db, json!({"username": "s", "manager_id": 99})),
         Err(Error::invalid("unknown manager 99"))
     );
     let team = db.create_team(&obj(json!({"name": "Sales"})))?.id;
@@ -105,11 +143,16 @@ fn team_names_are_unique_ignoring_case_and_renames_move_the_index() -> Result<()
 }
 
 #[test]
-fn seeding_skips_taken_emails() -> Result<(), Error> {
+fn seeding_skips_taken_usernames() -> Result<(), Error> {
     let mut db = Db::default();
-    create(&mut db, json!({"email": "user2@example.com"}))?;
+    create(&mut db, json!({"username": "user2@example.com"}))?;
     assert_eq!(db.seed_users(3), 3);
     assert_eq!(db.user_count(), 4);
-    assert!(db.user_id_by_email("user4@example.com").is_some());
+    assert!(db.user_id_by_username("user4@example.com").is_some());
+    assert_eq!(
+        db.list_users(None, Some("user4@example.com"), None, 0, 50)
+            .total,
+        1
+    );
     Ok(())
 }

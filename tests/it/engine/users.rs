@@ -294,15 +294,16 @@ async fn an_unmapped_attribute_does_not_block_active_in_the_same_patch() -> Resu
             "User",
             &id,
             &patch_body(&json!([
-                {"op": "Add", "path": "nickName", "value": "Hanky"},
+                {"op": "Add", "path": "phoneNumbers[type eq \"fax\"].value", "value": "+1 555 0100"},
                 {"op": "Replace", "path": "active", "value": "False"},
-                {"op": "Add", "path": "title", "value": "Boss"}
+                {"op": "Add", "path": "preferredLanguage", "value": "en-US"}
             ])),
         )
         .await?
         .expect("resource");
     assert_eq!(patched["active"], false);
-    assert!(patched.get("nickName").is_none());
+    assert!(patched.get("phoneNumbers").is_none());
+    assert!(patched.get("preferredLanguage").is_none());
     assert_eq!(fx.demo.calls().total, 2);
     assert_eq!(
         fx.demo.user(backend_id(&created)?).expect("user")["status"],

@@ -39,7 +39,7 @@ async fn gateway_ids_are_minted_stable_and_never_reused() -> Result<()> {
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "minted id {id}");
     let backend = fx
         .demo
-        .user_id_by_email("gw@example.com")
+        .user_id_by_username("gw@example.com")
         .expect("backend user");
     assert_ne!(id, backend.to_string());
 
@@ -110,7 +110,7 @@ async fn gateway_ids_translate_group_members() -> Result<()> {
         .await?;
     let backend_user = fx
         .demo
-        .user_id_by_email("member@example.com")
+        .user_id_by_username("member@example.com")
         .expect("user");
     let teams = find(&engine, "Group", r#"displayName eq "Team""#).await?;
     assert_eq!(teams["Resources"][0]["id"], gid.as_str());

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::support::{
     Flag, Options, ROTATED_TOKEN, TOKEN, assert_list, encode, entra_user, gateway, gateway_with,
-    logs, patch_body, unique, unique_email,
+    logs, patch_body, unique, unique_user_name,
 };
 
 /// Case 1: Entra's Test Connection probe — a userName that cannot exist.
@@ -77,7 +77,7 @@ async fn case_03_group_probe_answers_empty_list() {
 #[tokio::test]
 async fn case_04_no_authorization_is_401_without_backend_call() {
     let gw = gateway().await;
-    let user = entra_user(&unique_email("anon"), "x").to_string();
+    let user = entra_user(&unique_user_name(), "x").to_string();
     let patch = patch_body(&json!([{"op":"Replace","path":"active","value":"False"}])).to_string();
     let routes: [(&str, &str, Option<&str>); 12] = [
         ("GET", "/Users?filter=userName+eq+%22a%40b.c%22", None),
@@ -373,7 +373,7 @@ async fn case_09_scim_json_and_plain_json_bodies_are_accepted() {
         "application/json",
         "application/json; charset=utf-8",
     ] {
-        let user_name = unique_email("case09");
+        let user_name = unique_user_name();
         let created = gw
             .send(
                 gw.request("POST", &gw.url("/Users", Flag::Off))
@@ -423,7 +423,7 @@ async fn case_10_feature_flags_in_the_url_are_ignored() {
             let sep = if path.contains('?') { '&' } else { '?' };
             format!("{}{path}{sep}{flag}", gw.base())
         };
-        let user_name = unique_email("case10");
+        let user_name = unique_user_name();
         let created = gw
             .send(
                 gw.request("POST", &with_flag("/Users"))
@@ -517,7 +517,7 @@ async fn case_12_slow_backend_answers_504_within_the_budget() {
         (
             "POST",
             "/Users".to_owned(),
-            Some(entra_user(&unique_email("case12"), "slow")),
+            Some(entra_user(&unique_user_name(), "slow")),
         ),
     ] {
         let started = Instant::now();

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::support::{
     CORE_GROUP, CORE_USER, CUSTOM, ENTERPRISE, FLAGS, Flag, METADATA, Options, Reply,
     assert_error_body, assert_list, assert_no_nulls, entra_user, gateway, gateway_with, unique,
-    unique_email,
+    unique_user_name,
 };
 
 /// Case 65: ServiceProviderConfig says what Entra checks.
@@ -259,7 +259,7 @@ async fn case_69_every_error_has_the_scim_error_shape() {
         gw.send(
             gw.request("POST", &gw.url("/Users", Flag::Off))
                 .header("content-type", "text/plain")
-                .body(entra_user(&unique_email("case69"), &unique("ext")).to_string()),
+                .body(entra_user(&unique_user_name(), &unique("ext")).to_string()),
         )
         .await,
     );

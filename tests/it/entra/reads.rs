@@ -3,28 +3,29 @@
 use serde_json::json;
 
 use super::support::{
-    CUSTOM, ENTERPRISE, Flag, METADATA, assert_list, encode, entra_user, gateway, id_of, unique,
-    unique_email,
+    CUSTOM, ENTERPRISE, Flag, METADATA, MS_CUSTOM, assert_list, encode, entra_user,
+    entra_user_with_email, gateway, id_of, unique, unique_email, unique_user_name,
 };
 
-/// Case 13: userName is caseExact=false.
+/// Case 13: userName is caseExact=false: `Alice@Contoso.com` finds `alice@contoso.com`.
 #[tokio::test]
 async fn case_13_user_name_filter_ignores_case() {
     let gw = gateway().await;
-    let local = unique("Alice");
+    let local = unique("alice");
+    let stored_name = format!("{local}@contoso.com");
     let (id, stored) = {
         let created = gw
-            .create_user(&entra_user(&format!("{local}@Contoso.com"), &unique("ext")))
+            .create_user(&entra_user(&stored_name, &unique("ext")))
             .await;
         (id_of(&created), created["userName"].clone())
     };
-    // The demo mapping keeps userName as sent (Entra compares what it reads back); matching is
-    // still case-insensitive, in the backend's `?email=` search and in the gateway's re-check.
-    assert_eq!(stored, json!(format!("{local}@Contoso.com")));
+    assert_eq!(stored, json!(stored_name));
+    let mut capitalised = stored_name.clone();
+    capitalised.replace_range(..1, "A");
     for asked in [
-        format!("{local}@Contoso.com"),
-        format!("{local}@contoso.com").to_uppercase(),
-        format!("{local}@contoso.com").to_lowercase(),
+        capitalised.replace("@contoso.com", "@Contoso.com"),
+        stored_name.to_uppercase(),
+        stored_name.clone(),
     ] {
         let found = gw.found("Users", &format!("userName eq \"{asked}\"")).await;
         assert_eq!(found.len(), 1, "{asked}");
@@ -38,7 +39,7 @@ async fn case_14_external_id_filter_is_case_exact() {
     let gw = gateway().await;
     let external = format!("ABC{}", uuid::Uuid::new_v4().simple()).to_uppercase();
     let created = gw
-        .create_user(&entra_user(&unique_email("case14"), &external))
+        .create_user(&entra_user(&unique_user_name(), &external))
         .await;
     let exact = gw
         .found("Users", &format!("externalId eq \"{external}\""))
@@ -55,19 +56,33 @@ async fn case_14_external_id_filter_is_case_exact() {
     assert!(other_case.is_empty(), "{other_case:?}");
 }
 
-/// Case 15: the work-email matching filter.
+/// Case 15: the work-email matching filter finds the user by its email, not its userName.
 #[tokio::test]
 async fn case_15_work_email_filter_finds_the_user() {
     let gw = gateway().await;
-    let (id, user_name) = gw.new_user("case15").await;
+    let user_name = unique_user_name();
+    let email = unique_email();
+    let id = id_of(
+        &gw.create_user(&entra_user_with_email(&user_name, &email, &unique("ext")))
+            .await,
+    );
+    gw.new_user("case15-other").await;
     let found = gw
+        .found(
+            "Users",
+            &format!("emails[type eq \"work\"].value eq \"{email}\""),
+        )
+        .await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], json!(id));
+    assert_eq!(found[0]["userName"], json!(user_name));
+    let by_user_name = gw
         .found(
             "Users",
             &format!("emails[type eq \"work\"].value eq \"{user_name}\""),
         )
         .await;
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0]["id"], json!(id));
+    assert!(by_user_name.is_empty(), "{by_user_name:?}");
 }
 
 /// Case 16: the legacy unquoted value is a 200 (match or empty), never a 500.
@@ -76,7 +91,7 @@ async fn case_16_unquoted_legacy_value_is_not_an_error() {
     let gw = gateway().await;
     let external = format!("jyoung{}", uuid::Uuid::new_v4().simple());
     let created = gw
-        .create_user(&entra_user(&unique_email("case16"), &external))
+        .create_user(&entra_user(&unique_user_name(), &external))
         .await;
     let list = gw
         .filter("Users", &format!("externalId eq {external}"), "")
@@ -100,7 +115,7 @@ async fn case_16_unquoted_legacy_value_is_not_an_error() {
 #[tokio::test]
 async fn case_17_filter_returns_inactive_users() {
     let gw = gateway().await;
-    let user_name = unique_email("case17");
+    let user_name = unique_user_name();
     let mut body = entra_user(&user_name, &unique("ext"));
     body["active"] = json!(false);
     let created = gw.create_user(&body).await;
@@ -166,7 +181,8 @@ async fn case_19_escaped_quote_in_filter_value() {
 async fn case_20_filter_answer_round_trips_every_written_attribute() {
     let gw = gateway().await;
     let (manager_id, _) = gw.new_user("case20-mgr").await;
-    let user_name = unique_email("case20");
+    let user_name = unique_user_name();
+    let email = unique_email();
     let external = unique("ext");
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
@@ -174,12 +190,21 @@ async fn case_20_filter_answer_round_trips_every_written_attribute() {
         "externalId": external,
         "active": true,
         "displayName": "Barbara Jensen",
-        "emails": [{"primary": true, "type": "work", "value": user_name}],
+        "nickName": "Babs",
+        "title": "Tour Guide",
+        "emails": [{"primary": true, "type": "work", "value": email},
+                   {"type": "home", "value": "babs@example.org"}],
+        "phoneNumbers": [{"type": "work", "value": "+1 555 0100"},
+                         {"type": "mobile", "value": "+1 555 0101"}],
+        "addresses": [{"type": "work", "streetAddress": "100 Universal City Plaza",
+                       "locality": "Hollywood", "region": "CA", "postalCode": "91608",
+                       "country": "US"}],
         "name": {"givenName": "Barbara", "familyName": "Jensen"},
         "userType": "Premium",
         "roles": [{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}],
         ENTERPRISE: {"employeeNumber": "701984", "department": "Tour Operations",
                      "manager": {"value": manager_id}},
+        MS_CUSTOM: {"tag": "701984"},
         CUSTOM: {"folders": ["Sales", "Travel"]},
         METADATA: {"Region": "EU", "CostCenter": "42"}
     });
@@ -194,10 +219,33 @@ async fn case_20_filter_answer_round_trips_every_written_attribute() {
     assert_eq!(user["externalId"], json!(external));
     assert_eq!(user["active"], json!(true));
     assert_eq!(user["displayName"], "Barbara Jensen");
+    let mut emails = user["emails"].as_array().cloned().unwrap_or_default();
+    emails.sort_by_key(|e| e["type"].as_str().map(str::to_owned));
     assert_eq!(
-        user["emails"],
-        json!([{"type": "work", "value": user_name, "primary": true}])
+        emails,
+        vec![
+            json!({"type": "home", "value": "babs@example.org"}),
+            json!({"type": "work", "value": email, "primary": true})
+        ]
     );
+    assert_eq!(user["nickName"], "Babs");
+    assert_eq!(user["title"], "Tour Guide");
+    let mut phones = user["phoneNumbers"].as_array().cloned().unwrap_or_default();
+    phones.sort_by_key(|e| e["type"].as_str().map(str::to_owned));
+    assert_eq!(
+        phones,
+        vec![
+            json!({"type": "mobile", "value": "+1 555 0101"}),
+            json!({"type": "work", "value": "+1 555 0100"})
+        ]
+    );
+    assert_eq!(
+        user["addresses"],
+        json!([{"type": "work", "streetAddress": "100 Universal City Plaza",
+                "locality": "Hollywood", "region": "CA", "postalCode": "91608",
+                "country": "US"}])
+    );
+    assert_eq!(user[MS_CUSTOM], json!({"tag": "701984"}));
     assert_eq!(user["name"]["givenName"], "Barbara");
     assert_eq!(user["name"]["familyName"], "Jensen");
     assert_eq!(user["userType"], "Premium");
@@ -212,6 +260,7 @@ async fn case_20_filter_answer_round_trips_every_written_attribute() {
     for urn in [
         "urn:ietf:params:scim:schemas:core:2.0:User",
         ENTERPRISE,
+        MS_CUSTOM,
         CUSTOM,
         METADATA,
     ] {

@@ -37,6 +37,9 @@ pub(crate) const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub(crate) const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub(crate) const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:2.0:CustomExtensionName";
+/// Microsoft's example custom extension (tutorial: `tag`, from extensionAttribute1).
+pub(crate) const MS_CUSTOM: &str =
+    "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
 pub(crate) const METADATA: &str = "urn:ietf:params:scim:schemas:extension:2.0:Metadata";
 
 /// The two URL families Entra uses: without and with the `aadOptscim062020` feature flag in the
@@ -408,7 +411,7 @@ impl Gateway {
 
     /// A fresh user with Entra's create body and a unique userName; returns (id, userName).
     pub(crate) async fn new_user(&self, prefix: &str) -> (String, String) {
-        let user_name = unique_email(prefix);
+        let user_name = unique_user_name();
         let created = self
             .create_user(&entra_user(&user_name, &unique(prefix)))
             .await;
@@ -463,9 +466,15 @@ pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// A lower-case email no other test uses.
-pub(crate) fn unique_email(prefix: &str) -> String {
-    format!("{}@example.com", unique(prefix)).to_lowercase()
+/// A userName no other test uses, shaped as in Microsoft's tutorial: `Test_User_<guid>`.
+pub(crate) fn unique_user_name() -> String {
+    format!("Test_User_{}", uuid::Uuid::new_v4())
+}
+
+/// A work email no other test uses, shaped as in Microsoft's tutorial:
+/// `Test_User_<guid>@testuser.com` (another guid than the userName's).
+pub(crate) fn unique_email() -> String {
+    format!("Test_User_{}@testuser.com", uuid::Uuid::new_v4())
 }
 
 /// Form-style URL encoding of a query value, as Entra sends filters.
@@ -497,12 +506,17 @@ pub(crate) fn patch_body(operations: &Value) -> Value {
 
 /// The user body Entra posts (entra-behaviour §1.4).
 pub(crate) fn entra_user(user_name: &str, external_id: &str) -> Value {
+    entra_user_with_email(user_name, &unique_email(), external_id)
+}
+
+/// Microsoft's create body (tutorial "Create User") with a chosen work email.
+pub(crate) fn entra_user_with_email(user_name: &str, email: &str, external_id: &str) -> Value {
     json!({
         "schemas": [CORE_USER, ENTERPRISE],
         "externalId": external_id,
         "userName": user_name,
         "active": true,
-        "emails": [{"primary": true, "type": "work", "value": user_name}],
+        "emails": [{"primary": true, "type": "work", "value": email}],
         "meta": {"resourceType": "User"},
         "name": {"formatted": "givenName familyName", "familyName": "familyName",
                  "givenName": "givenName"},

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::support::{
     CUSTOM, ENTERPRISE, FLAGS, Flag, Gateway, METADATA, Options, Reply, entra_user, gateway,
-    gateway_with, id_of, numeric, unique, unique_email,
+    gateway_with, id_of, numeric, unique, unique_email, unique_user_name,
 };
 
 /// A PATCH answer Entra accepts: `200` with the resource or `204`; returns the resource as a
@@ -116,73 +116,68 @@ async fn case_32_replace_active_boolean_false_deactivates() {
     }
 }
 
-/// Case 33 [no-flag]: work email and family name replaced in one PATCH.
-///
-/// Adapted: the demo API stores one email, mapped as the work email (and as userName), so a
-/// `home` email cannot be kept. What the case guards — a filtered replace changes only its
-/// element and does not fail because another element exists — is checked by sending the home
-/// email along at create and asserting that the PATCH succeeds and leaves exactly one work
-/// email, the new one.
+/// Case 33 [no-flag]: work email and family name replaced in one PATCH (Microsoft's tutorial
+/// "Update User [Multi-valued properties]"); a `home` email is untouched.
 #[tokio::test]
 async fn case_33_replace_work_email_and_family_name_together() {
     let gw = gateway().await;
     for flag in FLAGS {
-        let user_name = unique_email("case33");
+        let user_name = unique_user_name();
         let mut body = entra_user(&user_name, &unique("ext"));
         body["emails"] = json!([
-            {"primary": true, "type": "work", "value": user_name},
+            {"primary": true, "type": "work", "value": unique_email()},
             {"type": "home", "value": "home@example.org"}
         ]);
         let id = id_of(&gw.create_user(&body).await);
-        let new_email = unique_email("case33-new");
         let user = patch_ok(
             &gw,
             &id,
             flag,
             json!([
-                {"op":"Replace","path":"emails[type eq \"work\"].value","value":new_email},
-                {"op":"Replace","path":"name.familyName","value":"Newname"}
+                {"op":"Replace","path":"emails[type eq \"work\"].value","value":"updatedEmail@microsoft.com"},
+                {"op":"Replace","path":"name.familyName","value":"updatedFamilyName"}
             ]),
         )
         .await;
-        let work: Vec<&Value> = user["emails"]
-            .as_array()
-            .expect("emails")
-            .iter()
-            .filter(|e| e["type"] == "work")
-            .collect();
-        assert_eq!(work.len(), 1, "{user}");
-        assert_eq!(work[0]["value"], json!(new_email));
-        assert_eq!(user["name"]["familyName"], "Newname");
-        assert_eq!(user["name"]["givenName"], "givenName");
+        let mut emails = user["emails"].as_array().cloned().unwrap_or_default();
+        emails.sort_by_key(|e| e["type"].as_str().map(str::to_owned));
+        assert_eq!(
+            emails,
+            vec![
+                json!({"type": "home", "value": "home@example.org"}),
+                json!({"type": "work", "value": "updatedEmail@microsoft.com", "primary": true})
+            ],
+            "{user}"
+        );
+        assert_eq!(
+            user["name"],
+            json!({"formatted": "givenName updatedFamilyName",
+                   "familyName": "updatedFamilyName", "givenName": "givenName"})
+        );
+        assert_eq!(user["userName"], json!(user_name));
         let backend = gw.backend_user(&id);
-        assert_eq!(backend["email"], json!(new_email));
-        assert_eq!(backend["last_name"], "Newname");
+        assert_eq!(backend["email"], "updatedEmail@microsoft.com");
+        assert_eq!(backend["home_email"], "home@example.org");
+        assert_eq!(backend["username"], json!(user_name));
+        assert_eq!(backend["last_name"], "updatedFamilyName");
         assert_eq!(backend["first_name"], "givenName");
-        // One read, one write.
     }
+    // One read, one write each.
     assert_eq!(gw.calls("PUT /api/v1/users/{id}"), 2);
 }
 
-/// Case 34: `Add emails[type eq "work"].value` creates the element (no `noTarget`).
-///
-/// Adapted: in the demo API every user has an email (it is the userName), so a user "with no
-/// emails" is one created without an `emails` attribute; the Add must succeed and set the work
-/// email, never answer `noTarget`.
+/// Case 34: `Add emails[type eq "work"].value` on a user with no emails creates
+/// `{"type":"work","value":…}` (no `noTarget`).
 #[tokio::test]
 async fn case_34_add_work_email_value_creates_it() {
     let gw = gateway().await;
     for flag in FLAGS {
-        let user_name = unique_email("case34");
-        let id = id_of(
-            &gw.create_user(&json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": user_name,
-                "name": {"givenName": "No", "familyName": "Emails"}
-            }))
-            .await,
-        );
-        let new_email = unique_email("case34-new");
+        let mut body = entra_user(&unique_user_name(), &unique("ext"));
+        body.as_object_mut().expect("object").remove("emails");
+        let id = id_of(&gw.create_user(&body).await);
+        assert!(gw.user(&id).await.get("emails").is_none());
+        assert_eq!(gw.backend_user(&id)["email"], Value::Null);
+        let new_email = unique_email();
         let user = patch_ok(
             &gw,
             &id,
@@ -198,19 +193,13 @@ async fn case_34_add_work_email_value_creates_it() {
     }
 }
 
-/// Case 35: three Adds on the sub-attributes of one work address.
-///
-/// Adapted: the demo mapping has no `addresses`. For an unmapped attribute the contract is
-/// "ignored or reported per mapping policy"; the demo mapping's policy is to ignore unknown
-/// PATCH paths (its own test "unmapped attributes are ignored"), so the PATCH succeeds, writes
-/// nothing, and the answer does not invent an address.
+/// Case 35: three Adds on the sub-attributes of one work address make one work address with
+/// all three.
 #[tokio::test]
-async fn case_35_address_sub_attributes_unmapped_are_ignored() {
+async fn case_35_address_sub_attributes_fill_one_work_address() {
     let gw = gateway().await;
     for flag in FLAGS {
         let (id, _) = gw.new_user("case35").await;
-        let before = gw.backend_user(&id);
-        let puts = gw.calls("PUT /api/v1/users/{id}");
         let user = patch_ok(
             &gw,
             &id,
@@ -222,22 +211,25 @@ async fn case_35_address_sub_attributes_unmapped_are_ignored() {
             ]),
         )
         .await;
-        assert!(user.get("addresses").is_none(), "{user}");
-        assert_eq!(gw.calls("PUT /api/v1/users/{id}"), puts, "nothing to write");
-        assert_eq!(gw.backend_user(&id), before);
+        assert_eq!(
+            user["addresses"],
+            json!([{"type": "work", "formatted": "1 Main St", "locality": "Springfield",
+                    "region": "OR"}])
+        );
+        let backend = gw.backend_user(&id);
+        assert_eq!(
+            (&backend["address"], &backend["city"], &backend["region"]),
+            (&json!("1 Main St"), &json!("Springfield"), &json!("OR"))
+        );
     }
 }
 
-/// Case 36 [no-flag]: `Add nickName` on a single-valued attribute.
-///
-/// Adapted: the demo mapping has no `nickName`; per its ignore policy the op is accepted and
-/// nothing is written (see case 35). `displayName`, which is mapped, shows the Add-is-set rule.
+/// Case 36 [no-flag]: `Add nickName` on a single-valued attribute sets it.
 #[tokio::test]
 async fn case_36_add_on_single_valued_attribute_sets_it() {
     let gw = gateway().await;
     for flag in FLAGS {
         let (id, _) = gw.new_user("case36").await;
-        let puts = gw.calls("PUT /api/v1/users/{id}");
         let user = patch_ok(
             &gw,
             &id,
@@ -245,17 +237,17 @@ async fn case_36_add_on_single_valued_attribute_sets_it() {
             json!([{"op":"Add","path":"nickName","value":"Babs"}]),
         )
         .await;
-        assert!(user.get("nickName").is_none(), "{user}");
-        assert_eq!(gw.calls("PUT /api/v1/users/{id}"), puts);
+        assert_eq!(user["nickName"], "Babs");
+        assert_eq!(gw.backend_user(&id)["nickname"], "Babs");
+        // Add again with another value: still a set, not a list.
         let user = patch_ok(
             &gw,
             &id,
             flag,
-            json!([{"op":"Add","path":"displayName","value":"Babs"}]),
+            json!([{"op":"Add","path":"nickName","value":"Barb"}]),
         )
         .await;
-        assert_eq!(user["displayName"], "Babs");
-        assert_eq!(gw.backend_user(&id)["display_name"], "Babs");
+        assert_eq!(user["nickName"], "Barb");
     }
 }
 
@@ -288,7 +280,7 @@ async fn case_38_pathless_replace_with_dotted_keys() {
     let gw = gateway().await;
     for flag in FLAGS {
         let (id, _) = gw.new_user("case38").await;
-        let new_email = unique_email("case38-new");
+        let new_email = unique_email();
         let user = patch_ok(
             &gw,
             &id,
@@ -554,7 +546,7 @@ async fn case_46_replace_primary_role_value() {
 async fn case_47_replace_all_roles() {
     let gw = gateway().await;
     for flag in FLAGS {
-        let mut body = entra_user(&unique_email("case47"), &unique("ext"));
+        let mut body = entra_user(&unique_user_name(), &unique("ext"));
         body["roles"] = json!([{"primary": true, "type": "WindowsAzureActiveDirectoryRole",
                                 "value": "Admin"}]);
         let id = id_of(&gw.create_user(&body).await);
@@ -578,10 +570,8 @@ async fn case_47_replace_all_roles() {
     }
 }
 
-/// Case 48: an unmapped attribute next to `active` never costs the `active` change.
-///
-/// Adapted: `phoneNumbers` is not in the demo mapping; per its ignore policy the fax op is
-/// accepted and dropped, and `active` applies.
+/// Case 48: an unmapped attribute (the demo maps work and mobile phones, not fax) next to
+/// `active` never costs the `active` change; the unmapped op is ignored, as the README says.
 #[tokio::test]
 async fn case_48_unmapped_op_never_drops_active() {
     let gw = gateway().await;
@@ -598,7 +588,7 @@ async fn case_48_unmapped_op_never_drops_active() {
         )
         .await;
         assert_eq!(user["active"], json!(false));
-        assert!(user.get("phoneNumbers").is_none());
+        assert!(user.get("phoneNumbers").is_none(), "{user}");
         assert_eq!(gw.backend_user(&id)["status"], "disabled");
     }
 }

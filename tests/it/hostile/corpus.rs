@@ -572,7 +572,8 @@ fn injected_values(t: &Target<'_>, rows: &mut Rows) {
         rows.push(
             format!("injected value: create userName {label}"),
             t.scim("POST", "/Users", body.to_string().as_bytes()),
-            // `?`, `&`, `#`, `%` are valid in an email's local part; CR/LF and NUL are not.
+            // `?`, `&`, `#`, `%` may be part of a login; the example API refuses CR/LF, NUL
+            // and slashes in a username.
             if value.chars().any(char::is_control) || value.contains('/') {
                 scim_4xx()
             } else {
