@@ -99,7 +99,7 @@ enum Command {
         /// The value clients must send in `X-Api-Key`.
         #[arg(long, default_value = "demo-api-key")]
         api_key: String,
-        /// How many users (`user1@example.com` ... with ids 1..N) to create before serving.
+        /// How many users (ids 1..N, username and email `user1@example.com` ...) to create first.
         #[arg(long, default_value_t = 0)]
         seed_users: usize,
     },

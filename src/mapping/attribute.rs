@@ -645,9 +645,9 @@ impl Rule {
             return Err(self.wrong_type(value, type_name(self.scim_type)));
         }
         if let Value::String(s) = value
-            && s
-                .chars()
-                .any(|c| c.is_control() && c != '\t' && !(self.multiline && matches!(c, '\n' | '\r')))
+            && s.chars().any(|c| {
+                c.is_control() && c != '\t' && !(self.multiline && matches!(c, '\n' | '\r'))
+            })
         {
             return Err(self.wrong_type(value, "string without control characters"));
         }
