@@ -1,11 +1,33 @@
 #!/usr/bin/env bash
 # The test command the README gives: everything the project's tests need, then the tests.
-# Runs on a fresh machine (as root: Redmine comes from Debian's packages) with the Rust toolchain,
-# python3 and node/npm (all on the machine);
-# the external conformance suites are read from ../shared/conformance next to the repository.
+# Runs on a fresh machine as root (Redmine and PostgreSQL come from Debian's packages, installed
+# with apt-get) with the Rust toolchain, python3, node/npm and curl, and reaches crates.io, Debian's
+# packages, PyPI (hadolint) and the npm registry (newman). The external conformance suites are in
+# the repository (tests/conformance/); nothing beside the repository is read.
+#
+# Every server it starts is stopped when it ends, passed, failed or interrupted: the demo gateways
+# and Redmine by the scripts that start them, PostgreSQL (scripts/postgres/up.sh) by the trap
+# below, unless it was already running before this script started it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
+
+pg_started=
+stop_servers() {
+  local status=$?
+  trap - EXIT
+  # Silent when it works, so the test summary stays the last thing printed.
+  if [ -n "$pg_started" ] && ! scripts/postgres/down.sh 2>/dev/null; then
+    echo "test.sh: could not stop the PostgreSQL this run started (scripts/postgres/down.sh)" >&2
+    status=1
+  fi
+  exit "$status"
+}
+trap stop_servers EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# shellcheck source=postgres/common.sh
+pg_running() { (. scripts/postgres/common.sh && running); }
 
 step() { # step NAME COMMAND...: run one stage and say how long it took
   local name=$1; shift
@@ -16,8 +38,10 @@ step() { # step NAME COMMAND...: run one stage and say how long it took
 }
 
 step "build the scimgate binary (cargo build --locked)" cargo build --locked
+# The shipped settings take the bearer token from SCIMGATE_TOKEN, and `check` refuses what
+# `serve` would refuse, an unset token variable included: give it one, as a deployment does.
 step "scimgate check: shipped settings and mappings, with their tests" \
-  "$target/debug/scimgate" check
+  env SCIMGATE_TOKEN=check-only-token-not-served-0123456789 "$target/debug/scimgate" check
 step "Dockerfile lint (hadolint)" scripts/lint-dockerfile.sh
 # Every command block of README.md against a fresh demo; docker lines checked against the files.
 step "README commands (scripts/readme-commands.sh)" scripts/readme-commands.sh "$target/debug/scimgate"
@@ -28,6 +52,7 @@ step "Redmine end to end (scripts/redmine/e2e.sh)" scripts/redmine/e2e.sh "$targ
 step "release binary as the container runs it (scripts/release-smoke.sh)" scripts/release-smoke.sh
 # PostgreSQL (Debian's package) for the PostgreSQL store tests and the two-replica test; exports
 # SCIMGATE_TEST_POSTGRES_URL (without it those tests fail when CI is set).
+if ! pg_running; then pg_started=1; fi
 # shellcheck disable=SC2016  # expanded by eval, inside step
 step "PostgreSQL on loopback (scripts/postgres/up.sh)" eval 'pg=$(scripts/postgres/up.sh) && eval "$pg"'
 # Last, so its summary closes the log: unit tests, mapping tests and the integration binary

@@ -119,7 +119,55 @@ pub fn load_mapping(
         .map_err(|problems| problems.0.iter().map(ToString::to_string).collect())
 }
 
-/// Builds every tenant of the settings over one store, collecting every problem.
+/// A mapping that passed every check `serve`, a reload and `check` make (see [`check_mapping`]).
+#[derive(Debug)]
+pub struct CheckedMapping {
+    /// The mapping.
+    pub mapping: Arc<Mapping>,
+    /// The backend client its `backend:` section configures.
+    pub client: Arc<BackendClient>,
+    /// How many of its `tests:` ran (all passed).
+    pub tests: usize,
+}
+
+/// The one validation of a loaded mapping that `serve`, a reload and `check` all run, so that
+/// `check` passes exactly what `serve` starts with: its backend configuration is usable (a base
+/// URL without credentials, an http(s) token URL, header names and values that are valid HTTP)
+/// and every test it declares passes. Each problem is one line starting with `file`.
+pub fn check_mapping(file: &str, mapping: Mapping) -> Result<CheckedMapping, Vec<String>> {
+    let client = match backend_config(mapping.backend()).and_then(BackendClient::new) {
+        Ok(client) => Arc::new(client),
+        Err(error) => return Err(vec![format!("{file}: backend: {error}")]),
+    };
+    let outcomes = mapping::run_tests(&mapping);
+    let failures: Vec<String> = outcomes
+        .iter()
+        .filter(|outcome| !outcome.passed)
+        .map(|outcome| format!("{file}: test `{}` failed: {}", outcome.name, outcome.detail))
+        .collect();
+    if !failures.is_empty() {
+        return Err(failures);
+    }
+    Ok(CheckedMapping {
+        mapping: Arc::new(mapping),
+        client,
+        tests: outcomes.len(),
+    })
+}
+
+/// What `serve` and a reload build from the settings, and what `check --config` validates:
+/// every tenant, with its mapping read from disk (`${ENV}` from the process environment) and
+/// checked by [`check_mapping`], and its authentication settings resolved.
+pub fn tenants_from_disk(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+) -> Result<Vec<Tenant>, StartError> {
+    let env = |name: &str| std::env::var(name).ok();
+    build_tenants(settings, store, &|path| load_mapping(path, &env))
+}
+
+/// Builds every tenant of the settings over one store, collecting every problem. Each mapping
+/// `mappings` loads is checked by [`check_mapping`] (backend configuration, tests).
 pub fn build_tenants(
     settings: &Settings,
     store: &Arc<dyn Store>,
@@ -130,17 +178,14 @@ pub fn build_tenants(
     // Every store operation of every tenant is counted in `scimgate_store_operations_total`.
     let store = &crate::metrics::store::metered(Arc::clone(store));
     for tenant in &settings.tenants {
-        let mapping = match mappings(&tenant.mapping) {
-            Ok(mapping) => Arc::new(mapping),
+        let checked = mappings(&tenant.mapping)
+            .and_then(|mapping| check_mapping(&tenant.mapping.display().to_string(), mapping));
+        let CheckedMapping {
+            mapping, client, ..
+        } = match checked {
+            Ok(checked) => checked,
             Err(found) => {
                 problems.extend(found);
-                continue;
-            }
-        };
-        let client = match backend_config(mapping.backend()).and_then(BackendClient::new) {
-            Ok(client) => Arc::new(client),
-            Err(error) => {
-                problems.push(format!("{}: backend: {error}", tenant.mapping.display()));
                 continue;
             }
         };

@@ -1,5 +1,5 @@
 //! The `scimgate` command line: `serve`, `demo`, `check`, `translate`, `schema`, `token`,
-//! `healthcheck`, `audit` (and the hidden `example-api`). `anyhow` lives here only; the library returns
+//! `healthcheck`, `audit` and `example-api`. `anyhow` lives here only; the library returns
 //! typed errors.
 
 use std::net::SocketAddr;
@@ -90,8 +90,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The bundled example API alone, for benchmarks.
-    #[command(hide = true)]
+    /// The bundled example API alone (no gateway), to bench or test against (README: "The
+    /// example API").
     ExampleApi {
         /// Where the example API listens.
         #[arg(long, default_value = "127.0.0.1:8081")]
@@ -99,7 +99,7 @@ enum Command {
         /// The value clients must send in `X-Api-Key`.
         #[arg(long, default_value = "demo-api-key")]
         api_key: String,
-        /// How many users (`user1@example.com` ... with ids 1..N) to create before serving.
+        /// How many users (ids 1..N, username and email `user1@example.com` ...) to create first.
         #[arg(long, default_value_t = 0)]
         seed_users: usize,
     },
@@ -189,8 +189,17 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
         );
     }
     let store = app::open_store(&settings).await?;
-    let env = |name: &str| std::env::var(name).ok();
-    let tenants = app::build_tenants(&settings, &store, &|path| app::load_mapping(path, &env))?;
+    // The same validation as `check` and a reload: a mapping whose tests fail is refused.
+    let tenants = match app::tenants_from_disk(&settings, &store) {
+        Ok(tenants) => tenants,
+        Err(error) => {
+            tracing::error!(
+                problems = %error.problems.join("; "),
+                "Configuration refused; the gateway does not start."
+            );
+            return Err(error.into());
+        }
+    };
     let admin = match settings.server.admin_listen {
         Some(addr) => {
             let admin = server::Server::bind_admin(&settings.server, addr, tenants.clone()).await?;
@@ -286,29 +295,15 @@ async fn example_api(
 }
 
 /// `check`: every problem of the settings and of every mapping, then the mappings' tests;
-/// with `store.kind: postgres`, whether the database answers.
+/// with `store.kind: postgres`, whether the database answers. It runs the validation `serve`
+/// and a reload run ([`app::tenants_from_disk`], [`app::check_mapping`]), so what it passes
+/// `serve` starts with.
 async fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     let default_config = Path::new("config/scimgate.yaml");
     let config = config.or_else(|| default_config.exists().then_some(default_config));
     if let Some(config) = config {
-        match Settings::load(Some(config)) {
-            Ok(settings) => {
-                println!("√ {}", config.display());
-                match app::check_store(&settings).await {
-                    Ok(Some(found)) => println!("√ {found}"),
-                    Ok(None) => {}
-                    Err(error) => {
-                        failed = true;
-                        println!("x {error}");
-                    }
-                }
-            }
-            Err(error) => {
-                failed = true;
-                println!("x {}\n{error}", config.display());
-            }
-        }
+        failed |= !check_settings(config).await;
     }
     let files = if mappings.is_empty() {
         mapping_files(Path::new("mappings"))
@@ -321,25 +316,10 @@ async fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
     }
     let env = |name: &str| std::env::var(name).ok();
     for file in &files {
-        match app::load_mapping(file, &env) {
-            Ok(mapping) => {
-                let outcomes = mapping::run_tests(&mapping);
-                let failures: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
-                if failures.is_empty() {
-                    println!("√ {} ({} tests passed)", file.display(), outcomes.len());
-                } else {
-                    failed = true;
-                    println!(
-                        "x {}: {} of {} tests failed",
-                        file.display(),
-                        failures.len(),
-                        outcomes.len()
-                    );
-                    for outcome in failures {
-                        println!("  test `{}`: {}", outcome.name, outcome.detail);
-                    }
-                }
-            }
+        let checked = app::load_mapping(file, &env)
+            .and_then(|mapping| app::check_mapping(&file.display().to_string(), mapping));
+        match checked {
+            Ok(checked) => println!("√ {} ({} tests passed)", file.display(), checked.tests),
             Err(problems) => {
                 failed = true;
                 println!("x {}", file.display());
@@ -354,6 +334,55 @@ async fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The settings file of `check`: loads, its store answers (PostgreSQL), and every tenant builds
+/// as `serve` builds it (over an in-memory store: nothing is written). Prints √ or x lines;
+/// false when anything is wrong.
+async fn check_settings(config: &Path) -> bool {
+    let settings = match Settings::load(Some(config)) {
+        Ok(settings) => settings,
+        Err(error) => {
+            println!("x {}\n{error}", config.display());
+            return false;
+        }
+    };
+    let mut ok = true;
+    match app::check_store(&settings).await {
+        Ok(Some(found)) => println!("√ {found}"),
+        Ok(None) => {}
+        Err(error) => {
+            ok = false;
+            println!("x {error}");
+        }
+    }
+    let store: std::sync::Arc<dyn scimgate::store::Store> =
+        match scimgate::store::SqliteStore::open_in_memory() {
+            Ok(store) => std::sync::Arc::new(store),
+            Err(error) => {
+                println!(
+                    "x {}: cannot open an in-memory store: {error}",
+                    config.display()
+                );
+                return false;
+            }
+        };
+    match app::tenants_from_disk(&settings, &store) {
+        Ok(tenants) => println!(
+            "√ {} ({} tenant{} as `serve` builds them)",
+            config.display(),
+            tenants.len(),
+            if tenants.len() == 1 { "" } else { "s" }
+        ),
+        Err(error) => {
+            ok = false;
+            println!("x {}: `serve` would refuse to start:", config.display());
+            for problem in error.problems {
+                println!("  {problem}");
+            }
+        }
+    }
+    ok
 }
 
 /// `translate`: the real engine against a recording stand-in backend; nothing leaves the machine.

@@ -11,11 +11,10 @@
 //! This module decides what a valid reload is; it owns no sockets (`server` does) and maps no
 //! error to HTTP (a reload is not a request).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::app;
-use crate::mapping::{self, Mapping};
 use crate::server::LiveConfig;
 use crate::settings::{self, Settings, TlsMode};
 use crate::store::Store;
@@ -166,18 +165,15 @@ impl Reloader {
                 problems: settings_problems(&error),
             })?;
         let restart_required = keep_restart_only(running, &mut settings);
-        let env = |name: &str| std::env::var(name).ok();
-        let tenants = app::build_tenants(&settings, &self.store, &|path| {
-            load_tested_mapping(path, &env)
-        })
-        .map_err(|error| Error::Tenants {
-            // One log line per failed reload, whatever a problem's text holds.
-            problems: error
-                .problems
-                .iter()
-                .map(|problem| problem.replace('\n', " "))
-                .collect(),
-        })?;
+        let tenants =
+            app::tenants_from_disk(&settings, &self.store).map_err(|error| Error::Tenants {
+                // One log line per failed reload, whatever a problem's text holds.
+                problems: error
+                    .problems
+                    .iter()
+                    .map(|problem| problem.replace('\n', " "))
+                    .collect(),
+            })?;
         for live in &self.live {
             live.replace(&settings.server, tenants.clone());
         }
@@ -207,32 +203,6 @@ impl Reloader {
                 }
             }
         }))
-    }
-}
-
-/// Loads one mapping file and runs the tests it declares, as `scimgate check` does: every load
-/// problem as `file:line:column: …`, every failed test as ``file: test `name`: …``.
-pub fn load_tested_mapping(
-    path: &Path,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Mapping, Vec<String>> {
-    let mapping = app::load_mapping(path, env)?;
-    let failures: Vec<String> = mapping::run_tests(&mapping)
-        .into_iter()
-        .filter(|outcome| !outcome.passed)
-        .map(|outcome| {
-            format!(
-                "{}: test `{}` failed: {}",
-                path.display(),
-                outcome.name,
-                outcome.detail
-            )
-        })
-        .collect();
-    if failures.is_empty() {
-        Ok(mapping)
-    } else {
-        Err(failures)
     }
 }
 

@@ -249,6 +249,9 @@ pub(crate) struct Rule {
     pub(crate) scim_type: AttrType,
     /// The SCIM type of the select attribute (`primary` is Boolean).
     pub(crate) select_boolean: bool,
+    /// The value may hold line breaks (CR, LF): only `addresses.formatted`, which RFC 7643
+    /// §4.1.2 says "MAY contain newlines" (a mailing label).
+    pub(crate) multiline: bool,
 }
 
 fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -617,7 +620,8 @@ impl Rule {
     /// backend: objects and arrays never pass for a simple attribute, booleans and integers must
     /// read as such (Entra's `"True"` included), numbers and booleans for a string read as text
     /// (as the read side does), and strings must not hold control characters (CR, LF, NUL, ...),
-    /// which no identity value has and which could only smuggle something into a backend.
+    /// which no identity value has and which could only smuggle something into a backend; the
+    /// one exception is the line breaks of a `multiline` attribute (a formatted address).
     fn typed(&self, value: &Value) -> Result<Value, Error> {
         let text_type = matches!(
             self.scim_type,
@@ -641,7 +645,9 @@ impl Rule {
             return Err(self.wrong_type(value, type_name(self.scim_type)));
         }
         if let Value::String(s) = value
-            && s.chars().any(|c| c.is_control() && c != '\t')
+            && s.chars().any(|c| {
+                c.is_control() && c != '\t' && !(self.multiline && matches!(c, '\n' | '\r'))
+            })
         {
             return Err(self.wrong_type(value, "string without control characters"));
         }

@@ -712,3 +712,42 @@ fn issue_8_wrong_types_and_control_characters_are_refused_before_the_backend() {
         .unwrap();
     assert!(format!("{write:?}").contains("\"42\""), "{write:?}");
 }
+
+/// Microsoft's SCIMReferenceCode collection: `addresses[].formatted` with a line break
+/// ("9132 Jennifer Way Suite 040\nSouth Nancy, MI 55645") was refused as a control character,
+/// so every create carrying it failed. RFC 7643 §4.1.2: `formatted` "MAY contain newlines";
+/// only that attribute may, every other string still refuses CR and LF.
+#[test]
+fn a_formatted_address_may_hold_line_breaks_and_nothing_else_may() {
+    let mapping = demo();
+    let users = mapping.users().unwrap();
+    let with_address = |sub: &str, value: &str| {
+        json!({
+            "userName": "ann",
+            "addresses": [{ "type": "work", sub: value }],
+        })
+    };
+    let label = "9132 Jennifer Way Suite 040\nSouth Nancy, MI 55645";
+    let body = with_address("formatted", label);
+    assert!(users.validate_create(&body).is_ok(), "{body} was refused");
+    let write = users.to_backend_create(&body).unwrap();
+    assert!(
+        format!("{write:?}").contains("Suite 040\\nSouth Nancy"),
+        "{write:?}"
+    );
+    assert!(
+        users
+            .validate_create(&with_address("formatted", "1 Main St\r\nSpringfield"))
+            .is_ok()
+    );
+    for (sub, value) in [
+        ("formatted", "1 Main St\u{0}"),
+        ("streetAddress", "1 Main St\nX"),
+        ("locality", "Springfield\r\n"),
+    ] {
+        let body = with_address(sub, value);
+        assert!(users.validate_create(&body).is_err(), "{body} was accepted");
+    }
+    let body = json!({ "userName": "ann", "displayName": "Ann\nLee" });
+    assert!(users.validate_create(&body).is_err(), "{body} was accepted");
+}

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the gateway on 127.0.0.1:0 over real sockets.
 
 mod chaos;
+mod cli;
 mod durability;
 mod engine;
 mod entra;

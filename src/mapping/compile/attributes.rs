@@ -210,6 +210,14 @@ pub(super) fn compile_rule(
             }
         }
     }
+    // RFC 7643 §4.1.2: a formatted address "MAY contain newlines".
+    let multiline = target.urn.is_none()
+        && resource_type.eq_ignore_ascii_case("User")
+        && eq_name(&target.name, "addresses")
+        && target
+            .sub
+            .as_deref()
+            .is_some_and(|sub| eq_name(sub, "formatted"));
     ok.then(|| Rule {
         key: key.to_owned(),
         target,
@@ -234,5 +242,6 @@ pub(super) fn compile_rule(
         multi_valued,
         scim_type: scim_t,
         select_boolean,
+        multiline,
     })
 }
