@@ -323,6 +323,9 @@ async fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
     for file in &files {
         match app::load_mapping(file, &env) {
             Ok(mapping) => {
+                for warning in mapping.warnings() {
+                    println!("! {}: {warning}", file.display());
+                }
                 let outcomes = mapping::run_tests(&mapping);
                 let failures: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
                 if failures.is_empty() {

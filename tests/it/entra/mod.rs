@@ -8,5 +8,6 @@ mod delete;
 mod discovery;
 mod groups;
 mod reads;
+mod silent;
 pub(crate) mod support;
 mod update;

@@ -101,6 +101,9 @@ pub(crate) struct Options {
     pub(crate) entra_jwt: Option<(String, String)>,
     /// Users the demo API holds before the test starts.
     pub(crate) seed_users: usize,
+    /// A mapping written in the test, instead of the embedded `mappings/demo.yaml` (same
+    /// `DEMO_BACKEND_URL` / `DEMO_API_KEY` variables).
+    pub(crate) mapping: Option<String>,
 }
 
 /// The demo API and the gateway in front of it over HTTPS.
@@ -178,8 +181,9 @@ async fn start(options: Options) -> Result<Gateway> {
         "DEMO_API_KEY" => Some(api_key.clone()),
         _ => None,
     };
+    let text = options.mapping.as_deref().unwrap_or(app::DEMO_MAPPING);
     let mappings = |_: &Path| {
-        mapping::load("mappings/demo.yaml (embedded)", app::DEMO_MAPPING, &env)
+        mapping::load("mappings/demo.yaml (embedded)", text, &env)
             .map_err(|problems| problems.0.iter().map(ToString::to_string).collect())
     };
     let tenants = app::build_tenants(&settings, &store, &mappings)?;
