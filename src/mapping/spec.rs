@@ -364,7 +364,8 @@ enum AttributeForm {
     /// Just the JSONPath of the backend field.
     Path(String),
     /// The full rule.
-    Rule(AttributeFile),
+    // Boxed for clippy's large_enum_variant: the enum is never built, schemars sees through it.
+    Rule(Box<AttributeFile>),
 }
 
 impl JsonSchema for AttributeEntry {
