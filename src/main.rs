@@ -323,9 +323,6 @@ async fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
     for file in &files {
         match app::load_mapping(file, &env) {
             Ok(mapping) => {
-                for warning in mapping.warnings() {
-                    println!("! {}: {warning}", file.display());
-                }
                 let outcomes = mapping::run_tests(&mapping);
                 let failures: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
                 if failures.is_empty() {
@@ -341,6 +338,10 @@ async fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
                     for outcome in failures {
                         println!("  test `{}`: {}", outcome.name, outcome.detail);
                     }
+                }
+                // Warnings do not fail the check: the mapping works, but deserves a look.
+                for warning in mapping.warnings() {
+                    println!("! {}: {warning}", file.display());
                 }
             }
             Err(problems) => {
