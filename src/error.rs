@@ -247,6 +247,8 @@ impl From<mapping::Error> for ScimError {
             | M::DomainNotAllowed { .. }
             | M::Required { .. }
             | M::WrongType { .. }
+            | M::AmbiguousPrimary { .. }
+            | M::Conflict { .. }
             | M::UnsafePathValue { .. }
             | M::UnsafeHeaderValue { .. } => {
                 Self::bad_request(ScimType::InvalidValue, error.to_string())

@@ -319,7 +319,13 @@ async fn check(config: Option<&Path>, mappings: &[PathBuf]) -> ExitCode {
         let checked = app::load_mapping(file, &env)
             .and_then(|mapping| app::check_mapping(&file.display().to_string(), mapping));
         match checked {
-            Ok(checked) => println!("√ {} ({} tests passed)", file.display(), checked.tests),
+            Ok(checked) => {
+                println!("√ {} ({} tests passed)", file.display(), checked.tests);
+                // Warnings do not fail the check: the mapping works, but deserves a look.
+                for warning in checked.mapping.warnings() {
+                    println!("! {}: {warning}", file.display());
+                }
+            }
             Err(problems) => {
                 failed = true;
                 println!("x {}", file.display());

@@ -8,8 +8,9 @@
 
 use serde_json::Value;
 
+use super::ids::Record;
 use super::op::{Op, body_of};
-use super::{Error, members};
+use super::{Error, members, read};
 use crate::mapping::{OpName, Vars};
 use crate::scim::patch::MemberChange;
 
@@ -25,6 +26,12 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
         .map_err(|problem| Error::Invalid(vec![shape_error(problem)]))?;
     op.resource.validate_create(body).map_err(Error::Invalid)?;
     let write = op.resource.to_backend_create(body)?;
+    if op.resource.has_op(OpName::Deactivate)
+        && let Some(record) = op.deactivated_holder(body).await?
+        && let Some(resource) = reactivate(op, record, body).await?
+    {
+        return Ok(resource);
+    }
     let pending = op.begin_create(body, &write.stored).await?;
     let label = op.label(OpName::Create);
     let answer = match op
@@ -71,6 +78,51 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
     };
     let record = op.check_identity(&scim_id, Some(record), &object).await?;
     op.view(&scim_id, &object, record.as_ref())
+}
+
+/// A create whose `userName` belongs to a user soft-deleted by an earlier SCIM `DELETE` (the
+/// mapping's `deactivate`): the kept backend user is written with the create body (defaults
+/// applied, so `active` comes back) and is live again under its old id. The backend would
+/// refuse a second user of that name (409), and Entra reads "deleted" as gone, so it creates.
+/// `None` when the backend lost the user meanwhile: then it is an ordinary create.
+async fn reactivate(op: &Op<'_>, record: Record, body: &Value) -> Result<Option<Value>, Error> {
+    let (scim_id, backend_id) = (record.scim_id.clone(), record.backend_id.clone());
+    let existing = match read::fetch(op, &scim_id, &backend_id).await {
+        Ok(object) => object,
+        Err(error) if error.is_not_found() => {
+            op.forget(&record).await?;
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
+    let old = op.resource.to_scim(&existing, &record.stored)?;
+    let new = op.resource.with_defaults(body)?;
+    let write = op.resource.to_backend_replace(&existing, &old, &new)?;
+    let mut object = existing;
+    if write.backend_changed {
+        let vars = Vars::new()
+            .with("id", backend_id.as_str())
+            .with_object(write.body.clone());
+        let answer = op.call(write.op, &vars).await?;
+        object = match answer.body {
+            Some(body)
+                if !op.resource.rereads_after(write.op)
+                    && op.resource.backend_id(&body).is_some() =>
+            {
+                body
+            }
+            _ => read::fetch(op, &scim_id, &backend_id).await?,
+        };
+    }
+    let record = op
+        .save(&backend_id, Some(record), Some(&new), Some(&write.stored))
+        .await?;
+    let record = op.mark_deactivated(record, false, Some(&new)).await?;
+    tracing::info!(
+        resource = op.resource_type(),
+        "A create reactivated a resource soft-deleted by an earlier DELETE."
+    );
+    op.view(&scim_id, &object, Some(&record)).map(Some)
 }
 
 /// A member failure after the group was created says so, so the client does not retry blindly.

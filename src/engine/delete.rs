@@ -1,7 +1,8 @@
 //! Delete (`DELETE /Users/{id}`): the mapping's `delete` call, or its `deactivate` when the
-//! mapping defines one (the product keeps the user's data; the user then reads as
-//! `active: false`, and its store record stays so `externalId` still matches). The store record goes with a real delete; after it, get is 404 and
-//! filters find nothing.
+//! mapping defines one. The store record goes with a real delete. With `deactivate` the
+//! product keeps the user's data and the record stays, marked soft-deleted. Either way, after
+//! it the id answers 404 and filters find nothing (Entra reads "deleted" as gone), and a later
+//! create of the same `userName` reactivates the kept user (`create`) instead of a 409.
 
 use super::Error;
 use super::op::Op;
@@ -48,7 +49,18 @@ pub(crate) async fn run(op: &Op<'_>, id: &str) -> Result<(), Error> {
             op.forget(record).await?;
         }
     } else {
-        op.save(&backend_id, record, None, None).await?;
+        // A user the gateway has no record of yet gets one, named after its current userName,
+        // so that a create of the same name finds it again.
+        let view = match &record {
+            Some(_) => None,
+            None => match super::read::fetch(op, id, &backend_id).await {
+                Ok(object) => Some(op.resource.to_scim(&object, &serde_json::Map::new())?),
+                Err(error) if error.is_not_found() => None,
+                Err(error) => return Err(error),
+            },
+        };
+        let record = op.save(&backend_id, record, view.as_ref(), None).await?;
+        op.mark_deactivated(record, true, view.as_ref()).await?;
     }
     Ok(())
 }

@@ -26,6 +26,10 @@ use crate::store::{self, RecordState, UniqueColumn};
 /// The key of the remembered `identity` value in a record's snapshot.
 const IDENTITY: &str = "identity";
 
+/// The key, in a record's snapshot, that marks a resource soft-deleted by a SCIM `DELETE`
+/// (the mapping's `deactivate`): the backend keeps it, SCIM reads it as gone.
+const DEACTIVATED: &str = "deactivated";
+
 /// The key, in a record's snapshot, of the store writer that reserved it (see
 /// [`store::Store::writer`]): it tells a create in flight from one whose process died.
 const WRITER: &str = "writer";
@@ -43,6 +47,8 @@ pub(crate) struct Record {
     pub(crate) created: String,
     /// RFC 3339 time of the last change made through the gateway.
     pub(crate) last_modified: String,
+    /// Soft-deleted by a SCIM `DELETE` (the mapping's `deactivate`): the id answers 404.
+    pub(crate) deactivated: bool,
     inner: store::Record,
 }
 
@@ -89,9 +95,15 @@ impl Op<'_> {
         } else {
             backend_id.clone()
         };
+        let deactivated = inner
+            .snapshot
+            .as_ref()
+            .and_then(|snapshot| snapshot.get(DEACTIVATED))
+            .is_some_and(|v| v == &Value::Bool(true));
         Some(Record {
             scim_id,
             backend_id,
+            deactivated,
             stored: inner.shadow.clone(),
             created: rfc3339(inner.created),
             last_modified: rfc3339(inner.last_modified),
@@ -117,14 +129,60 @@ impl Op<'_> {
                 .await?
                 .and_then(|r| self.record(r));
             return match record {
-                Some(record) => Ok((record.backend_id.clone(), Some(record))),
-                None => Err(self.not_found(scim_id)),
+                Some(record) if !record.deactivated => {
+                    Ok((record.backend_id.clone(), Some(record)))
+                }
+                _ => Err(self.not_found(scim_id)),
             };
         }
         if scim_id.trim().is_empty() {
             return Err(self.not_found(scim_id));
         }
-        Ok((scim_id.to_owned(), self.by_backend_id(scim_id).await?))
+        match self.by_backend_id(scim_id).await? {
+            Some(record) if record.deactivated => Err(self.not_found(scim_id)),
+            record => Ok((scim_id.to_owned(), record)),
+        }
+    }
+
+    /// The soft-deleted record holding the unique key (lowercased `userName`) of `scim`, if
+    /// any: a create of that name reactivates it instead of answering 409.
+    pub(crate) async fn deactivated_holder(&self, scim: &Value) -> Result<Option<Record>, Error> {
+        let Some(key) = unique_key(scim) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store()
+            .get_by_unique_key(self.tenant(), self.resource_type(), &key)
+            .await?
+            .and_then(|r| self.record(r))
+            .filter(|r| r.deactivated))
+    }
+
+    /// Marks a record soft-deleted (`true`) or live again (`false`), with the unique key of
+    /// `view` when given (so a later create of the same name finds it).
+    pub(crate) async fn mark_deactivated(
+        &self,
+        mut record: Record,
+        deactivated: bool,
+        view: Option<&Value>,
+    ) -> Result<Record, Error> {
+        let mut snapshot = match record.inner.snapshot.take() {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        if deactivated {
+            snapshot.insert(DEACTIVATED.to_owned(), Value::Bool(true));
+        } else {
+            snapshot.remove(DEACTIVATED);
+        }
+        record.inner.snapshot = Some(Value::Object(snapshot));
+        if let Some(key) = view.and_then(unique_key) {
+            record.inner.unique_key = Some(key);
+        }
+        record.inner.last_modified = store::now();
+        self.store().update(record.inner.clone()).await?;
+        record.deactivated = deactivated;
+        Ok(record)
     }
 
     /// The SCIM id and record of a backend object found by a list or get. A backend object
@@ -213,6 +271,7 @@ impl Op<'_> {
             .await?
             .into_iter()
             .filter_map(|r| self.record(r))
+            .filter(|r| !r.deactivated)
             .collect())
     }
 

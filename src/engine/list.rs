@@ -245,6 +245,10 @@ async fn to_resource(op: &Op<'_>, item: &Value) -> Result<Option<Value>, Error> 
         item
     };
     let (scim_id, record) = op.identify(&backend_id, object).await?;
+    if record.as_ref().is_some_and(|r| r.deactivated) {
+        // Soft-deleted by a SCIM DELETE: gone for SCIM, though the backend keeps it.
+        return Ok(None);
+    }
     op.view(&scim_id, object, record.as_ref()).map(Some)
 }
 

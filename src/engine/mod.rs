@@ -257,7 +257,8 @@ impl Engine {
     }
 
     /// `DELETE /Users/{id}`: the mapping's delete, or its deactivate when it defines one (soft
-    /// delete); after a real delete the store record goes too.
+    /// delete: the record stays, marked, and the id answers 404 from then on); after a real
+    /// delete the store record goes too.
     pub async fn delete(&self, resource_type: &str, id: &str) -> Result<(), Error> {
         let op = self.begin(resource_type, "delete", Some(id))?;
         let result = delete::run(&op, id).await;

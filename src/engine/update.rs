@@ -18,8 +18,10 @@ use super::read;
 use crate::mapping::{OpName, Vars, Write};
 use crate::scim::patch::{self, MemberChange, PatchRequest};
 
-/// `PUT`: the body is the whole new resource (omitted attributes are cleared, as RFC 7644
-/// §3.5.1 says; the mapping keeps fields it does not own).
+/// `PUT`: the body is the whole new resource. Attributes it carries replace the current ones
+/// (`null` clears); attributes it leaves out are not asserted and keep their backend values
+/// (RFC 7644 §3.5.1 allows either reading; see `ResourceMapping::to_backend_replace`). The
+/// mapping keeps fields it does not own.
 pub(crate) async fn replace(op: &Op<'_>, id: &str, body: &Value) -> Result<Value, Error> {
     if !body.is_object() {
         return Err(Error::NotAnObject);
@@ -35,7 +37,7 @@ pub(crate) async fn replace(op: &Op<'_>, id: &str, body: &Value) -> Result<Value
         .map(|r| r.stored.clone())
         .unwrap_or_default();
     let old = op.resource.to_scim(&existing, &stored)?;
-    let write = op.resource.to_backend_update(&existing, &old, body)?;
+    let write = op.resource.to_backend_replace(&existing, &old, body)?;
     let resource = write_back(op, id, &backend_id, existing, record, write, body).await?;
     if let Some(members) = replaced_members(op, body) {
         members::apply(op, id, &backend_id, &[members]).await?;
@@ -109,7 +111,9 @@ pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<
     registry
         .check_shape(op.resource_type(), &new)
         .map_err(|problem| Error::Invalid(vec![super::create::shape_error(problem)]))?;
-    let write = op.resource.to_backend_update(&existing, &old, &new)?;
+    let write = op
+        .resource
+        .to_backend_patch(&existing, &old, &new, &request)?;
     let resource = write_back(op, id, &backend_id, existing, record, write, &new).await?;
     if is_group {
         members::apply(op, id, &backend_id, &member_changes).await?;

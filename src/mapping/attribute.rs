@@ -234,6 +234,8 @@ pub(crate) struct Rule {
     pub(crate) allowed: Vec<String>,
     pub(crate) map: Vec<(String, Value)>,
     pub(crate) default: Option<Value>,
+    /// The SCIM value read for a backend value `map` does not know.
+    pub(crate) read_default: Option<Value>,
     pub(crate) constant: Option<Value>,
     pub(crate) as_type: Option<AsType>,
     pub(crate) read_only: bool,
@@ -332,6 +334,54 @@ impl Rule {
             (Some(_), _) => None,
             (None, v) => Some(v.clone()),
         }
+    }
+
+    /// Whether `resource` carries this rule's top attribute at all, `null` included (a PUT
+    /// that leaves an attribute out does not assert it; one that sends `null` clears it).
+    pub(crate) fn mentioned(&self, resource: &Value) -> bool {
+        let Some(root) = resource.as_object() else {
+            return false;
+        };
+        match &self.target.urn {
+            Some(urn) => match get_ci(root, urn) {
+                None => false,
+                Some(Value::Object(container)) => {
+                    self.target.family || get_ci(container, &self.target.name).is_some()
+                }
+                Some(_) => true,
+            },
+            None => get_ci(root, &self.target.name).is_some(),
+        }
+    }
+
+    /// For a `[primary eq "True"]` rule: the error when `resource` lists several elements of
+    /// which not exactly one is primary (nothing says which one the single backend field
+    /// should hold). One element, or exactly one primary, is fine.
+    pub(crate) fn ambiguous_primary(&self, resource: &Value) -> Option<Error> {
+        let (attr, _) = self
+            .target
+            .select
+            .as_ref()
+            .filter(|_| self.select_boolean)?;
+        let root = resource.as_object()?;
+        let container = match &self.target.urn {
+            Some(urn) => non_null(get_ci(root, urn))?.as_object()?,
+            None => root,
+        };
+        let items = non_null(get_ci(container, &self.target.name))?.as_array()?;
+        let primaries = items
+            .iter()
+            .filter(|item| {
+                item.as_object()
+                    .and_then(|o| get_ci(o, attr))
+                    .is_some_and(|v| loose_eq(v, "true"))
+            })
+            .count();
+        (items.len() > 1 && primaries != 1).then(|| Error::AmbiguousPrimary {
+            attribute: self.key.clone(),
+            count: items.len(),
+            primaries,
+        })
     }
 
     /// For a `[primary eq "True"].sub` rule (a single-valued backend field fed from a
@@ -473,7 +523,7 @@ impl Rule {
             let out = obj
                 .iter()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), self.to_scim_scalar(v)))
+                .filter_map(|(k, v)| Some((k.clone(), self.to_scim_scalar(v)?)))
                 .collect();
             return Some(Value::Object(out));
         }
@@ -489,7 +539,10 @@ impl Rule {
                 (Value::Array(items), _) if found.len() == 1 => items.clone(),
                 _ => found.into_iter().cloned().collect(),
             };
-            let items: Vec<Value> = items.iter().map(|v| self.to_scim_scalar(v)).collect();
+            let items: Vec<Value> = items
+                .iter()
+                .filter_map(|v| self.to_scim_scalar(v))
+                .collect();
             if items.is_empty() {
                 return None;
             }
@@ -501,16 +554,33 @@ impl Rule {
             }
             (v, _) => v.clone(),
         };
-        Some(self.to_scim_scalar(&value))
+        self.to_scim_scalar(&value)
     }
 
-    /// Backend scalar → SCIM scalar: reverse `map`, lowercase/trim, the SCIM type.
-    fn to_scim_scalar(&self, value: &Value) -> Value {
-        let mut v = self
+    /// Backend scalar → SCIM scalar: reverse `map`, lowercase/trim, the SCIM type. `None`
+    /// when the value cannot be read honestly: a value the `map` table does not know (without
+    /// a `read_default`), or a text that is no boolean for a Boolean attribute.
+    fn to_scim_scalar(&self, value: &Value) -> Option<Value> {
+        let hit = self
             .map
             .iter()
-            .find(|(_, backend)| backend == value || scalar_text(backend) == scalar_text(value))
-            .map_or_else(|| value.clone(), |(scim, _)| Value::String(scim.clone()));
+            .find(|(_, backend)| backend == value || scalar_text(backend) == scalar_text(value));
+        let mut v = match (hit, &self.read_default) {
+            (Some((scim, _)), _) => Value::String(scim.clone()),
+            (None, _) if self.map.is_empty() => value.clone(),
+            (None, Some(fallback)) => {
+                tracing::debug!(attribute = %self.key, value = %scalar_text(value), "Backend value not in `map`; read as `read_default`.");
+                fallback.clone()
+            }
+            (None, None) => {
+                tracing::warn!(
+                    attribute = %self.key,
+                    "A backend value is not in this attribute's `map` table; the attribute is left out (add the value to `map`, or declare `read_default`)."
+                );
+                tracing::debug!(attribute = %self.key, value = %scalar_text(value), "Unmapped backend value.");
+                return None;
+            }
+        };
         if let Value::String(s) = &v {
             let mut s = s.clone();
             if self.trim {
@@ -521,7 +591,15 @@ impl Rule {
             }
             v = Value::String(s);
         }
-        to_type(v, self.scim_type)
+        let typed = to_type(v, self.scim_type);
+        if self.scim_type == AttrType::Boolean && !typed.is_boolean() {
+            tracing::warn!(
+                attribute = %self.key,
+                "A backend value does not read as a boolean; the attribute is left out (map it with `map`)."
+            );
+            return None;
+        }
+        Some(typed)
     }
 
     /// A SCIM value → the backend value, checking `allowed` and applying transforms.

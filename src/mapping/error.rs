@@ -75,6 +75,36 @@ pub enum Error {
         /// The operator (`eq`, `co`, `and`, …).
         operator: String,
     },
+    /// A single-valued backend field mapped from the `primary` element of a multi-valued
+    /// attribute, given several elements of which not exactly one is `primary` (Entra's
+    /// AppRoleAssignmentsComplex marks every role `primary: false`).
+    #[error(
+        "`{attribute}` needs exactly one element with `primary: true`, got {count} elements and {primaries} primary; the backend holds one value (send one element, or mark one `primary`)"
+    )]
+    AmbiguousPrimary {
+        /// The SCIM attribute as the mapping names it.
+        attribute: String,
+        /// How many elements the request carries.
+        count: usize,
+        /// How many of them are marked `primary: true`.
+        primaries: usize,
+    },
+    /// Two SCIM attributes of one request written to one backend field with different values.
+    #[error(
+        "`{first}` (`{first_value}`) and `{second}` (`{second_value}`) are both written to the backend field `{field}`; send the same value for both"
+    )]
+    Conflict {
+        /// The backend field, as a JSONPath.
+        field: String,
+        /// The first SCIM attribute, as the mapping names it.
+        first: String,
+        /// Its value, as the backend would get it.
+        first_value: String,
+        /// The second SCIM attribute.
+        second: String,
+        /// Its value.
+        second_value: String,
+    },
     /// A SCIM body that is not a JSON object.
     #[error("a SCIM resource must be a JSON object")]
     NotAnObject,

@@ -90,6 +90,27 @@ impl Mapping {
         self.groups.as_ref()
     }
 
+    /// Things that load but deserve a look, one sentence each, for `scimgate check`: backend
+    /// fields written from two or more SCIM attributes (a request that gives them different
+    /// values is refused with 400).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, resource) in [("users", &self.users), ("groups", &self.groups)] {
+            let Some(resource) = resource else { continue };
+            for (field, attributes) in resource.shared_fields() {
+                out.push(format!(
+                    "{key}: the backend field `{field}` is written from {}; a request that gives them different values is refused (400 invalidValue)",
+                    attributes
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ));
+            }
+        }
+        out
+    }
+
     /// The path and query of a next-page link, when it points at the backend (same scheme, host
     /// and port as `base_url`) or is a relative `/path`; `None` for a link elsewhere, which must
     /// never be followed (a backend must not be able to send the gateway's credentials away).

@@ -61,9 +61,13 @@ fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
     }
     if let Some(w) = &t.create {
         let scim = w.scim.as_ref().ok_or("`create` needs `scim`")?;
-        let result = resource
-            .validate_create(scim)
-            .map_err(|errors| errors.into_iter().next().unwrap_or(Error::NotAnObject))
+        // The same checks, in the same order, as the engine's create (`engine::create`).
+        let result = shape(mapping, resource, scim)
+            .and_then(|()| {
+                resource
+                    .validate_create(scim)
+                    .map_err(|errors| errors.into_iter().next().unwrap_or(Error::NotAnObject))
+            })
             .and_then(|()| resource.to_backend_create(scim))
             .and_then(|write| {
                 let req = resource.render(write.op, &Vars::new().with_object(write.body))?;
@@ -77,7 +81,7 @@ fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
             .as_ref()
             .ok_or("`replace` needs `current` (the backend object)")?;
         let scim = w.scim.as_ref().ok_or("`replace` needs `scim`")?;
-        let result = update(resource, current, scim);
+        let result = shape(mapping, resource, scim).and_then(|()| update(resource, current, scim));
         return check_write(w, result);
     }
     if let Some(w) = &t.patch {
@@ -93,6 +97,18 @@ fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
         return check_filter(mapping, resource, f);
     }
     Err("nothing to test".into())
+}
+
+/// The JSON shape check the engine makes before a create or replace.
+fn shape(mapping: &Mapping, resource: &ResourceMapping, scim: &Value) -> Result<(), Error> {
+    mapping
+        .registry()
+        .check_shape(resource.resource_type(), scim)
+        .map_err(|problem| Error::WrongType {
+            attribute: problem.attribute,
+            value: format!("(a JSON {})", problem.found),
+            expected: problem.expected.to_owned(),
+        })
 }
 
 /// SCIM PATCH operations on a current backend object: member calls first, then the write.
@@ -140,7 +156,7 @@ fn patch(
         )
         .map_err(|e| bad(&e))?;
     }
-    let write = resource.to_backend_update(current, &old, &new)?;
+    let write = resource.to_backend_patch(current, &old, &new, &request)?;
     if write.backend_changed {
         requests.push(resource.render(
             write.op,
@@ -196,7 +212,7 @@ pub(crate) fn update(
     new_scim: &Value,
 ) -> Result<(Vec<RenderedRequest>, Map<String, Value>), Error> {
     let old = resource.to_scim(current, &Map::new())?;
-    let write = resource.to_backend_update(current, &old, new_scim)?;
+    let write = resource.to_backend_replace(current, &old, new_scim)?;
     if !write.backend_changed {
         return Ok((Vec::new(), write.stored));
     }

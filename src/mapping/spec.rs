@@ -317,6 +317,11 @@ pub struct AttributeFile {
     /// SCIM value used on create when the attribute is absent or null.
     #[serde(default)]
     pub default: Option<Value>,
+    /// SCIM value (one of the `map` keys) read when the backend holds a value the `map` table
+    /// does not know (a status `invited`). Without it such a value is left out of the SCIM
+    /// resource, with a warning in the log; the raw backend value is never returned.
+    #[serde(default)]
+    pub read_default: Option<Value>,
     /// Backend value stamped on create whatever SCIM sent.
     #[serde(default)]
     pub constant: Option<Value>,
@@ -359,7 +364,8 @@ enum AttributeForm {
     /// Just the JSONPath of the backend field.
     Path(String),
     /// The full rule.
-    Rule(AttributeFile),
+    // Boxed for clippy's large_enum_variant: the enum is never built, schemars sees through it.
+    Rule(Box<AttributeFile>),
 }
 
 impl JsonSchema for AttributeEntry {

@@ -1,7 +1,7 @@
 //! Tests of the whole module: the shipped mappings, the broken-file fixtures, the JSON Schema.
 
 use super::*;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 use std::path::Path;
 
 /// Test environment: secrets are set, everything else uses the file's defaults.
@@ -208,7 +208,8 @@ fn email_domain_policy_names_the_domain() {
     );
     assert!(
         u.validate_create(
-            &json!({"userName": " a@Example.COM\t", "emails": [{"value": "b@example.com "}]})
+            // One address in both (the demo writes both into `email`, issue 12).
+            &json!({"userName": " a@Example.COM\t", "emails": [{"value": "A@example.com "}]})
         )
         .is_ok(),
         "blanks around an address are not part of its domain"
@@ -750,4 +751,214 @@ fn a_formatted_address_may_hold_line_breaks_and_nothing_else_may() {
     }
     let body = json!({ "userName": "ann", "displayName": "Ann\nLee" });
     assert!(users.validate_create(&body).is_err(), "{body} was accepted");
+}
+
+/// A mapping that writes `userName` and the work email into one field, with a `map:` table
+/// that knows two statuses; `extra` adds attribute lines.
+fn shared(extra: &str) -> Mapping {
+    let text = format!(
+        r#"
+version: 1
+backend:
+  base_url: https://api.example.com/
+  auth: {{ bearer: "${{TOKEN}}" }}
+users:
+  id: "$.id"
+  operations:
+    create: {{ method: POST, path: /u }}
+    get: {{ method: GET, path: "/u/{{id}}" }}
+    list: {{ method: GET, path: /u, items: "$[*]" }}
+    replace: {{ method: PUT, path: "/u/{{id}}" }}
+    delete: {{ method: DELETE, path: "/u/{{id}}" }}
+  attributes:
+    userName: {{ path: "$.email", required: true }}
+    'emails[type eq "work"].value': "$.email"
+    displayName: "$.display_name"
+    externalId: {{ store: true }}
+    'roles[primary eq "True"].value': {{ path: "$.role", default: User }}
+{extra}
+"#
+    );
+    load("shared.yaml", &text, &test_env).unwrap_or_else(|p| panic!("{}", p.render()))
+}
+
+/// Issue 12: two attributes into one backend field with different values are refused naming
+/// both (create, PUT, PATCH); the same value (case aside) is one value; `check` warns.
+#[test]
+fn issue_12_two_attributes_into_one_field() {
+    let m = shared("");
+    let u = users(&m);
+    let both = |a: &str, b: &str| json!({"userName": a, "emails": [{"type": "work", "value": b}]});
+    let error = u
+        .to_backend_create(&both("a@x.com", "b@x.com"))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "`emails[type eq \"work\"].value` (`b@x.com`) and `userName` (`a@x.com`) are both \
+         written to the backend field `$.email`; send the same value for both"
+    );
+    assert!(u.validate_create(&both("a@x.com", "b@x.com")).is_err());
+    let write = u.to_backend_create(&both("a@x.com", "A@X.com")).unwrap();
+    assert_eq!(write.body["email"], "A@X.com", "the first in rule order");
+
+    let current = json!({"id": 1, "email": "a@x.com", "role": "User"});
+    let old = u.to_scim(&current, &Map::new()).unwrap();
+    assert!(matches!(
+        u.to_backend_replace(&current, &old, &both("b@x.com", "a@x.com")),
+        Err(Error::Conflict { .. })
+    ));
+    // PATCH: an addressed attribute is asserted even when its value stays.
+    let request = crate::scim::patch::PatchRequest::parse(
+        &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+            {"op": "replace", "path": "userName", "value": "b@x.com"},
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "a@x.com"}]}),
+        m.registry(),
+    )
+    .unwrap();
+    let mut new = old.clone();
+    new["userName"] = json!("b@x.com");
+    assert!(matches!(
+        u.to_backend_patch(&current, &old, &new, &request),
+        Err(Error::Conflict { .. })
+    ));
+    // Entra's rename: only userName addressed, the email follows it.
+    let rename = crate::scim::patch::PatchRequest::parse(
+        &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+            {"op": "replace", "path": "userName", "value": "b@x.com"}]}),
+        m.registry(),
+    )
+    .unwrap();
+    let write = u.to_backend_patch(&current, &old, &new, &rename).unwrap();
+    assert_eq!(write.body["email"], "b@x.com");
+
+    assert_eq!(
+        m.warnings(),
+        vec![
+            "users: the backend field `$.email` is written from \
+             `emails[type eq \"work\"].value` and `userName`; a request that gives them different values is \
+             refused (400 invalidValue)"
+                .to_owned()
+        ]
+    );
+    assert!(demo_has_no_unexpected_warnings());
+}
+
+/// The shipped demo mapping warns only about fields it shares on purpose.
+fn demo_has_no_unexpected_warnings() -> bool {
+    demo()
+        .warnings()
+        .iter()
+        .all(|w| w.contains("`$.email`") || w.contains("`$.username`"))
+}
+
+/// Issue 12: a PUT asserts only the attributes its body carries; omitted ones keep their
+/// backend values (and stored ones stay), `null` clears.
+#[test]
+fn issue_12_put_keeps_what_it_leaves_out() {
+    let m = shared("");
+    let u = users(&m);
+    let current = json!({"id": 1, "email": "a@x.com", "display_name": "A", "role": "Admin",
+                         "notes": "kept"});
+    let mut stored = Map::new();
+    stored.insert("externalId".into(), json!("ext-1"));
+    let old = u.to_scim(&current, &stored).unwrap();
+    let write = u
+        .to_backend_replace(&current, &old, &json!({"userName": "a@x.com"}))
+        .unwrap();
+    assert!(!write.backend_changed, "{}", write.body);
+    assert_eq!(write.body, current);
+    assert_eq!(write.stored["externalId"], "ext-1");
+    let write = u
+        .to_backend_replace(
+            &current,
+            &old,
+            &json!({"userName": "b@x.com", "displayName": null, "externalId": null}),
+        )
+        .unwrap();
+    assert_eq!(
+        write.body,
+        json!({"id": 1, "email": "b@x.com", "display_name": null, "role": "Admin",
+               "notes": "kept"})
+    );
+    assert_eq!(write.stored["externalId"], Value::Null);
+    // PATCH remove of the work email does not empty the login it shares the field with.
+    let mut new = old.clone();
+    new.as_object_mut().unwrap().remove("emails");
+    let write = u.to_backend_update(&current, &old, &new).unwrap();
+    assert!(!write.backend_changed, "{}", write.body);
+}
+
+/// Issue 12: several elements, not exactly one primary, for a single-valued `[primary eq
+/// "True"]` field is refused before the default could stand in; one primary is taken.
+#[test]
+fn issue_12_roles_without_one_primary_are_refused() {
+    let m = shared("");
+    let u = users(&m);
+    let role = |v: &str, p: bool| json!({"primary": p, "value": v});
+    let body = |roles: Value| json!({"userName": "a@x.com", "roles": roles});
+    for roles in [
+        json!([role("Admin", false), role("User", false)]),
+        json!([role("Admin", true), role("User", true)]),
+        json!([{"value": "Admin"}, {"value": "User"}]),
+    ] {
+        let errors = u.validate_create(&body(roles.clone())).unwrap_err();
+        assert!(
+            matches!(errors.as_slice(), [Error::AmbiguousPrimary { attribute, .. }]
+                if attribute == "roles[primary eq \"True\"].value"),
+            "{roles}: {errors:?}"
+        );
+        assert!(u.to_backend_create(&body(roles)).is_err());
+    }
+    let write = u
+        .to_backend_create(&body(json!([role("Admin", false), role("User", true)])))
+        .unwrap();
+    assert_eq!(write.body["role"], "User");
+    let write = u
+        .to_backend_create(&body(json!([role("Admin", false)])))
+        .unwrap();
+    assert_eq!(write.body["role"], "Admin");
+    let write = u.to_backend_create(&body(json!([]))).unwrap();
+    assert_eq!(
+        write.body["role"], "User",
+        "the default, for no roles at all"
+    );
+}
+
+/// Issue 12: a backend value `map:` does not know is left out, or read as `read_default`;
+/// a `read_default` needs `map` and must be one of its keys.
+#[test]
+fn issue_12_unmapped_backend_values() {
+    let m =
+        shared(r#"    active: { path: "$.status", map: { "true": active, "false": disabled } }"#);
+    let invited = json!({"id": 1, "email": "a@x.com", "status": "invited"});
+    let scim = users(&m).to_scim(&invited, &Map::new()).unwrap();
+    assert!(scim.get("active").is_none(), "{scim}");
+    let m = shared(
+        r#"    active: { path: "$.status", map: { "true": active, "false": disabled }, read_default: "false" }"#,
+    );
+    let scim = users(&m).to_scim(&invited, &Map::new()).unwrap();
+    assert_eq!(scim["active"], false);
+    // Without `map`, a text that is no boolean is not returned in a boolean either.
+    let m = shared(r#"    active: "$.status""#);
+    let scim = users(&m).to_scim(&invited, &Map::new()).unwrap();
+    assert!(scim.get("active").is_none(), "{scim}");
+
+    for (line, problem) in [
+        (
+            r#"    active: { path: "$.status", read_default: "false" }"#,
+            "it needs `map`",
+        ),
+        (
+            r#"    active: { path: "$.status", map: { "true": active }, read_default: "false" }"#,
+            "read_default `false` is not a `map` key (keys: true)",
+        ),
+    ] {
+        let text = format!(
+            "version: 1\nbackend: {{ base_url: https://a.example.com/ }}\nusers:\n  id: \"$.id\"\n  \
+             operations: {{ get: {{ method: GET, path: \"/u/{{id}}\" }}, list: {{ method: GET, path: /u, items: \"$[*]\" }} }}\n  \
+             attributes:\n    userName: \"$.email\"\n{line}\n"
+        );
+        let problems = load("bad.yaml", &text, &test_env).unwrap_err().render();
+        assert!(problems.contains(problem), "{problems}");
+    }
 }

@@ -218,6 +218,25 @@ pub(super) fn compile_rule(
             .sub
             .as_deref()
             .is_some_and(|sub| eq_name(sub, "formatted"));
+    if let Some(read_default) = &a.read_default {
+        let text = crate::mapping::attribute::scalar_text(read_default);
+        if a.map.is_empty() {
+            ctx.at(
+                &with(path, &["read_default"]),
+                "`read_default` is the SCIM value for backend values `map` does not know: it needs `map`",
+            );
+            ok = false;
+        } else if !a.map.keys().any(|k| k.eq_ignore_ascii_case(&text)) {
+            ctx.at(
+                &with(path, &["read_default"]),
+                format!(
+                    "read_default `{text}` is not a `map` key (keys: {})",
+                    a.map.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+            ok = false;
+        }
+    }
     ok.then(|| Rule {
         key: key.to_owned(),
         target,
@@ -230,6 +249,7 @@ pub(super) fn compile_rule(
         allowed: a.allowed.clone(),
         map: a.map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         default: a.default.clone(),
+        read_default: a.read_default.clone(),
         constant: a.constant.clone(),
         as_type: a.as_type,
         read_only: a.read_only,

@@ -90,15 +90,36 @@ fn check(attr: &Attribute, value: &Value, name: &str) -> Result<(), ShapeProblem
     }
     if attr.multi_valued {
         return match value {
-            Value::Array(items) => items
-                .iter()
-                .try_for_each(|item| check_single(attr, item, name)),
+            Value::Array(items) => items.iter().try_for_each(|item| match item {
+                // A list of simple values may come as `[{"value": "Sales"}]` (Entra's
+                // `Split()` on an extension attribute; the README's `split:` shape).
+                Value::Object(map) if attr.attr_type != AttrType::Complex => {
+                    wrapped_value(map, name)
+                        .unwrap_or_else(|| Err(problem(name, "array of values", item)))
+                }
+                _ => check_single(attr, item, name),
+            }),
             // A list of strings may come as one delimited string (mappings with `split`).
             Value::String(_) if attr.attr_type != AttrType::Complex => Ok(()),
             _ => Err(problem(name, "array", value)),
         };
     }
     check_single(attr, value, name)
+}
+
+/// `Some(Ok)` when a list element of a simple attribute is `{"value": scalar}` (other keys
+/// such as `display` or `primary` allowed); `None` when it is some other object.
+fn wrapped_value(
+    map: &serde_json::Map<String, Value>,
+    name: &str,
+) -> Option<Result<(), ShapeProblem>> {
+    let (_, value) = map.iter().find(|(key, _)| eq_name(key, "value"))?;
+    Some(match value {
+        Value::Object(_) | Value::Array(_) => {
+            Err(problem(&format!("{name}.value"), "single value", value))
+        }
+        _ => Ok(()),
+    })
 }
 
 fn check_single(attr: &Attribute, value: &Value, name: &str) -> Result<(), ShapeProblem> {
@@ -198,6 +219,33 @@ mod tests {
             misfit("User", json!({ENTERPRISE: {"manager": [1]}})),
             Some(format!("{ENTERPRISE}:manager"))
         );
+    }
+
+    /// Issue 12: a multi-valued simple attribute (a `split:` field such as the demo's
+    /// `folders`) given as `[{"value": "Sales"}]` is the README's shape, not a misfit; an
+    /// element that is some other object, or whose `value` is not a scalar, still is.
+    #[test]
+    fn issue_12_value_objects_fit_a_list_of_simple_values() {
+        let folders = Attribute::new("folders", AttrType::String).multi();
+        for fits in [
+            json!([{"value": "Sales"}, {"value": " Travel"}]),
+            json!(["Sales", "Travel"]),
+            json!("Sales, Travel"),
+            json!([{"value": "Sales", "display": "Sales"}]),
+        ] {
+            assert_eq!(check(&folders, &fits, "folders"), Ok(()), "{fits}");
+        }
+        for (misfit, at) in [
+            (json!([{"name": "Sales"}]), "folders"),
+            (json!([{"value": {"x": 1}}]), "folders.value"),
+            (json!([{"value": [1]}]), "folders.value"),
+        ] {
+            assert_eq!(
+                check(&folders, &misfit, "folders").map_err(|p| p.attribute),
+                Err(at.to_owned()),
+                "{misfit}"
+            );
+        }
     }
 
     #[test]

@@ -143,8 +143,10 @@ async fn gateway_ids_translate_group_members() -> Result<()> {
     Ok(())
 }
 
+/// Issue 12 changed this contract: a soft-deleted user stays in the backend (disabled) but
+/// SCIM reads it as gone (Entra reads "deleted" as gone; it used to read `active: false`).
 #[tokio::test]
-async fn soft_delete_keeps_the_user_inactive() -> Result<()> {
+async fn soft_delete_keeps_the_backend_user_and_scim_reads_it_gone() -> Result<()> {
     // The demo mapping's own commented-out soft-delete line, switched on.
     let yaml = DEMO_MAPPING.replacen("    # deactivate: {", "    deactivate: {", 1);
     assert_ne!(
@@ -160,10 +162,14 @@ async fn soft_delete_keeps_the_user_inactive() -> Result<()> {
     engine.delete("User", &id).await?;
     assert_eq!(fx.demo.calls().total, 1);
     assert_eq!(fx.demo.calls().route("PATCH /api/v1/users/{id}"), 1);
-    let user = engine.get("User", &id).await?;
-    assert_eq!(user["active"], false);
-    assert_eq!(user["externalId"], "ext-soft");
+    let backend = fx
+        .demo
+        .user(id.parse()?)
+        .expect("the backend keeps the user");
+    assert_eq!(backend["status"], "disabled");
+    let error = engine.get("User", &id).await.unwrap_err();
+    assert_eq!(ScimError::from(error).status, 404);
     let found = find(&engine, "User", r#"externalId eq "ext-soft""#).await?;
-    assert_eq!(found["Resources"][0]["active"], false);
+    assert_eq!(found["totalResults"], 0, "{found}");
     Ok(())
 }

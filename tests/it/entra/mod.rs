@@ -8,6 +8,7 @@ mod delete;
 mod discovery;
 mod groups;
 mod reads;
+mod silent;
 pub(crate) mod support;
 mod tutorial;
 mod update;

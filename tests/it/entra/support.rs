@@ -104,7 +104,8 @@ pub(crate) struct Options {
     pub(crate) entra_jwt: Option<(String, String)>,
     /// Users the demo API holds before the test starts.
     pub(crate) seed_users: usize,
-    /// Another mapping text instead of the embedded `mappings/demo.yaml`.
+    /// A mapping written in the test, instead of the embedded `mappings/demo.yaml` (same
+    /// `DEMO_BACKEND_URL` / `DEMO_API_KEY` variables).
     pub(crate) mapping: Option<String>,
 }
 
@@ -183,12 +184,9 @@ async fn start(options: Options) -> Result<Gateway> {
         "DEMO_API_KEY" => Some(api_key.clone()),
         _ => None,
     };
-    let text = options
-        .mapping
-        .clone()
-        .unwrap_or_else(|| app::DEMO_MAPPING.to_owned());
+    let text = options.mapping.as_deref().unwrap_or(app::DEMO_MAPPING);
     let mappings = |_: &Path| {
-        mapping::load("mappings/demo.yaml (embedded)", &text, &env)
+        mapping::load("mappings/demo.yaml (embedded)", text, &env)
             .map_err(|problems| problems.0.iter().map(ToString::to_string).collect())
     };
     let tenants = app::build_tenants(&settings, &store, &mappings)?;
