@@ -147,8 +147,9 @@ impl Engine {
         self.get_with(resource_type, id, false).await
     }
 
-    /// Like [`Engine::get`]; with `members`, a group also carries its `members` (one more call,
-    /// when the mapping can list members). Entra always excludes them; other clients may not.
+    /// Like [`Engine::get`]; with `members`, a group also carries its `members` (one more call per
+    /// page of members, when the mapping can list them). Entra always excludes them; other
+    /// clients may not.
     pub async fn get_with(
         &self,
         resource_type: &str,
