@@ -666,6 +666,11 @@ pub struct WriteTestFile {
     /// The SCIM PATCH operations (`patch`): `[{op, path, value}]`.
     #[serde(default)]
     pub operations: Option<Vec<Value>>,
+    /// The group's `members.list` answer (one page), for `patch` cases of mappings with
+    /// `skip_present` or a `{row}` removal: adds of members listed there are skipped, and
+    /// removals take `{row}` from it.
+    #[serde(default)]
+    pub members: Option<Value>,
     /// The backend requests it must produce, in order.
     #[serde(default)]
     pub expect: Vec<ExpectedRequestFile>,
