@@ -224,13 +224,12 @@ pub(crate) async fn plan(
             continue;
         }
         let backend = match op.member_lookup(id).await? {
-            Some(Member::Known(backend)) => Some(backend),
             Some(Member::Unverified(backend))
                 if check_backend && !present.as_ref().is_some_and(|p| p.contains(&backend)) =>
             {
                 user_exists(op, &backend).await?.then_some(backend)
             }
-            Some(Member::Unverified(backend)) => Some(backend),
+            Some(Member::Known(backend) | Member::Unverified(backend)) => Some(backend),
             None => None,
         };
         match backend.filter(|b| renders(op, b)) {
