@@ -150,6 +150,7 @@ impl From<engine::Error> for ScimError {
             E::TooMany { .. } => Self::bad_request(ScimType::TooMany, error.to_string()),
             E::Partial { .. } => {
                 let detail = error.to_string();
+                let partial = error.partial_summary();
                 let E::Partial { source, .. } = error else {
                     return internal(&error);
                 };
@@ -161,7 +162,9 @@ impl From<engine::Error> for ScimError {
                 } else {
                     502
                 };
-                Self::new(status, detail)
+                let mut scim = Self::new(status, detail);
+                scim.partial = partial;
+                scim
             }
             E::Backend(inner) => inner.into(),
             E::BadAnswer { .. } | E::ForeignNextLink { .. } => Self::new(

@@ -114,6 +114,25 @@ pub enum Error {
 }
 
 impl Error {
+    /// For [`Error::Partial`]: `still in place: …; undone: …; not applied: …`.
+    pub fn partial_summary(&self) -> Option<String> {
+        let Self::Partial {
+            landed,
+            undone,
+            not_applied,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        Some(format!(
+            "still in place: {}; undone: {}; not applied: {}",
+            list_text(landed),
+            list_text(undone),
+            list_text(not_applied)
+        ))
+    }
+
     /// Whether the failure means "this resource does not exist" (backend 404 or a classified
     /// not-found answer), so a filter can answer with zero results instead.
     pub fn is_not_found(&self) -> bool {

@@ -102,6 +102,10 @@ fn classified_engine_errors() {
         not_applied: vec!["add member 7".to_owned()],
     });
     assert_eq!(partial.status, 502);
+    assert_eq!(
+        partial.partial.as_deref(),
+        Some("still in place: added member 1; undone: nothing; not applied: add member 7")
+    );
     assert!(
         partial.detail.contains("still in place: added member 1")
             && partial.detail.contains("not applied: add member 7"),

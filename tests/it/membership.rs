@@ -185,3 +185,82 @@ async fn issue_13_a_late_failure_is_undone_or_named() {
     assert!(text.contains("not applied: change of group"), "{text}");
     assert_eq!(gw.members(&gid).len(), 2);
 }
+
+/// A request applied in part (its undo failed) is audited with exactly what landed.
+#[tokio::test]
+async fn issue_13_a_partial_change_is_audited_with_what_landed() {
+    use crate::obs::{As, start};
+    let gw = start().await.expect("gateway");
+    let group = gw
+        .scim(
+            As::Alpha,
+            "POST",
+            "/Groups",
+            Some(&json!({"schemas": [CORE_GROUP], "displayName": "audited"})),
+        )
+        .await
+        .expect(201);
+    let gid = group["id"].as_str().expect("id").to_owned();
+    let mut users = Vec::new();
+    for name in ["pa", "pb"] {
+        let user = gw
+            .scim(
+                As::Alpha,
+                "POST",
+                "/Users",
+                Some(&crate::entra::support::entra_user(
+                    &format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple()),
+                    name,
+                )),
+            )
+            .await
+            .expect(201);
+        users.push(user["id"].as_str().expect("id").to_owned());
+    }
+    // The rename (last write) fails, and so does the first undo.
+    gw.demo()
+        .inject(Fault::status(500).on("PUT /api/v1/teams/{id}").times(1));
+    gw.demo().inject(
+        Fault::status(500)
+            .on("DELETE /api/v1/teams/{id}/members/{user_id}")
+            .times(1),
+    );
+    let body = crate::entra::support::patch_body(&json!([
+        {"op": "add", "path": "members", "value": [{"value": users[0]}, {"value": users[1]}]},
+        {"op": "replace", "path": "displayName", "value": "audited renamed"}
+    ]));
+    let answer = gw
+        .scim(As::Alpha, "PATCH", &format!("/Groups/{gid}"), Some(&body))
+        .await;
+    assert!(answer.status >= 500, "{}", answer.text);
+    let trail = gw
+        .send(
+            As::Alpha,
+            "GET",
+            &gw.main_url(&format!(
+                "/admin/audit?since=2000-01-01T00:00:00Z&scimId={gid}"
+            )),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    let entries = trail["entries"].as_array().cloned().unwrap_or_default();
+    let patch = entries
+        .iter()
+        .find(|e| e["operation"] == "patch" && e["kind"] == "Group")
+        .unwrap_or_else(|| panic!("no patch entry: {trail}"));
+    let outcome = patch["outcome"].as_str().unwrap_or_default();
+    assert!(answer.text.contains("still in place"), "{}", answer.text);
+    assert!(
+        outcome.starts_with(&format!(
+            "partial: still in place: added member {}, added member {}",
+            users[0], users[1]
+        )),
+        "{outcome}"
+    );
+    assert!(
+        outcome.contains("not applied: change of group"),
+        "{outcome}"
+    );
+}
