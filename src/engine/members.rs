@@ -146,7 +146,12 @@ impl Journal {
             return error;
         }
         still.reverse();
+        let scim_id = self
+            .created
+            .as_ref()
+            .map_or_else(|| op.scim_id().to_owned(), |(scim_id, _)| scim_id.clone());
         tracing::error!(
+            scim_id = %scim_id,
             still_in_place = %still.join(", "),
             undone = %undone.join(", "),
             not_applied = %not_applied.join(", "),
