@@ -5,6 +5,7 @@
 #   bench/run.sh                      # everything, ~4 minutes on 2 cores
 #   DURATION=10s bench/run.sh         # longer runs per scenario (default 5s)
 #   SCIMGATE_BIN=path bench/run.sh    # use this binary instead of building one
+#   ONLY=big_group bench/run.sh       # only the 10,000-member group scenario (issue 13), printed
 #
 # Passes: 10,000 users over plain HTTP, the same over TLS (gateway only), 100,000 users over plain
 # HTTP. Each scenario runs at concurrency 1 and 32. Needs wrk (apt-get install wrk), openssl,
@@ -118,7 +119,7 @@ run_wrk() {
   local calls0 ticks0 calls1 ticks1 out result
   calls0=$(backend_calls); ticks0=$(cpu_ticks "$pid")
   out=$(SCENARIO="$scenario" TOKEN="$TOKEN" API_KEY="$API_KEY" USERS="$users" BASE=/scim/v2 \
-    GROUP_ID="${GROUP_ID:-1}" RUN_TAG="$pass-$mode-$conc-$RANDOM" \
+    GROUP_ID="${GROUP_ID:-1}" BIG_GROUP_ID="${BIG_GROUP_ID:-1}" RUN_TAG="$pass-$mode-$conc-$RANDOM" \
     wrk -t"$threads" -c"$conc" -d"$DURATION" --timeout 5s -s "$LUA" "$url")
   calls1=$(backend_calls); ticks1=$(cpu_ticks "$pid")
   result=$(grep '^RESULT ' <<<"$out" | cut -d' ' -f2-)
@@ -160,6 +161,32 @@ gateway_pass() {
   memory "$pass" "$mode"
 }
 
+# big_group_pass USERS: a group of 10,000 members (seeded straight into the example API): GET of
+# the group with its members, and a one-member add to it, at c=1. Prints calls per operation.
+big_group_pass() {
+  local users="$1" team
+  start_gateway none
+  BIG_GROUP_ID=$(curl -fsS "${auth[@]}" -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"bench-big-group"}' \
+    "$GATEWAY_URL/scim/v2/Groups" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  team="$BIG_GROUP_ID"   # the demo mapping's SCIM ids are the backend ids
+  curl -fsS -o /dev/null -d "{\"users\": 10000, \"team\": $team}" "http://127.0.0.1:$BACKEND_PORT/_admin/seed"
+  for scenario in big_group_get big_group_add; do
+    run_wrk big_group none gateway "$scenario" 1 "$users"
+  done
+  python3 - "$RESULTS" <<'PY' >&2
+import json, sys
+for line in open(sys.argv[1]):
+    row = json.loads(line)
+    if row.get("pass") != "big_group":
+        continue
+    w = row["wrk"]
+    print(f"{row['scenario']}: {w['requests']} requests, "
+          f"{row['backend_calls'] / max(w['requests'], 1):.1f} backend calls per operation, "
+          f"p50 {w['p50'] / 1000:.2f} ms, p99 {w['p99'] / 1000:.2f} ms, "
+          f"errors {w['errors_status']}")
+PY
+}
+
 direct_pass() {
   local pass="$1" users="$2"
   for scenario in direct_filter direct_get; do
@@ -172,6 +199,12 @@ direct_pass() {
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
 
+if [[ "${ONLY:-}" == big_group ]]; then
+  start_backend 10000
+  big_group_pass 10000
+  exit 0
+fi
+
 for users in 10000 100000; do
   log "example API with $users users"
   start_backend "$users"
@@ -180,6 +213,7 @@ for users in 10000 100000; do
   gateway_pass "$users" none "$users"
   if [[ "$users" == 10000 ]]; then
     gateway_pass "$users" files "$users"
+    big_group_pass "$users"
   fi
 done
 stop "$GATEWAY_PID"; GATEWAY_PID=""

@@ -1,10 +1,12 @@
 -- wrk script for bench/run.sh: one scenario per run, chosen by the environment.
---   SCENARIO   filter | get | create | patch | group_add | direct_filter | direct_get
+--   SCENARIO   filter | get | create | patch | group_add | big_group_get | big_group_add |
+--              direct_filter | direct_get
 --   TOKEN      the gateway's bearer token (gateway scenarios)
 --   API_KEY    the example API's X-Api-Key (direct scenarios)
 --   USERS      how many seeded users (ids 1..USERS, user{n}@example.com)
 --   BASE       path prefix of the SCIM API (/scim/v2)
 --   GROUP_ID   the group the group_add scenario adds members to
+--   BIG_GROUP_ID  the 10,000-member group of big_group_get / big_group_add
 --   RUN_TAG    makes created userNames unique across runs
 -- At the end it prints one line `RESULT {json}` with the counts and latency percentiles (µs).
 
@@ -15,6 +17,7 @@ local users = tonumber(os.getenv("USERS") or "1000")
 local base = os.getenv("BASE") or "/scim/v2"
 local group_id = os.getenv("GROUP_ID") or "1"
 local run_tag = os.getenv("RUN_TAG") or "run"
+local big_group_id = os.getenv("BIG_GROUP_ID") or "1"
 
 local thread_counter = 0
 function setup(thread)
@@ -71,6 +74,18 @@ builders.group_add = function()
   local body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":['
     .. '{"op":"Add","path":"members","value":[{"value":"' .. user_id() .. '"}]}]}'
   return wrk.format("PATCH", base .. "/Groups/" .. group_id, scim_headers, body)
+end
+
+-- GET of a 10,000-member group with its members (every page of the member list).
+builders.big_group_get = function()
+  return wrk.format("GET", base .. "/Groups/" .. big_group_id, scim_headers)
+end
+
+-- Adding one member to the 10,000-member group: one backend call, no member read.
+builders.big_group_add = function()
+  local body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":['
+    .. '{"op":"Add","path":"members","value":[{"value":"' .. user_id() .. '"}]}]}'
+  return wrk.format("PATCH", base .. "/Groups/" .. big_group_id, scim_headers, body)
 end
 
 builders.direct_filter = function()

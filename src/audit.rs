@@ -200,6 +200,12 @@ impl Audited {
                         .map(str::to_owned)
                 }),
             ),
+            // A request applied in part records exactly what landed (ids, never values).
+            Err(error) if error.partial.is_some() => (
+                error.status,
+                format!("partial: {}", error.partial.as_deref().unwrap_or_default()),
+                id,
+            ),
             Err(error) => (
                 error.status,
                 error

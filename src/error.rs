@@ -152,7 +152,10 @@ impl From<engine::Error> for ScimError {
         match error {
             E::UnknownResourceType(_) | E::NotFound { .. } => Self::new(404, error.to_string()),
             E::NotAnObject => Self::bad_request(ScimType::InvalidSyntax, error.to_string()),
-            E::Invalid(_) | E::Rejected { .. } | E::UnknownMember { .. } => {
+            E::Invalid(_)
+            | E::Rejected { .. }
+            | E::UnknownMembers { .. }
+            | E::MemberRefused { .. } => {
                 Self::bad_request(ScimType::InvalidValue, error.to_string())
             }
             E::Mapping(inner) => inner.into(),
@@ -160,13 +163,22 @@ impl From<engine::Error> for ScimError {
             E::Filter(inner) => inner.into(),
             E::Uniqueness { .. } => with_type(409, ScimType::Uniqueness, error.to_string()),
             E::TooMany { .. } => Self::bad_request(ScimType::TooMany, error.to_string()),
-            E::PartialMembers { source, applied } => {
-                let mut scim = Self::from(*source);
-                scim.detail = format!(
-                    "{}; already applied (not rolled back): {}",
-                    scim.detail,
-                    applied.join(", ")
-                );
+            E::Partial { .. } => {
+                let detail = error.to_string();
+                let partial = error.partial_summary();
+                let E::Partial { source, .. } = error else {
+                    return internal(&error);
+                };
+                // A partial change is never the client's fault: 5xx, the source's when it is
+                // one already (504 stays 504), else 502.
+                let inner = Self::from(*source);
+                let status = if inner.status >= 500 {
+                    inner.status
+                } else {
+                    502
+                };
+                let mut scim = Self::new(status, detail);
+                scim.partial = partial;
                 scim
             }
             E::Backend(inner) => inner.into(),

@@ -19,6 +19,9 @@ const MAX_SEED: usize = 1_000_000;
 #[serde(deny_unknown_fields)]
 struct SeedRequest {
     users: usize,
+    /// Make the new users members of this team.
+    #[serde(default)]
+    team: Option<u64>,
 }
 
 /// Handles one `/_admin/...` request.
@@ -79,7 +82,10 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Error>
                 return Err(Error::invalid(format!("at most {MAX_SEED} users per seed")));
             }
             let mut db = shared.write();
-            let created = db.seed_users(seed.users);
+            let created = match seed.team {
+                Some(team) => db.seed_members(team, seed.users)?.len(),
+                None => db.seed_users(seed.users),
+            };
             Ok(json(
                 StatusCode::OK,
                 &json!({ "created": created, "total": db.user_count() }),

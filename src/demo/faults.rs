@@ -44,6 +44,10 @@ pub struct Fault {
     /// How many upcoming matching requests get this fault; `None` means until cleared.
     #[serde(default)]
     pub count: Option<u64>,
+    /// How many matching requests pass untouched before the fault starts (`2`: the third
+    /// matching request is the first to fail).
+    #[serde(default)]
+    pub after: Option<u64>,
     /// Which requests match: `"POST /api/v1/users"` (method and route template), a template
     /// alone (`"/api/v1/users/{id}"`), or a method alone (`"DELETE"`); `None` matches all.
     #[serde(default)]
@@ -59,6 +63,7 @@ impl Fault {
             status: None,
             retry_after: None,
             count: None,
+            after: None,
             route: None,
         }
     }
@@ -92,6 +97,15 @@ impl Fault {
     /// Apply the request, then cut the answer short.
     pub fn truncate() -> Self {
         Self::new(FaultMode::Truncate)
+    }
+
+    /// Let `passed` matching requests through first (fail the request after them).
+    #[must_use]
+    pub fn after(self, passed: u64) -> Self {
+        Self {
+            after: Some(passed),
+            ..self
+        }
     }
 
     /// Only the next `count` matching requests.
@@ -177,6 +191,10 @@ impl Control {
             .iter()
             .position(|fault| fault.matches(method, template))?;
         let fault = &mut self.faults[index];
+        if let Some(passed) = fault.after.as_mut().filter(|n| **n > 0) {
+            *passed -= 1;
+            return None;
+        }
         match &mut fault.count {
             None => Some(fault.clone()),
             Some(left) if *left > 1 => {

@@ -29,6 +29,8 @@ const MAX_BODY: usize = 1024 * 1024;
 const DEFAULT_LIMIT: usize = 50;
 /// The largest page the API hands out; larger requests are clamped.
 const MAX_LIMIT: usize = 200;
+/// The largest page of a team's member list (as real APIs cap member lists lower).
+const MAX_MEMBER_LIMIT: usize = 100;
 /// The key of unmatched paths in the call counts.
 const UNMATCHED: &str = "(unmatched)";
 /// The body of a `garbage` fault: what a misconfigured proxy in front of a backend sends.
@@ -305,6 +307,7 @@ fn members(
         return Ok(no_content());
     }
     let (offset, limit) = paging(query)?;
+    let limit = limit.min(MAX_MEMBER_LIMIT);
     let user = match query.get("user_id") {
         None => None,
         Some(text) => Some(

@@ -22,7 +22,8 @@
 //! - `GET /api/v1/teams?offset&limit&name=`, `POST`, `GET|PUT|PATCH|DELETE /api/v1/teams/{id}`
 //!   (`name` unique ignoring case → 409 `team name taken`, `description`, read-only
 //!   `member_count`).
-//! - `GET /api/v1/teams/{id}/members?offset&limit&user_id=` → `{"items":[{"user_id":5}],...}`;
+//! - `GET /api/v1/teams/{id}/members?offset&limit&user_id=` → `{"items":[{"user_id":5}],
+//!   "total","offset","limit"}` in user id order; limit defaults to 50 and is clamped to 100;
 //!   `POST .../members {"user_id":5}` → 204 (idempotent; unknown user → 422);
 //!   `DELETE .../members/{user_id}` → 204 (idempotent).
 //! - Errors are `{"error": "..."}`: 400 validation or bad JSON, 401, 404, 405, 409, 413, 422.
@@ -30,7 +31,8 @@
 //! # Admin (no key, not counted, never faulted)
 //! `GET /_admin/calls`, `GET /_admin/requests` (the last 1024 raw request targets),
 //! `POST /_admin/calls/reset`, `GET|POST|DELETE /_admin/faults` (see
-//! [`Fault`]), `POST /_admin/seed {"users": N}`.
+//! [`Fault`]), `POST /_admin/seed {"users": N}` (with `"team": T`, the new users also become
+//! members of team `T`).
 
 mod admin;
 mod body;
@@ -204,6 +206,12 @@ impl DemoServer {
     /// were created.
     pub fn seed_users(&self, count: usize) -> usize {
         self.shared.write().seed_users(count)
+    }
+
+    /// Creates `count` more `user{n}@example.com` users and makes them members of team `team`;
+    /// returns their ids, or `None` when the team does not exist.
+    pub fn seed_members(&self, team: u64, count: usize) -> Option<Vec<u64>> {
+        self.shared.write().seed_members(team, count).ok()
     }
 
     /// Stops accepting, lets in-flight requests finish (up to 5 s), and waits for the server.

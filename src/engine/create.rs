@@ -32,6 +32,12 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
     {
         return Ok(resource);
     }
+    // Members a client sends with the create (Okta does) are checked before the group exists,
+    // so an unknown member creates nothing.
+    let member_plan = match initial_members(op, body) {
+        Some(ids) => Some(members::plan(op, "", None, &[MemberChange::Add(ids)], 1).await?),
+        None => None,
+    };
     let pending = op.begin_create(body, &write.stored).await?;
     let label = op.label(OpName::Create);
     let answer = match op
@@ -61,12 +67,12 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
     let (scim_id, record) = op
         .finish_create(pending, &backend_id, &write.stored)
         .await?;
-    if let Some(ids) = initial_members(op, body) {
-        // The group exists now; members a client sends with the create (Okta does) are added
-        // one call each, as a PATCH would.
-        members::apply(op, &scim_id, &backend_id, &[MemberChange::Add(ids)])
-            .await
-            .map_err(|error| created_first(error, &scim_id))?;
+    if let Some(plan) = &member_plan {
+        // The group exists now; the members are added one call each, as a PATCH would. A
+        // failure deletes the group again (an orphan Entra would never clean up).
+        let mut journal = members::Journal::default();
+        journal.created(&scim_id, &backend_id);
+        members::execute(op, &scim_id, &backend_id, plan, journal, &[]).await?;
     }
     let object = match answer.body {
         Some(object) if !op.resource.rereads_after(OpName::Create) => object,
@@ -123,31 +129,6 @@ async fn reactivate(op: &Op<'_>, record: Record, body: &Value) -> Result<Option<
         "A create reactivated a resource soft-deleted by an earlier DELETE."
     );
     op.view(&scim_id, &object, Some(&record)).map(Some)
-}
-
-/// A member failure after the group was created says so, so the client does not retry blindly.
-fn created_first(error: Error, scim_id: &str) -> Error {
-    let created = format!("created group {scim_id}");
-    match error {
-        Error::UnknownMember {
-            member,
-            mut applied,
-        } => {
-            applied.insert(0, created);
-            Error::UnknownMember { member, applied }
-        }
-        Error::PartialMembers {
-            source,
-            mut applied,
-        } => {
-            applied.insert(0, created);
-            Error::PartialMembers { source, applied }
-        }
-        other => Error::PartialMembers {
-            source: Box::new(other),
-            applied: vec![created],
-        },
-    }
 }
 
 /// The member ids a group create carries, if any.

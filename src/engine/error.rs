@@ -54,22 +54,36 @@ pub enum Error {
         /// The backend's message.
         message: String,
     },
-    /// A group member id that does not name an existing user. `applied` lists the member
-    /// changes already made by earlier calls of the same PATCH (the backend has no transaction).
-    #[error("member `{member}` does not exist{}", applied_text(.applied))]
-    UnknownMember {
-        /// The member id as the client sent it.
-        member: String,
-        /// Member changes already applied, e.g. `added 17`.
-        applied: Vec<String>,
+    /// Group member ids that do not name existing users, every one found; nothing was changed.
+    #[error("{}; no changes were applied", unknown_text(.members))]
+    UnknownMembers {
+        /// The member ids as the client sent them.
+        members: Vec<String>,
     },
-    /// A member call failed after earlier member calls of the same PATCH succeeded.
-    #[error("{source}{}", applied_text(.applied))]
-    PartialMembers {
-        /// The failure.
+    /// The backend refused to remove a member who is still in the group.
+    #[error("backend call {operation} refused to remove member `{member}`; it stays in the group")]
+    MemberRefused {
+        /// The backend operation label (`groups.members.remove`).
+        operation: String,
+        /// The member id as the client sent it (or the backend id for remove-all).
+        member: String,
+    },
+    /// A backend call failed after earlier calls of the same SCIM request had landed, and
+    /// undoing those failed too: the request was applied in part, and this says exactly how.
+    #[error(
+        "{source}; undoing the earlier changes failed too, so this request was applied in part: \
+         still in place: {}; undone: {}; not applied: {}",
+        list_text(.landed), list_text(.undone), list_text(.not_applied)
+    )]
+    Partial {
+        /// The failure that stopped the request.
         source: Box<Self>,
-        /// Member changes already applied.
-        applied: Vec<String>,
+        /// Changes that landed and are still in place (their undo failed).
+        landed: Vec<String>,
+        /// Changes that landed and were undone.
+        undone: Vec<String>,
+        /// Changes of the request that were never made (the failed one first).
+        not_applied: Vec<String>,
     },
     /// A backend call failed (status, unreachable, undecodable, timeout).
     #[error(transparent)]
@@ -100,6 +114,25 @@ pub enum Error {
 }
 
 impl Error {
+    /// For [`Error::Partial`]: `still in place: …; undone: …; not applied: …`.
+    pub fn partial_summary(&self) -> Option<String> {
+        let Self::Partial {
+            landed,
+            undone,
+            not_applied,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        Some(format!(
+            "still in place: {}; undone: {}; not applied: {}",
+            list_text(landed),
+            list_text(undone),
+            list_text(not_applied)
+        ))
+    }
+
     /// Whether the failure means "this resource does not exist" (backend 404 or a classified
     /// not-found answer), so a filter can answer with zero results instead.
     pub fn is_not_found(&self) -> bool {
@@ -121,12 +154,15 @@ impl Error {
             | Self::Filter(_)
             | Self::Uniqueness { .. }
             | Self::Rejected { .. }
-            | Self::UnknownMember { .. }
+            | Self::UnknownMembers { .. }
+            | Self::MemberRefused { .. }
             | Self::TooMany { .. } => true,
             Self::Mapping(e) => !matches!(e, mapping::Error::NoOperation { .. }),
             Self::Backend(e) => e.status().is_some_and(|s| s.as_u16() == 404),
-            Self::PartialMembers { source, .. } => source.is_client_fault(),
-            Self::BadAnswer { .. } | Self::ForeignNextLink { .. } | Self::Store(_) => false,
+            Self::Partial { .. }
+            | Self::BadAnswer { .. }
+            | Self::ForeignNextLink { .. }
+            | Self::Store(_) => false,
         }
     }
 }
@@ -143,13 +179,18 @@ fn value_text(value: Option<&str>) -> String {
     value.map_or_else(String::new, |v| format!(" (`{v}` is already in use)"))
 }
 
-fn applied_text(applied: &[String]) -> String {
-    if applied.is_empty() {
-        "; no member changes were applied".to_owned()
+fn unknown_text(members: &[String]) -> String {
+    let quoted: Vec<String> = members.iter().map(|m| format!("`{m}`")).collect();
+    match quoted.as_slice() {
+        [one] => format!("member {one} does not exist"),
+        _ => format!("members {} do not exist", quoted.join(", ")),
+    }
+}
+
+fn list_text(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing".to_owned()
     } else {
-        format!(
-            "; already applied (not rolled back): {}",
-            applied.join(", ")
-        )
+        items.join(", ")
     }
 }

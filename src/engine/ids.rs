@@ -56,6 +56,15 @@ fn rfc3339(time: time::OffsetDateTime) -> String {
     time.format(&Rfc3339).unwrap_or_default()
 }
 
+/// A group member id as the store knows it (see [`Op::member_lookup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Member {
+    /// An active user record holds this backend id.
+    Known(String),
+    /// The backend id, not known to the store (backend ids only).
+    Unverified(String),
+}
+
 /// A create in progress: the pending record.
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
@@ -586,39 +595,80 @@ impl Op<'_> {
         Ok(())
     }
 
-    /// The backend id for a group member's SCIM id. With gateway ids an unknown member id is
-    /// [`Error::UnknownMember`].
-    pub(crate) async fn member_backend_id(
-        &self,
-        member: &str,
-        applied: &[String],
-    ) -> Result<String, Error> {
-        if !self.gateway_ids() {
-            return Ok(member.to_owned());
+    /// Removes the record of a resource by its backend id (the undo of a create).
+    pub(crate) async fn forget_backend(&self, backend_id: &str) -> Result<(), Error> {
+        if let Some(record) = self.by_backend_id(backend_id).await? {
+            self.forget(&record).await?;
         }
-        let found = self
+        Ok(())
+    }
+
+    /// What the store says about a group member's SCIM id: `Known` backend id (an active user
+    /// record), `Unverified` (backend ids: the id is the backend id, but the gateway has no
+    /// record, so only the backend can say whether the user exists) or `None` (gateway ids: no
+    /// such user).
+    pub(crate) async fn member_lookup(&self, member: &str) -> Result<Option<Member>, Error> {
+        if member.trim().is_empty() {
+            return Ok(None);
+        }
+        if !self.gateway_ids() {
+            let known = self
+                .store()
+                .get_by_backend_id(self.tenant(), "User", member)
+                .await?
+                .is_some_and(|r| r.state == RecordState::Active);
+            return Ok(Some(if known {
+                Member::Known(member.to_owned())
+            } else {
+                Member::Unverified(member.to_owned())
+            }));
+        }
+        Ok(self
             .store()
             .get(self.tenant(), "User", member)
             .await?
             .filter(|r| r.state == RecordState::Active)
-            .and_then(|r| r.backend_id);
-        found.ok_or_else(|| Error::UnknownMember {
-            member: member.to_owned(),
-            applied: applied.to_vec(),
-        })
+            .and_then(|r| r.backend_id)
+            .map(Member::Known))
     }
 
-    /// The SCIM id of a user by its backend id (for group member lists).
+    /// The SCIM id of a user by its backend id (for group member lists). With gateway ids, a
+    /// backend user the gateway has never seen gets a freshly minted id, as an unseen user read
+    /// through `GET /Users` does; `None` only when a pending create holds it.
     pub(crate) async fn member_scim_id(&self, backend_id: &str) -> Result<Option<String>, Error> {
         if !self.gateway_ids() {
             return Ok(Some(backend_id.to_owned()));
         }
-        Ok(self
+        let found = self
             .store()
             .get_by_backend_id(self.tenant(), "User", backend_id)
-            .await?
-            .filter(|r| r.state == RecordState::Active)
-            .map(|r| r.scim_id))
+            .await?;
+        if let Some(record) = found {
+            return Ok((record.state == RecordState::Active).then_some(record.scim_id));
+        }
+        let mut fresh = store::Record::pending(
+            self.tenant(),
+            "User",
+            uuid::Uuid::new_v4().to_string(),
+            None,
+        );
+        fresh.backend_id = Some(backend_id.to_owned());
+        fresh.state = RecordState::Active;
+        let scim_id = fresh.scim_id.clone();
+        match self.store().insert(fresh).await {
+            Ok(()) => {
+                tracing::info!("A group member the gateway had not seen got a SCIM id.");
+                Ok(Some(scim_id))
+            }
+            // Another request minted it first: use its id.
+            Err(store::Error::Conflict { .. }) => Ok(self
+                .store()
+                .get_by_backend_id(self.tenant(), "User", backend_id)
+                .await?
+                .filter(|r| r.state == RecordState::Active)
+                .map(|r| r.scim_id)),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// The not-found error for a SCIM id of this resource type.

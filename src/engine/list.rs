@@ -459,7 +459,7 @@ async fn walk_sequential(
             }
             NextPage::Link(link) => {
                 let label = op.label(OpName::List);
-                let request = link_request(op, &first_vars, &link)?;
+                let request = link_request(op, OpName::List, &first_vars, &link)?;
                 let answer = body_of(&label, op.send(&label, request).await?)?;
                 (op.resource.list_items(&answer), answer)
             }
@@ -468,10 +468,16 @@ async fn walk_sequential(
     Ok(walked)
 }
 
-/// A GET of a next-page link, which must stay under the backend's base URL.
-fn link_request(op: &Op<'_>, vars: &Vars, link: &str) -> Result<RenderedRequest, Error> {
+/// A GET of a next-page link of the paged call `name` (`list`, `members.list`), which must stay
+/// under the backend's base URL.
+pub(crate) fn link_request(
+    op: &Op<'_>,
+    name: OpName,
+    vars: &Vars,
+    link: &str,
+) -> Result<RenderedRequest, Error> {
     let foreign = || Error::ForeignNextLink {
-        operation: op.label(OpName::List),
+        operation: op.label(name),
     };
     let base_text = &op.engine.mapping.backend().base_url;
     let base = url::Url::parse(base_text).map_err(|_| foreign())?;
@@ -492,7 +498,7 @@ fn link_request(op: &Op<'_>, vars: &Vars, link: &str) -> Result<RenderedRequest,
         rest.push('?');
         rest.push_str(query);
     }
-    let mut request = op.resource.render(OpName::List, vars)?;
+    let mut request = op.resource.render(name, vars)?;
     request.method = "GET".to_owned();
     request.path_and_query = rest;
     request.body = None;

@@ -10,8 +10,10 @@
 //! Costs (checked by the integration tests against the demo backend's call counter):
 //! create 1 call (+1 re-read when the mapping asks), get 1, list 1 per backend page, replace
 //! 1 read + at most 1 write, patch 1 read + at most 1 write (0 writes when nothing changed),
-//! group member changes 1 call per changed member and no group read when only members change,
-//! delete 1 call.
+//! group member changes 1 call per changed member and no group read when only members change
+//! (a request with more than one member write reads the member list first, one call per page,
+//! so every landed call has an exact undo), a group read with members 1 + 1 per member page,
+//! delete 1 call. A request is all or nothing: see `members`.
 //!
 //! What the engine must not do: parse HTTP, choose HTTP statuses, or interpret mapping files
 //! itself (the mapping translates; the engine sequences calls). Projection (`attributes`,
@@ -166,8 +168,9 @@ impl Engine {
         self.get_with(resource_type, id, false).await
     }
 
-    /// Like [`Engine::get`]; with `members`, a group also carries its `members` (one more call,
-    /// when the mapping can list members). Entra always excludes them; other clients may not.
+    /// Like [`Engine::get`]; with `members`, a group also carries its `members` (one more call per
+    /// page of members, when the mapping can list them). Entra always excludes them; other
+    /// clients may not.
     pub async fn get_with(
         &self,
         resource_type: &str,

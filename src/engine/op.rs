@@ -71,6 +71,11 @@ impl<'e> Op<'e> {
         self.id = Some(id.to_owned());
     }
 
+    /// The SCIM id this operation works on, once known (`""` before).
+    pub(crate) fn scim_id(&self) -> &str {
+        self.id.as_deref().unwrap_or("")
+    }
+
     /// Backend calls made so far.
     pub(crate) fn calls(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)

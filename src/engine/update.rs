@@ -38,11 +38,52 @@ pub(crate) async fn replace(op: &Op<'_>, id: &str, body: &Value) -> Result<Value
         .unwrap_or_default();
     let old = op.resource.to_scim(&existing, &stored)?;
     let write = op.resource.to_backend_replace(&existing, &old, body)?;
-    let resource = write_back(op, id, &backend_id, existing, record, write, body).await?;
-    if let Some(members) = replaced_members(op, body) {
-        members::apply(op, id, &backend_id, &[members]).await?;
+    let changes: Vec<MemberChange> = replaced_members(op, body).into_iter().collect();
+    write_with_members(
+        op,
+        id,
+        &backend_id,
+        (existing, record, write),
+        body,
+        &changes,
+    )
+    .await
+}
+
+/// The writes of a group PUT or PATCH, all or nothing: members are resolved and checked and
+/// the attribute write computed before anything is written; then the member calls, then the
+/// attribute write. When the attribute write fails, the member calls are undone.
+async fn write_with_members(
+    op: &Op<'_>,
+    id: &str,
+    backend_id: &str,
+    (existing, record, write): (Value, Option<Record>, Write),
+    new_scim: &Value,
+    changes: &[MemberChange],
+) -> Result<Value, Error> {
+    if changes.is_empty() {
+        return write_back(op, id, backend_id, existing, record, write, new_scim).await;
     }
-    Ok(resource)
+    let other = usize::from(write.backend_changed);
+    let plan = members::plan(op, id, Some(backend_id), changes, other).await?;
+    let later = if write.backend_changed {
+        vec![format!("change of group {id}'s attributes")]
+    } else {
+        Vec::new()
+    };
+    let journal = members::execute(
+        op,
+        id,
+        backend_id,
+        &plan,
+        members::Journal::default(),
+        &later,
+    )
+    .await?;
+    match write_back(op, id, backend_id, existing, record, write, new_scim).await {
+        Ok(resource) => Ok(resource),
+        Err(error) => Err(journal.unwind(op, backend_id, error, later).await),
+    }
 }
 
 /// A group PUT that lists `members` replaces the member list, when the mapping can list the
@@ -114,12 +155,16 @@ pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<
     let write = op
         .resource
         .to_backend_patch(&existing, &old, &new, &request)?;
-    let resource = write_back(op, id, &backend_id, existing, record, write, &new).await?;
-    if is_group {
-        members::apply(op, id, &backend_id, &member_changes).await?;
-        return Ok(None);
-    }
-    Ok(Some(resource))
+    let resource = write_with_members(
+        op,
+        id,
+        &backend_id,
+        (existing, record, write),
+        &new,
+        &member_changes,
+    )
+    .await?;
+    Ok((!is_group).then_some(resource))
 }
 
 /// Sends the write when a backend field changed, saves stored attributes when they changed,

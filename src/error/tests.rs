@@ -86,13 +86,32 @@ fn classified_engine_errors() {
     assert_eq!(duplicate.scim_type, Some(ScimType::Uniqueness));
     assert!(duplicate.detail.contains("a@example.com"));
 
-    let member = ScimError::from(engine::Error::UnknownMember {
-        member: "999".to_owned(),
-        applied: vec!["added 1".to_owned()],
+    let member = ScimError::from(engine::Error::UnknownMembers {
+        members: vec!["999".to_owned(), "998".to_owned()],
     });
     assert_eq!(member.status, 400);
     assert_eq!(member.scim_type, Some(ScimType::InvalidValue));
-    assert!(member.detail.contains("999") && member.detail.contains("added 1"));
+    assert!(member.detail.contains("`999`") && member.detail.contains("`998`"));
+
+    let partial = ScimError::from(engine::Error::Partial {
+        source: Box::new(engine::Error::UnknownMembers {
+            members: vec!["7".to_owned()],
+        }),
+        landed: vec!["added member 1".to_owned()],
+        undone: vec![],
+        not_applied: vec!["add member 7".to_owned()],
+    });
+    assert_eq!(partial.status, 502);
+    assert_eq!(
+        partial.partial.as_deref(),
+        Some("still in place: added member 1; undone: nothing; not applied: add member 7")
+    );
+    assert!(
+        partial.detail.contains("still in place: added member 1")
+            && partial.detail.contains("not applied: add member 7"),
+        "{}",
+        partial.detail
+    );
 
     let invalid = ScimError::from(engine::Error::Invalid(vec![mapping::Error::Required {
         attribute: "userName".to_owned(),

@@ -139,11 +139,45 @@ pub(crate) struct ListSpec {
     pub(crate) reread: bool,
 }
 
-/// A member listing call.
+impl ListSpec {
+    /// The items of one page.
+    pub(crate) fn items(&self, answer: &Value) -> Vec<Value> {
+        self.items.select(answer).into_iter().cloned().collect()
+    }
+
+    /// The total in one page's answer, when the mapping says where it is.
+    pub(crate) fn total(&self, answer: &Value) -> Option<u64> {
+        let v = first(self.total.as_ref()?, answer)?;
+        v.as_u64().or_else(|| scalar_text(v).parse().ok())
+    }
+
+    /// Where the next page is (cursor and next-link paging); `None` on the last page.
+    pub(crate) fn next_page(&self, answer: &Value) -> Option<NextPage> {
+        if let Some(q) = &self.next_cursor {
+            return first(q, answer)
+                .map(scalar_text)
+                .filter(|s| !s.is_empty())
+                .map(NextPage::Cursor);
+        }
+        let q = self.next_link.as_ref()?;
+        first(q, answer)
+            .map(scalar_text)
+            .filter(|s| !s.is_empty())
+            .map(NextPage::Link)
+    }
+}
+
+/// A member listing call, paged like the list call, and what the member calls need from it.
 #[derive(Debug, Clone)]
 pub(crate) struct MemberList {
-    pub(crate) items: JsonPath,
+    pub(crate) spec: ListSpec,
     pub(crate) member_id: JsonPath,
+    /// The membership row's own id in an item, for `{row}` in `members.remove`.
+    pub(crate) row_id: Option<JsonPath>,
+    /// Adds skip members already present (backends that keep duplicate rows).
+    pub(crate) skip_present: bool,
+    /// `members.remove` uses `{row}`: the row is looked up in `members.list` first.
+    pub(crate) remove_by_row: bool,
 }
 
 /// A backend error rule.
@@ -643,18 +677,12 @@ impl ResourceMapping {
 
     /// The resources in a list answer.
     pub fn list_items(&self, answer: &Value) -> Vec<Value> {
-        self.list
-            .items
-            .select(answer)
-            .into_iter()
-            .cloned()
-            .collect()
+        self.list.items(answer)
     }
 
     /// The total in a list answer, when the mapping says where it is.
     pub fn list_total(&self, answer: &Value) -> Option<u64> {
-        let v = first(self.list.total.as_ref()?, answer)?;
-        v.as_u64().or_else(|| scalar_text(v).parse().ok())
+        self.list.total(answer)
     }
 
     /// How the list call pages.
@@ -669,17 +697,12 @@ impl ResourceMapping {
 
     /// Where the next page is (cursor and next-link paging); `None` on the last page.
     pub fn next_page(&self, answer: &Value) -> Option<NextPage> {
-        if let Some(q) = &self.list.next_cursor {
-            return first(q, answer)
-                .map(scalar_text)
-                .filter(|s| !s.is_empty())
-                .map(NextPage::Cursor);
-        }
-        let q = self.list.next_link.as_ref()?;
-        first(q, answer)
-            .map(scalar_text)
-            .filter(|s| !s.is_empty())
-            .map(NextPage::Link)
+        self.list.next_page(answer)
+    }
+
+    /// The paging of `members.list` (groups that define it).
+    pub(crate) fn member_list(&self) -> Option<&ListSpec> {
+        self.members.as_ref().map(|m| &m.spec)
     }
 
     /// The member backend ids in a member list answer (groups with `members.list`).
@@ -687,11 +710,37 @@ impl ResourceMapping {
         let Some(m) = &self.members else {
             return Vec::new();
         };
-        m.items
-            .select(answer)
-            .into_iter()
-            .filter_map(|item| first(&m.member_id, item).map(scalar_text))
+        m.spec
+            .items(answer)
+            .iter()
+            .filter_map(|item| self.member_of_item(item))
             .collect()
+    }
+
+    /// The member backend id of one `members.list` item.
+    pub fn member_of_item(&self, item: &Value) -> Option<String> {
+        let m = self.members.as_ref()?;
+        first(&m.member_id, item)
+            .map(scalar_text)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The membership row id of one `members.list` item (`row_id`), for `{row}`.
+    pub fn row_of_item(&self, item: &Value) -> Option<String> {
+        let m = self.members.as_ref()?;
+        first(m.row_id.as_ref()?, item)
+            .map(scalar_text)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Whether adds skip members already present (`members.skip_present`).
+    pub fn skips_present_members(&self) -> bool {
+        self.members.as_ref().is_some_and(|m| m.skip_present)
+    }
+
+    /// Whether `members.remove` needs the member's row id (`{row}`).
+    pub fn removes_by_row(&self) -> bool {
+        self.members.as_ref().is_some_and(|m| m.remove_by_row)
     }
 
     /// What a backend error answer to operation `op` means, by the mapping's `errors` rules

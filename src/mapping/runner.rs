@@ -90,7 +90,7 @@ fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
             .as_ref()
             .ok_or("`patch` needs `current` (the backend object)")?;
         let ops = w.operations.as_ref().ok_or("`patch` needs `operations`")?;
-        let result = patch(mapping, resource, current, ops);
+        let result = patch(mapping, resource, current, ops, w.members.as_ref());
         return check_write(w, result);
     }
     if let Some(f) = &t.filter {
@@ -117,6 +117,7 @@ fn patch(
     resource: &ResourceMapping,
     current: &Value,
     ops: &[Value],
+    members: Option<&Value>,
 ) -> Result<(Vec<RenderedRequest>, Map<String, Value>), Error> {
     let bad = |e: &dyn std::fmt::Display| Error::BadTestCase(e.to_string());
     let body = json!({ "schemas": [PATCH_OP_SCHEMA], "Operations": ops });
@@ -125,6 +126,18 @@ fn patch(
         .backend_id(current)
         .ok_or_else(|| Error::BadTestCase("the current backend object has no id".into()))?;
     let mut requests = Vec::new();
+    let needs_members = resource.skips_present_members() || resource.removes_by_row();
+    let listed: Vec<Value> = match (members, resource.member_list()) {
+        (Some(answer), Some(spec)) => spec.items(answer),
+        (None, _) if needs_members => {
+            return Err(Error::BadTestCase(
+                "this mapping reads the member list before member calls: give `members` \
+                 (a members.list answer)"
+                    .into(),
+            ));
+        }
+        _ => Vec::new(),
+    };
     if resource.has_op(OpName::AddMember) {
         for change in request.take_member_changes("members") {
             let (op, members) = match change {
@@ -137,10 +150,27 @@ fn patch(
                 }
             };
             for member in members {
-                requests.push(resource.render(
-                    op,
-                    &Vars::new().with("id", id.clone()).with("member", member),
-                )?);
+                let mut vars = Vars::new()
+                    .with("id", id.clone())
+                    .with("member", member.clone());
+                let find = |member: &str| {
+                    listed
+                        .iter()
+                        .find(|item| resource.member_of_item(item).as_deref() == Some(member))
+                };
+                if op == OpName::AddMember
+                    && resource.skips_present_members()
+                    && find(&member).is_some()
+                {
+                    continue;
+                }
+                if op == OpName::RemoveMember && resource.removes_by_row() {
+                    match find(&member).and_then(|item| resource.row_of_item(item)) {
+                        Some(row) => vars = vars.with("row", row),
+                        None => continue,
+                    }
+                }
+                requests.push(resource.render(op, &vars)?);
             }
         }
     }

@@ -569,14 +569,25 @@ pub enum ErrorMeaning {
 pub struct MembersFile {
     /// Add one member.
     pub add: OperationFile,
-    /// Remove one member.
+    /// Remove one member. A backend that deletes a membership by its own row id uses `{row}`
+    /// here (`/memberships/{row}`): scimgate finds the member's row in `members.list` first and
+    /// takes its id from the list's `row_id`.
     pub remove: OperationFile,
-    /// List a group's members (optional).
+    /// List a group's members (optional; needed for `members` in group reads, for remove-all,
+    /// for PUT and for `already_done`). Read to its last page.
     #[serde(default)]
     pub list: Option<MemberListFile>,
+    /// The backend keeps a second membership row when a member is added twice: scimgate reads
+    /// `members.list` before adding and skips members already in the group. Needs
+    /// `members.list`. Default `false` (an add is one call and no read).
+    #[serde(default)]
+    pub skip_present: bool,
 }
 
-/// Reading a group's members.
+/// Reading a group's members, one page at a time, with the same paging vocabulary as the list
+/// call: `{offset}`+`{count}` (offset/limit), `{page}`+`{count}` (page/per_page, first page 1),
+/// `{cursor}` (with `next_cursor`), or a `next_link` JSONPath holding the next page's URL.
+/// scimgate always reads to the last page.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberListFile {
@@ -584,13 +595,29 @@ pub struct MemberListFile {
     pub method: String,
     /// Path, with `{id}`.
     pub path: String,
-    /// Query parameters.
+    /// Query parameters: name → value template (`{offset}`, `{count}`, `{page}`, `{cursor}`).
     #[serde(default)]
     pub query: BTreeMap<String, String>,
     /// JSONPath of the members in the answer (`$.items[*]`).
     pub items: String,
     /// JSONPath of a member's backend id within one item (`$.user_id`).
     pub member_id: String,
+    /// JSONPath of the membership row's own id within one item (`$.id`), for `{row}` in
+    /// `members.remove`.
+    #[serde(default)]
+    pub row_id: Option<String>,
+    /// JSONPath of the total member count, e.g. `$.total`.
+    #[serde(default)]
+    pub total: Option<String>,
+    /// JSONPath of the cursor for the next page (cursor paging).
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+    /// JSONPath of the URL of the next page (next-link paging).
+    #[serde(default)]
+    pub next_link: Option<String>,
+    /// The largest page the backend serves; scimgate asks for pages of this size (default 100).
+    #[serde(default)]
+    pub max_page_size: Option<u32>,
 }
 
 /// One example that must hold. Give exactly one of `read`, `create`, `replace`, `patch`, `filter`.
@@ -645,6 +672,11 @@ pub struct WriteTestFile {
     /// The SCIM PATCH operations (`patch`): `[{op, path, value}]`.
     #[serde(default)]
     pub operations: Option<Vec<Value>>,
+    /// The group's `members.list` answer (one page), for `patch` cases of mappings with
+    /// `skip_present` or a `{row}` removal: adds of members listed there are skipped, and
+    /// removals take `{row}` from it.
+    #[serde(default)]
+    pub members: Option<Value>,
     /// The backend requests it must produce, in order.
     #[serde(default)]
     pub expect: Vec<ExpectedRequestFile>,

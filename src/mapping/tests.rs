@@ -962,3 +962,47 @@ fn issue_12_unmapped_backend_values() {
         assert!(problems.contains(problem), "{problems}");
     }
 }
+
+#[test]
+fn issue_13_membership_rows_example_loads_and_its_tests_pass() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/memberships.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mapping = load("docs/examples/memberships.yaml", &text, &test_env)
+        .unwrap_or_else(|p| panic!("{}", p.render()));
+    let groups = mapping.groups().unwrap();
+    assert!(groups.skips_present_members() && groups.removes_by_row());
+    let outcomes = run_tests(&mapping);
+    assert_eq!(outcomes.len(), 3);
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| format!("{}: {}", o.name, o.detail))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    // The member list pages like a list, and reads row ids.
+    let item = serde_json::json!({"id": 901, "user": 4});
+    assert_eq!(groups.member_of_item(&item).as_deref(), Some("4"));
+    assert_eq!(groups.row_of_item(&item).as_deref(), Some("901"));
+    let spec = groups.member_list().unwrap();
+    assert_eq!(spec.paging, crate::mapping::Paging::Page);
+    assert_eq!(spec.max_page_size, Some(100));
+}
+
+#[test]
+fn issue_13_row_removal_and_skip_present_need_members_list() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/memberships.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let no_row = text.replace("      row_id: \"$.id\"\n", "");
+    let problems = load("m.yaml", &no_row, &test_env).unwrap_err().render();
+    assert!(problems.contains("`{row}` needs"), "{problems}");
+    let start = text
+        .find("    list:\n      method: GET\n      path: \"/api/groups/{id}/memberships\"")
+        .unwrap();
+    let end = text.find("\ntests:").unwrap();
+    let no_list = format!("{}{}", &text[..start], &text[end..]);
+    let problems = load("m.yaml", &no_list, &test_env).unwrap_err().render();
+    assert!(problems.contains("`skip_present` needs"), "{problems}");
+    let row_in_add = text.replace("user: \"{member:integer}\"", "user: \"{row}\"");
+    let problems = load("m.yaml", &row_in_add, &test_env).unwrap_err().render();
+    assert!(problems.contains("only for `members.remove`"), "{problems}");
+}

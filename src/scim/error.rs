@@ -47,6 +47,10 @@ pub struct ScimError {
     /// Seconds for a `Retry-After` header (429 and 503), when the backend said how long to wait.
     /// Not part of the JSON body.
     pub retry_after: Option<u64>,
+    /// For a request applied in part (its undo failed): what is still in place, what was
+    /// undone and what was never made, for the audit trail. Not part of the JSON body (the
+    /// `detail` says it too).
+    pub partial: Option<String>,
 }
 
 impl ScimError {
@@ -57,6 +61,7 @@ impl ScimError {
             scim_type: None,
             detail: detail.into(),
             retry_after: None,
+            partial: None,
         }
     }
 
@@ -67,6 +72,7 @@ impl ScimError {
             scim_type: Some(scim_type),
             detail: detail.into(),
             retry_after: None,
+            partial: None,
         }
     }
 

@@ -33,7 +33,8 @@ pub struct AuditEntry {
     pub attributes: Vec<String>,
     /// The HTTP status answered.
     pub status: u16,
-    /// `success`, or the SCIM error's `scimType` (or `error`) for a refusal.
+    /// `success`, or the SCIM error's `scimType` (or `error`) for a refusal; for a request
+    /// applied in part, `partial: still in place: …; undone: …; not applied: …`.
     pub outcome: String,
 }
 

@@ -6,6 +6,7 @@ mod durability;
 mod engine;
 mod entra;
 mod hostile;
+mod membership;
 mod obs;
 mod reload;
 mod replicas;

@@ -171,6 +171,21 @@ impl Db {
         Ok(())
     }
 
+    /// Creates `count` more seed users (see `seed_users`) and makes them members of `team`;
+    /// returns their ids. For tests and the benchmark at customers' group sizes.
+    pub(crate) fn seed_members(&mut self, team: u64, count: usize) -> Result<Vec<u64>, Error> {
+        if !self.teams.contains_key(&team) {
+            return Err(Error::NotFound("team"));
+        }
+        let first = self.next_user_id;
+        self.seed_users(count);
+        let ids: Vec<u64> = (first..self.next_user_id).collect();
+        for &user in &ids {
+            self.add_member(team, user)?;
+        }
+        Ok(ids)
+    }
+
     /// Removes a member; removing a non-member changes nothing.
     pub(crate) fn remove_member(&mut self, team: u64, user: u64) -> Result<(), Error> {
         let record = self.teams.get_mut(&team).ok_or(Error::NotFound("team"))?;

@@ -148,13 +148,19 @@ pub(super) fn compile_op(
 
 pub(super) const LIST_VARS: &[&str] = &["offset", "count", "page", "cursor"];
 
+/// The placeholders of `members.list`: the group's `{id}` and the paging ones.
+pub(super) const MEMBER_LIST_VARS: &[&str] = &["id", "offset", "count", "page", "cursor"];
+
+/// Compiles a paged list call (`list`, or `members.list` with `name` and `vars`).
 pub(super) fn compile_list(
     ctx: &mut Ctx<'_>,
     path: &[String],
+    name: &str,
     l: &ListOperationFile,
+    vars: &[&str],
 ) -> Option<(RequestTemplate, ListSpec)> {
     let t = compile_request(
-        ctx, path, "list", &l.method, &l.path, &l.query, &l.headers, None, false, LIST_VARS,
+        ctx, path, name, &l.method, &l.path, &l.query, &l.headers, None, false, vars,
     );
     let items = ctx.jsonpath(&with(path, &["items"]), &l.items);
     let total = l

@@ -2,7 +2,7 @@
 //! filter rules, error rules and member calls.
 
 use super::attributes::{compile_rule, resolve, split_key};
-use super::request::{compile_list, compile_op, compile_request};
+use super::request::{LIST_VARS, MEMBER_LIST_VARS, compile_list, compile_op};
 use super::{Ctx, p, with};
 use crate::mapping::attribute::{Target, plain_segments};
 use crate::mapping::plan::{FilterAction, FilterRule, split_when};
@@ -82,7 +82,7 @@ pub(super) fn compile_resource(
     let list = o
         .list
         .as_ref()
-        .and_then(|l| compile_list(ctx, &with(&ops_path, &["list"]), l));
+        .and_then(|l| compile_list(ctx, &with(&ops_path, &["list"]), "list", l, LIST_VARS));
     let mut list_spec = None;
     if let Some((t, l)) = list {
         ops.push((OpName::List, t));
@@ -248,31 +248,71 @@ pub(super) fn compile_resource(
                 &with(&mpath, &[name]),
                 opn.as_str(),
                 op,
-                &["id", "member"],
+                &["id", "member", "row"],
             ) {
                 ops.push((opn, t));
             }
         }
+        let uses_row = |op: &crate::mapping::spec::OperationFile| {
+            op.path.contains("{row")
+                || op.query.values().any(|v| v.contains("{row"))
+                || op.headers.values().any(|v| v.contains("{row"))
+                || op
+                    .body
+                    .as_ref()
+                    .is_some_and(|b| b.to_string().contains("{row"))
+        };
+        if uses_row(&m.add) {
+            ctx.at(
+                &with(&mpath, &["add"]),
+                "`{row}` is only for `members.remove` (the row id comes from `members.list`)",
+            );
+        }
+        let remove_by_row = uses_row(&m.remove);
+        let mut list_has_row = false;
         if let Some(l) = &m.list {
             let lpath = with(&mpath, &["list"]);
-            let t = compile_request(
-                ctx,
-                &lpath,
-                "members.list",
-                &l.method,
-                &l.path,
-                &l.query,
-                &Default::default(),
-                None,
-                false,
-                &["id"],
-            );
-            let items = ctx.jsonpath(&with(&lpath, &["items"]), &l.items);
+            let as_list = crate::mapping::spec::ListOperationFile {
+                method: l.method.clone(),
+                path: l.path.clone(),
+                query: l.query.clone(),
+                headers: Default::default(),
+                items: l.items.clone(),
+                total: l.total.clone(),
+                next_cursor: l.next_cursor.clone(),
+                next_link: l.next_link.clone(),
+                max_page_size: l.max_page_size,
+                reread: false,
+            };
+            let compiled = compile_list(ctx, &lpath, "members.list", &as_list, MEMBER_LIST_VARS);
             let member_id = ctx.jsonpath(&with(&lpath, &["member_id"]), &l.member_id);
-            if let (Some(t), Some(items), Some(member_id)) = (t, items, member_id) {
+            let row_id = l
+                .row_id
+                .as_ref()
+                .map(|s| ctx.jsonpath(&with(&lpath, &["row_id"]), s));
+            list_has_row = row_id.as_ref().is_some_and(Option::is_some);
+            if let (Some((t, spec)), Some(member_id)) = (compiled, member_id) {
                 ops.push((OpName::ListMembers, t));
-                members = Some(MemberList { items, member_id });
+                members = Some(MemberList {
+                    spec,
+                    member_id,
+                    row_id: row_id.flatten(),
+                    skip_present: m.skip_present,
+                    remove_by_row,
+                });
             }
+        }
+        if remove_by_row && !list_has_row {
+            ctx.at(
+                &with(&mpath, &["remove"]),
+                "`{row}` needs `members.list` with `row_id` (the JSONPath of the row's id)",
+            );
+        }
+        if m.skip_present && m.list.is_none() {
+            ctx.at(
+                &with(&mpath, &["skip_present"]),
+                "`skip_present` needs `members.list` (scimgate checks who is already a member)",
+            );
         }
     }
     if ctx.problems.len() != before {

@@ -5,6 +5,7 @@ mod entra;
 mod faults;
 mod groups;
 mod logs;
+mod membership;
 mod paged;
 mod paging;
 mod reuse;

@@ -29,7 +29,7 @@ use crate::entra::support::logs as captured;
 
 /// A running gateway with its admin listener and secrets of its own.
 pub(crate) struct Obs {
-    _demo: DemoServer,
+    demo: DemoServer,
     _server: ServerHandle,
     _admin: ServerHandle,
     addr: SocketAddr,
@@ -111,7 +111,7 @@ pub(crate) async fn start() -> Result<Obs> {
     let admin = Server::bind_admin(&settings.server, admin_listen, tenants.clone()).await?;
     let server = Server::bind(&settings.server, tenants).await?;
     Ok(Obs {
-        _demo: demo,
+        demo,
         addr: server.local_addr(),
         admin_addr: admin.local_addr(),
         _server: server.spawn(),
@@ -164,6 +164,11 @@ pub(crate) enum As {
 }
 
 impl Obs {
+    /// The demo backend (faults, state).
+    pub(crate) fn demo(&self) -> &DemoServer {
+        &self.demo
+    }
+
     /// `http://127.0.0.1:PORT/alpha/scim/v2`.
     pub(crate) fn alpha(&self) -> String {
         format!("http://{}/alpha/scim/v2", self.addr)
