@@ -8,5 +8,6 @@ mod hostile;
 mod obs;
 mod reload;
 mod replicas;
+mod secrets;
 mod server;
 mod settings;
