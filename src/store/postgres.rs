@@ -12,9 +12,10 @@
 //!
 //! Migrations (`pg_migrations`) run under `pg_advisory_xact_lock`, so replicas starting
 //! together do not race. The connection URL's password never appears in an error or in
-//! `Debug`: [`redact`] renders the driver's parse of it without the password. TLS: `sslmode=require` connects with rustls (ring) and
-//! verifies the server against the system trust store; `prefer` (the default) and `disable`
-//! connect in plain text (libpq's `prefer` would not verify a certificate either).
+//! `Debug`: [`redact`] renders the driver's parse of it without the password. TLS:
+//! `sslmode=require` connects with rustls (ring) and verifies the server against the system
+//! trust store; `prefer` (the default) and `disable` connect in plain text (libpq's `prefer`
+//! would not verify a certificate either).
 
 use std::sync::Arc;
 use std::time::Duration;
