@@ -20,6 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
+pub use basic::hash_password;
 pub use bearer::{new_token, token_hash_line};
 pub use settings::{
     AuthSettings, BasicUser, BearerSettings, DEFAULT_ENTRA_APP_ID, DEFAULT_ENTRA_AUDIENCE,

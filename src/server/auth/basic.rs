@@ -27,6 +27,19 @@ enum PasswordCheck {
     Argon2(String),
 }
 
+/// An Argon2id PHC string of `password` with Argon2's default cost (19 MiB, 2 passes, 1 lane)
+/// and a fresh random salt, for `tenants[].auth.basic[].password_hash`
+/// (`scimgate hash-password`).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|error| error.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| error.to_string())
+}
+
 /// Parses a `password_hash` setting; `None` when it is neither accepted form.
 fn parse_password_hash(text: &str) -> Option<PasswordCheck> {
     if text.starts_with("$argon2") {
@@ -233,6 +246,16 @@ mod tests {
         assert_eq!(users.check("bob", "bob-secret").await, Outcome::Accepted);
         assert!(users.remembered(&sha256(b"bob:bob-secret")));
         assert_eq!(users.check("bob", "bob-secret").await, Outcome::Accepted);
+    }
+
+    #[tokio::test]
+    async fn hash_password_makes_an_argon2id_hash_that_verifies() {
+        let phc = hash_password("c0rrect horse").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert_ne!(phc, hash_password("c0rrect horse").unwrap(), "fresh salt");
+        let users = users(&[("svc", phc)]).unwrap();
+        assert_eq!(users.check("svc", "c0rrect horse").await, Outcome::Accepted);
+        assert_eq!(users.check("svc", "c0rrect").await, Outcome::Rejected);
     }
 
     #[test]
