@@ -24,6 +24,7 @@
 use crate::engine;
 use crate::scim::{ScimError, ScimType};
 use crate::server::respond::Error as RequestError;
+use crate::server::tenant::Rejection;
 use crate::{backend, mapping, scim, store};
 
 /// The generic detail of a 500: the cause is logged, never sent.
@@ -91,10 +92,34 @@ impl From<&RequestError> for ScimError {
                 "The credentials cannot be checked right now; retry later.",
             )
             .with_retry_after(Some(1)),
-            E::Unauthenticated(rejection) => Self::new(
+            E::Unauthenticated(Rejection {
+                retry_after: Some(seconds),
+                ..
+            }) => Self::new(
+                429,
+                format!("Too many failed logins; retry in {seconds} seconds."),
+            )
+            .with_retry_after(Some(*seconds)),
+            // Generic on purpose: the precise reason names configuration (tenant id, issuer,
+            // audiences) an anonymous caller must not learn; it is logged with the request id.
+            E::Unauthenticated(_) => Self::new(
                 401,
-                format!("The request is not authenticated: {}.", rejection.detail),
+                "The request is not authenticated: the credential is missing or not accepted \
+                 (the gateway's log gives the reason under this response's x-request-id).",
             ),
+            E::BodyTimeout { limit } => Self::new(
+                408,
+                format!(
+                    "The request body did not arrive within {} seconds \
+                     (server.limits.body_read_timeout).",
+                    limit.as_secs()
+                ),
+            ),
+            E::AnonymousBusy { .. } => Self::new(
+                503,
+                "The gateway is busy with unauthenticated requests; retry in a second.",
+            )
+            .with_retry_after(Some(1)),
             E::TenantDisabled { tenant } => Self::new(
                 403,
                 format!("SCIM provisioning is switched off for tenant {tenant}."),

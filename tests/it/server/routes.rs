@@ -177,7 +177,12 @@ async fn bodies_are_json_or_scim_json_and_responses_are_always_scim_json() {
 #[tokio::test]
 async fn only_health_probes_are_reachable_without_credentials() {
     let echo = Echo::new();
-    let server = start_plain(Limits::default(), echo.clone()).await;
+    // No /readyz cache, so the readiness flip below shows at once.
+    let limits = Limits {
+        ready_cache: std::time::Duration::ZERO,
+        ..Limits::default()
+    };
+    let server = start_plain(limits, echo.clone()).await;
     let addr = server.local_addr();
     assert_eq!(
         send(addr, empty(Request::get("/healthz"))).await.status,

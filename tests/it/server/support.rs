@@ -96,6 +96,7 @@ impl Authenticate for GoodBearer {
     fn authenticate<'a>(
         &'a self,
         headers: &'a HeaderMap,
+        _peer: Option<std::net::IpAddr>,
     ) -> BoxFuture<'a, Result<String, Rejection>> {
         Box::pin(async move {
             match headers
@@ -108,6 +109,7 @@ impl Authenticate for GoodBearer {
                     reason: "invalid_token",
                     challenge: r#"Bearer realm="scimgate""#.to_owned(),
                     unavailable: false,
+                    retry_after: None,
                 }),
             }
         })
