@@ -195,19 +195,22 @@ impl From<backend::Error> for ScimError {
         let retry_after = error.retry_after().map(|d| d.as_secs().max(1));
         match &error {
             B::Status {
-                operation,
-                status,
-                message,
-                ..
+                operation, status, ..
             } => {
                 let code = status.as_u16();
                 let failed = format!("backend call {operation} failed: {code}");
                 match code {
-                    404 => Self::new(404, format!("{failed}, not found: {message}")),
-                    409 => with_type(409, ScimType::Uniqueness, format!("{failed}: {message}")),
+                    // The backend's own text is not quoted (it may hold values, emails, tokens);
+                    // a mapping's error rule may opt in with `show_message: true`.
+                    404 => Self::new(404, format!("{failed}, not found")),
+                    409 => with_type(
+                        409,
+                        ScimType::Uniqueness,
+                        format!("{failed}, a value is already taken"),
+                    ),
                     400 | 422 => Self::bad_request(
                         ScimType::InvalidValue,
-                        format!("{failed}, value refused: {message}"),
+                        format!("{failed}, a value was refused (no error rule matched)"),
                     ),
                     429 => Self::new(
                         429,
@@ -220,7 +223,7 @@ impl From<backend::Error> for ScimError {
                         502,
                         format!("{failed}: the backend refused the gateway's credentials"),
                     ),
-                    _ => Self::new(502, format!("{failed}: {message}")),
+                    _ => Self::new(502, failed),
                 }
             }
             B::Unavailable { operation, reason } => Self::new(
