@@ -232,7 +232,7 @@ impl TokenSource {
             // client secret or a token.
             tracing::debug!(
                 status = status.as_u16(),
-                message = message::extract(json.as_ref(), &body, status.as_str()),
+                answer = message::extract(json.as_ref(), &body, status.as_str()),
                 "Backend OAuth2 token endpoint refused."
             );
             return Err(Error::Token {

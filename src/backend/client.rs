@@ -453,7 +453,7 @@ fn status_error(operation: &str, status: StatusCode, headers: &HeaderMap, body: 
     tracing::debug!(
         operation,
         status = status.as_u16(),
-        message,
+        answer = message,
         "Backend error answer."
     );
     Error::Status {

@@ -29,7 +29,7 @@ use crate::entra::support::logs as captured;
 
 /// A running gateway with its admin listener and secrets of its own.
 pub(crate) struct Obs {
-    _demo: DemoServer,
+    pub(crate) demo: DemoServer,
     _server: ServerHandle,
     _admin: ServerHandle,
     addr: SocketAddr,
@@ -111,7 +111,7 @@ pub(crate) async fn start() -> Result<Obs> {
     let admin = Server::bind_admin(&settings.server, admin_listen, tenants.clone()).await?;
     let server = Server::bind(&settings.server, tenants).await?;
     Ok(Obs {
-        _demo: demo,
+        demo,
         addr: server.local_addr(),
         admin_addr: admin.local_addr(),
         _server: server.spawn(),
