@@ -292,3 +292,31 @@ async fn the_real_authenticator_plugs_in_with_its_challenge_and_principal() {
     );
     server.shutdown().await.expect("shutdown");
 }
+
+/// Issue 15: `/readyz` is anonymous, so it must not multiply backend calls: 400 hits from 8
+/// clients within the cache interval make at most one probe of the tenant.
+#[tokio::test]
+async fn issue_15_readyz_probes_the_backend_at_most_once_per_interval() {
+    let echo = Echo::new();
+    let server = start_plain(Limits::default(), echo.clone()).await;
+    let addr = server.local_addr();
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(tokio::spawn(async move {
+            let mut ok = 0;
+            for _ in 0..50 {
+                if send(addr, empty(Request::get("/readyz"))).await.status == 200 {
+                    ok += 1;
+                }
+            }
+            ok
+        }));
+    }
+    let mut answered = 0;
+    for client in clients {
+        answered += client.await.expect("client");
+    }
+    assert_eq!(answered, 400, "every hit answered 200 from the cached verdict");
+    assert_eq!(echo.probes.load(Ordering::SeqCst), 1, "one probe for 400 hits");
+    server.shutdown().await.expect("shutdown");
+}
