@@ -25,6 +25,7 @@ use crate::engine;
 use crate::scim::{ScimError, ScimType};
 use crate::server::respond::Error as RequestError;
 use crate::server::routes::Unimplemented;
+use crate::server::tenant::Rejection;
 use crate::{backend, mapping, scim, store};
 
 /// The generic detail of a 500: the cause is logged, never sent.
@@ -106,10 +107,34 @@ impl From<&RequestError> for ScimError {
                 "The credentials cannot be checked right now; retry later.",
             )
             .with_retry_after(Some(1)),
-            E::Unauthenticated(rejection) => Self::new(
+            E::Unauthenticated(Rejection {
+                retry_after: Some(seconds),
+                ..
+            }) => Self::new(
+                429,
+                format!("Too many failed logins; retry in {seconds} seconds."),
+            )
+            .with_retry_after(Some(*seconds)),
+            // Generic on purpose: the precise reason names configuration (tenant id, issuer,
+            // audiences) an anonymous caller must not learn; it is logged with the request id.
+            E::Unauthenticated(_) => Self::new(
                 401,
-                format!("The request is not authenticated: {}.", rejection.detail),
+                "The request is not authenticated: the credential is missing or not accepted \
+                 (the gateway's log gives the reason under this response's x-request-id).",
             ),
+            E::BodyTimeout { limit } => Self::new(
+                408,
+                format!(
+                    "The request body did not arrive within {} seconds \
+                     (server.limits.body_read_timeout).",
+                    limit.as_secs()
+                ),
+            ),
+            E::AnonymousBusy { .. } => Self::new(
+                503,
+                "The gateway is busy with unauthenticated requests; retry in a second.",
+            )
+            .with_retry_after(Some(1)),
             E::TenantDisabled { tenant } => Self::new(
                 403,
                 format!("SCIM provisioning is switched off for tenant {tenant}."),
@@ -197,19 +222,22 @@ impl From<backend::Error> for ScimError {
         let retry_after = error.retry_after().map(|d| d.as_secs().max(1));
         match &error {
             B::Status {
-                operation,
-                status,
-                message,
-                ..
+                operation, status, ..
             } => {
                 let code = status.as_u16();
                 let failed = format!("backend call {operation} failed: {code}");
                 match code {
-                    404 => Self::new(404, format!("{failed}, not found: {message}")),
-                    409 => with_type(409, ScimType::Uniqueness, format!("{failed}: {message}")),
+                    // The backend's own text is not quoted (it may hold values, emails, tokens);
+                    // a mapping's error rule may opt in with `show_message: true`.
+                    404 => Self::new(404, format!("{failed}, not found")),
+                    409 => with_type(
+                        409,
+                        ScimType::Uniqueness,
+                        format!("{failed}, a value is already taken"),
+                    ),
                     400 | 422 => Self::bad_request(
                         ScimType::InvalidValue,
-                        format!("{failed}, value refused: {message}"),
+                        format!("{failed}, a value was refused (no error rule matched)"),
                     ),
                     429 => Self::new(
                         429,
@@ -222,7 +250,7 @@ impl From<backend::Error> for ScimError {
                         502,
                         format!("{failed}: the backend refused the gateway's credentials"),
                     ),
-                    _ => Self::new(502, format!("{failed}: {message}")),
+                    _ => Self::new(502, failed),
                 }
             }
             B::Unavailable { operation, reason } => Self::new(

@@ -63,6 +63,9 @@ enum Command {
     Schema,
     /// Print a fresh random token for Entra's Secret Token field and its settings line.
     Token,
+    /// Read a password from stdin (its first line) and print its Argon2id PHC string for
+    /// `tenants[].auth.basic[].password_hash`.
+    HashPassword,
     /// Exit 0 when the gateway configured by the settings answers /healthz (for HEALTHCHECK).
     Healthcheck {
         /// The settings file (YAML).
@@ -103,6 +106,22 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed_users: usize,
     },
+}
+
+/// `scimgate hash-password`: the first line of stdin (without its line ending) as an Argon2id
+/// PHC string. The password is never printed.
+fn hash_password() -> anyhow::Result<ExitCode> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        bail!("no password on stdin (e.g. `printf %s \"$PASSWORD\" | scimgate hash-password`)");
+    }
+    let phc = server::auth::hash_password(password).map_err(anyhow::Error::msg)?;
+    println!("{phc}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -147,6 +166,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("Settings line (tenants[].auth.bearer.token_hashes):       {line}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::HashPassword => hash_password(),
         Command::Healthcheck { config } => healthcheck(config.as_deref()).await,
         Command::Audit {
             config,

@@ -93,6 +93,8 @@ pub struct Metrics {
     store_operations: Family<StoreLabels, Counter>,
     audit_failures: Counter,
     in_flight: Gauge,
+    password_hashes: Gauge,
+    password_hashes_peak: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -166,6 +168,18 @@ impl Metrics {
             "HTTP requests being answered now",
             in_flight.clone(),
         );
+        let password_hashes = Gauge::default();
+        registry.register(
+            "scimgate_password_hashes_running",
+            "Argon2 password verifications running now",
+            password_hashes.clone(),
+        );
+        let password_hashes_peak = Gauge::default();
+        registry.register(
+            "scimgate_password_hashes_peak",
+            "Most Argon2 password verifications that ran at once since start",
+            password_hashes_peak.clone(),
+        );
         registry.register(
             "scimgate_build",
             "The running scimgate's version",
@@ -183,7 +197,18 @@ impl Metrics {
             store_operations,
             audit_failures,
             in_flight,
+            password_hashes,
+            password_hashes_peak,
         }
+    }
+
+    /// Counts one running Argon2 verification until the guard is dropped (and the peak).
+    pub fn password_hash(&self) -> InFlight {
+        let now = self.password_hashes.inc() + 1;
+        self.password_hashes_peak
+            .inner()
+            .fetch_max(now, std::sync::atomic::Ordering::Relaxed);
+        InFlight(self.password_hashes.clone())
     }
 
     /// Counts one answered SCIM request and observes its latency.

@@ -131,6 +131,28 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// How long a client may take to send its request headers before the connection is cut.
     pub header_read_timeout: Duration,
+    /// How long an authenticated request may take to send its body (408 after).
+    pub body_read_timeout: Duration,
+    /// Requests not (yet) authenticated in flight at once, all peers together: anonymous
+    /// endpoints and credential checks that wait (Argon2, JWKS). More: 503 + `Retry-After`.
+    pub anonymous_concurrency: usize,
+    /// The same, per peer IP address.
+    pub anonymous_per_peer: usize,
+    /// Argon2 password verifications running at once, process-wide (each holds its memory
+    /// cost, 19 MiB with `scimgate hash-password`'s parameters, until it ends).
+    pub password_hash_concurrency: usize,
+    /// Failed Basic logins per user name, and per peer, within `login_failure_window`, after
+    /// which further attempts get 429 + `Retry-After` without a password check.
+    pub login_failures: u32,
+    /// The window failed logins are counted in.
+    pub login_failure_window: Duration,
+    /// An HTTP/1.1 or h2 connection with no request in flight for this long is closed.
+    pub idle_timeout: Duration,
+    /// Open client connections at most; more are closed at accept (and logged).
+    pub max_connections: usize,
+    /// `/readyz` probes each tenant's backend at most once per this interval and answers from
+    /// the last verdict in between.
+    pub ready_cache: Duration,
 }
 
 impl Default for Limits {
@@ -142,6 +164,15 @@ impl Default for Limits {
             max_concurrency: 256,
             request_timeout: Duration::from_secs(55),
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            anonymous_concurrency: 64,
+            anonymous_per_peer: 16,
+            password_hash_concurrency: 2,
+            login_failures: 5,
+            login_failure_window: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(125),
+            max_connections: 1024,
+            ready_cache: Duration::from_secs(5),
         }
     }
 }
@@ -331,6 +362,24 @@ struct RawLimits {
     request_timeout: String,
     /// `server.limits.header_read_timeout` (`10s`).
     header_read_timeout: String,
+    /// `server.limits.body_read_timeout` (`10s`).
+    body_read_timeout: String,
+    /// `server.limits.anonymous_concurrency` (64).
+    anonymous_concurrency: usize,
+    /// `server.limits.anonymous_per_peer` (16).
+    anonymous_per_peer: usize,
+    /// `server.limits.password_hash_concurrency` (2).
+    password_hash_concurrency: usize,
+    /// `server.limits.login_failures` (5).
+    login_failures: u32,
+    /// `server.limits.login_failure_window` (`60s`).
+    login_failure_window: String,
+    /// `server.limits.idle_timeout` (`125s`).
+    idle_timeout: String,
+    /// `server.limits.max_connections` (1024).
+    max_connections: usize,
+    /// `server.limits.ready_cache` (`5s`).
+    ready_cache: String,
 }
 
 impl Default for RawLimits {
@@ -343,6 +392,15 @@ impl Default for RawLimits {
             max_concurrency: limits.max_concurrency,
             request_timeout: "55s".to_owned(),
             header_read_timeout: "10s".to_owned(),
+            body_read_timeout: "10s".to_owned(),
+            anonymous_concurrency: limits.anonymous_concurrency,
+            anonymous_per_peer: limits.anonymous_per_peer,
+            password_hash_concurrency: limits.password_hash_concurrency,
+            login_failures: limits.login_failures,
+            login_failure_window: "60s".to_owned(),
+            idle_timeout: "125s".to_owned(),
+            max_connections: limits.max_connections,
+            ready_cache: "5s".to_owned(),
         }
     }
 }
@@ -706,11 +764,35 @@ impl RawLimits {
             "server.limits.header_read_timeout",
             &self.header_read_timeout,
         );
+        let body_read_timeout =
+            p.duration("server.limits.body_read_timeout", &self.body_read_timeout);
+        let login_failure_window = p.duration(
+            "server.limits.login_failure_window",
+            &self.login_failure_window,
+        );
+        let idle_timeout = p.duration("server.limits.idle_timeout", &self.idle_timeout);
+        let ready_cache = p.duration("server.limits.ready_cache", &self.ready_cache);
+        if self.login_failures == 0 {
+            p.add::<()>(
+                "server.limits.login_failures",
+                "must be greater than 0 (failed logins allowed in the window)",
+            );
+        }
         for (key, value) in [
             ("server.limits.max_body_bytes", self.max_body_bytes),
             ("server.limits.max_header_bytes", self.max_header_bytes),
             ("server.limits.max_uri_bytes", self.max_uri_bytes),
             ("server.limits.max_concurrency", self.max_concurrency),
+            (
+                "server.limits.anonymous_concurrency",
+                self.anonymous_concurrency,
+            ),
+            ("server.limits.anonymous_per_peer", self.anonymous_per_peer),
+            (
+                "server.limits.password_hash_concurrency",
+                self.password_hash_concurrency,
+            ),
+            ("server.limits.max_connections", self.max_connections),
         ] {
             if value == 0 {
                 p.add::<()>(key, "must be greater than 0");
@@ -723,6 +805,15 @@ impl RawLimits {
             max_concurrency: self.max_concurrency,
             request_timeout: request_timeout?,
             header_read_timeout: header_read_timeout?,
+            body_read_timeout: body_read_timeout?,
+            anonymous_concurrency: self.anonymous_concurrency,
+            anonymous_per_peer: self.anonymous_per_peer,
+            password_hash_concurrency: self.password_hash_concurrency,
+            login_failures: self.login_failures,
+            login_failure_window: login_failure_window?,
+            idle_timeout: idle_timeout?,
+            max_connections: self.max_connections,
+            ready_cache: ready_cache?,
         })
     }
 }

@@ -228,10 +228,16 @@ impl TokenSource {
         );
         let json: Option<Value> = serde_json::from_slice(&body).ok();
         if !status.is_success() {
-            let reason = message::extract(json.as_ref(), &body, status.as_str());
+            // The endpoint's text is never shown or logged above debug: it may echo the
+            // client secret or a token.
+            tracing::debug!(
+                status = status.as_u16(),
+                answer = message::extract(json.as_ref(), &body, status.as_str()),
+                "Backend OAuth2 token endpoint refused."
+            );
             return Err(Error::Token {
                 status: Some(status),
-                reason,
+                reason: format!("the token endpoint answered {}", status.as_u16()),
             });
         }
         let invalid = |reason: &str| Error::Token {

@@ -448,10 +448,18 @@ fn decode_success(
 fn status_error(operation: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let fallback = status.canonical_reason().unwrap_or("no message");
+    let message = message::extract(json.as_ref(), body, fallback);
+    // The answer text may quote what was sent (an email, a token): debug only.
+    tracing::debug!(
+        operation,
+        status = status.as_u16(),
+        answer = message,
+        "Backend error answer."
+    );
     Error::Status {
         operation: operation.to_owned(),
         status,
-        message: message::extract(json.as_ref(), body, fallback),
+        message,
         body: json,
         retry_after: retry::retry_after(headers),
     }

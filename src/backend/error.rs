@@ -40,8 +40,9 @@ pub enum Error {
         /// Why the header was refused.
         reason: String,
     },
-    /// The backend answered with a non-2xx status.
-    #[error("backend call {operation} answered {status}: {message}")]
+    /// The backend answered with a non-2xx status. `Display` never shows the backend's text
+    /// (it may quote values, emails, tokens): that is logged at `debug` only.
+    #[error("backend call {operation} answered {status}")]
     Status {
         /// Operation label.
         operation: String,
@@ -81,7 +82,7 @@ pub enum Error {
     Token {
         /// The token endpoint's status, when it answered.
         status: Option<StatusCode>,
-        /// What went wrong (the endpoint's error text, sanitised).
+        /// What went wrong, in the gateway's words (never the endpoint's answer text).
         reason: String,
     },
 }

@@ -41,6 +41,9 @@ pub struct Fault {
     /// Seconds for a `Retry-After` header in `status` mode.
     #[serde(default)]
     pub retry_after: Option<u64>,
+    /// The error text of a `status` fault (default `injected`), e.g. one quoting a value.
+    #[serde(default)]
+    pub message: Option<String>,
     /// How many upcoming matching requests get this fault; `None` means until cleared.
     #[serde(default)]
     pub count: Option<u64>,
@@ -62,6 +65,7 @@ impl Fault {
             delay_ms: None,
             status: None,
             retry_after: None,
+            message: None,
             count: None,
             after: None,
             route: None,
@@ -122,6 +126,15 @@ impl Fault {
     pub fn on(self, route: &str) -> Self {
         Self {
             route: Some(route.to_owned()),
+            ..self
+        }
+    }
+
+    /// Answer a `status` fault with this error text instead of `injected`.
+    #[must_use]
+    pub fn message(self, text: &str) -> Self {
+        Self {
+            message: Some(text.to_owned()),
             ..self
         }
     }

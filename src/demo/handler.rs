@@ -101,7 +101,7 @@ pub(crate) async fn api(shared: Arc<Shared>, req: Request<Incoming>) -> Result<R
                 .status
                 .and_then(|s| StatusCode::from_u16(s).ok())
                 .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let mut reply = error_reply(status, "injected");
+            let mut reply = error_reply(status, fault.message.as_deref().unwrap_or("injected"));
             if let Some(secs) = fault.retry_after {
                 reply
                     .headers_mut()

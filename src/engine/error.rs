@@ -41,7 +41,7 @@ pub enum Error {
     Uniqueness {
         /// The backend operation label (`users.create`).
         operation: String,
-        /// The backend's message.
+        /// The backend status and the matched rule's meaning (its message with `show_message`).
         message: String,
         /// The SCIM value that collides (the `userName` or `displayName` sent), when known.
         value: Option<String>,
@@ -51,7 +51,7 @@ pub enum Error {
     Rejected {
         /// The backend operation label.
         operation: String,
-        /// The backend's message.
+        /// The backend status and the matched rule's meaning (its message with `show_message`).
         message: String,
     },
     /// Group member ids that do not name existing users, every one found; nothing was changed.

@@ -124,19 +124,31 @@ impl<'e> Op<'e> {
             .split_once('.')
             .and_then(|(_, name)| OpName::parse(name))
             .unwrap_or(OpName::List);
-        match self.resource.classify_error(name, status.as_u16(), message) {
-            Some(ErrorClass::Uniqueness) => Error::Uniqueness {
+        let matched = self
+            .resource
+            .classify_error_rule(name, status.as_u16(), message);
+        // The detail says the backend status and the rule's meaning; the backend's own text
+        // only when the rule opts in (`show_message: true`).
+        let shown = |meaning: &str, show: bool| {
+            if show {
+                format!("{}, {meaning}: {message}", status.as_u16())
+            } else {
+                format!("{}, {meaning} (error rule)", status.as_u16())
+            }
+        };
+        match matched {
+            Some((ErrorClass::Uniqueness, show)) => Error::Uniqueness {
                 operation: operation.clone(),
-                message: message.clone(),
+                message: shown("the value is already taken", show),
                 value: None,
             },
-            Some(ErrorClass::InvalidValue) => Error::Rejected {
+            Some((ErrorClass::InvalidValue, show)) => Error::Rejected {
                 operation: operation.clone(),
-                message: message.clone(),
+                message: shown("a value is not acceptable", show),
             },
             // A classified not-found keeps its facts; `is_not_found` and `crate::error` read
             // the status. A non-404 not-found is rare enough to carry as a 404 by id.
-            Some(ErrorClass::NotFound) if status.as_u16() != 404 => Error::NotFound {
+            Some((ErrorClass::NotFound, _)) if status.as_u16() != 404 => Error::NotFound {
                 resource_type: self.resource_type().to_owned(),
                 id: self.id.clone().unwrap_or_default(),
             },

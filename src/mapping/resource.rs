@@ -188,6 +188,8 @@ pub(crate) struct ErrorRule {
     /// The operations it applies to; empty: every operation.
     pub(crate) on: Vec<OpName>,
     pub(crate) means: ErrorMeaning,
+    /// Quote the backend's message in the SCIM detail.
+    pub(crate) show_message: bool,
 }
 
 /// The compiled mapping of one SCIM resource type.
@@ -746,6 +748,18 @@ impl ResourceMapping {
     /// What a backend error answer to operation `op` means, by the mapping's `errors` rules
     /// (the first rule whose status, `contains` and `on` match).
     pub fn classify_error(&self, op: OpName, status: u16, message: &str) -> Option<ErrorClass> {
+        self.classify_error_rule(op, status, message)
+            .map(|(class, _)| class)
+    }
+
+    /// [`ResourceMapping::classify_error`], and whether the matched rule quotes the backend's
+    /// message in the SCIM detail (`show_message`).
+    pub fn classify_error_rule(
+        &self,
+        op: OpName,
+        status: u16,
+        message: &str,
+    ) -> Option<(ErrorClass, bool)> {
         let lower = message.to_lowercase();
         self.errors
             .iter()
@@ -756,11 +770,14 @@ impl ResourceMapping {
                         .as_ref()
                         .is_none_or(|c| lower.contains(&c.to_lowercase()))
             })
-            .map(|r| match r.means {
-                ErrorMeaning::Uniqueness => ErrorClass::Uniqueness,
-                ErrorMeaning::InvalidValue => ErrorClass::InvalidValue,
-                ErrorMeaning::NotFound => ErrorClass::NotFound,
-                ErrorMeaning::AlreadyDone => ErrorClass::AlreadyDone,
+            .map(|r| {
+                let class = match r.means {
+                    ErrorMeaning::Uniqueness => ErrorClass::Uniqueness,
+                    ErrorMeaning::InvalidValue => ErrorClass::InvalidValue,
+                    ErrorMeaning::NotFound => ErrorClass::NotFound,
+                    ErrorMeaning::AlreadyDone => ErrorClass::AlreadyDone,
+                };
+                (class, r.show_message)
             })
     }
 

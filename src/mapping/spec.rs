@@ -546,6 +546,12 @@ pub struct ErrorRuleFile {
     pub on: Vec<String>,
     /// What it means: `uniqueness`, `invalid_value`, `not_found` or `already_done`.
     pub means: ErrorMeaning,
+    /// Quote the backend's error message in the SCIM `detail` (default `false`: the detail
+    /// carries the backend status and this rule's meaning only). For products whose messages
+    /// are known to hold no secrets, e.g. Redmine's "Email has already been taken". The
+    /// message is never logged above debug either way.
+    #[serde(default)]
+    pub show_message: bool,
 }
 
 /// SCIM meaning of a backend error.

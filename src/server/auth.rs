@@ -14,12 +14,14 @@ mod settings;
 mod tests;
 
 use std::fmt;
+use std::net::IpAddr;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
+pub use basic::{configure as configure_password_checks, hash_password};
 pub use bearer::{new_token, token_hash_line};
 pub use settings::{
     AuthSettings, BasicUser, BearerSettings, DEFAULT_ENTRA_APP_ID, DEFAULT_ENTRA_AUDIENCE,
@@ -67,6 +69,15 @@ pub enum AuthError {
         scheme: String,
         /// The schemes this tenant accepts, e.g. `Bearer, Basic`.
         accepted: String,
+    },
+    /// Too many failed Basic logins for this user name or from this peer, recently.
+    #[error(
+        "too many failed logins for this user name or from this address; retry in {retry_after} \
+         seconds (server.limits.login_failures, login_failure_window)"
+    )]
+    TooManyFailures {
+        /// Seconds until one more attempt is allowed.
+        retry_after: u64,
     },
     /// A bearer token that matches no configured token.
     #[error(
@@ -203,6 +214,7 @@ impl AuthError {
             Self::UnsupportedScheme { .. } => "unsupported_scheme",
             Self::InvalidToken => "invalid_token",
             Self::BadCredentials => "bad_credentials",
+            Self::TooManyFailures { .. } => "too_many_failures",
             Self::Expired { .. } => "expired",
             Self::NotYetValid { .. } => "not_yet_valid",
             Self::WrongIssuer { .. } => "wrong_issuer",
@@ -303,8 +315,26 @@ impl Authenticator {
         schemes.join(", ")
     }
 
+    /// The seconds a throttled client should wait (`TooManyFailures`), for `Retry-After`.
+    pub fn retry_after(error: &AuthError) -> Option<u64> {
+        match error {
+            AuthError::TooManyFailures { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// Checks the request's `Authorization` header; says which credential it carried.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+        self.authenticate_from(headers, None).await
+    }
+
+    /// [`Authenticator::authenticate`] for a request from `peer`, whose failed Basic logins
+    /// are counted for the back-off.
+    pub async fn authenticate_from(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<Principal, AuthError> {
         let mut values = headers.get_all(AUTHORIZATION).iter();
         let value = values.next().ok_or(AuthError::Missing)?;
         if values.next().is_some() {
@@ -339,7 +369,7 @@ impl Authenticator {
         } else if scheme.eq_ignore_ascii_case("basic")
             && let Some(users) = &self.basic
         {
-            basic(users, credentials).await?
+            basic(users, credentials, peer).await?
         } else {
             return Err(AuthError::UnsupportedScheme {
                 scheme: scheme.chars().take(20).collect(),
@@ -363,7 +393,11 @@ impl Authenticator {
     }
 }
 
-async fn basic(users: &BasicUsers, credentials: &str) -> Result<String, AuthError> {
+async fn basic(
+    users: &BasicUsers,
+    credentials: &str,
+    peer: Option<IpAddr>,
+) -> Result<String, AuthError> {
     let decoded = STANDARD
         .decode(credentials)
         .ok()
@@ -374,9 +408,12 @@ async fn basic(users: &BasicUsers, credentials: &str) -> Result<String, AuthErro
     let (username, password) = decoded.split_once(':').ok_or(AuthError::Malformed {
         why: "the Basic credentials have no `:` between user and password",
     })?;
-    match users.check(username, password).await {
+    match users.check_from(username, password, peer).await {
         Outcome::Accepted => Ok(format!("basic:{username}")),
         Outcome::Rejected => Err(AuthError::BadCredentials),
+        Outcome::Throttled(wait) => Err(AuthError::TooManyFailures {
+            retry_after: wait.as_secs().max(1),
+        }),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The innermost service: health probes, metrics, the audit trail's admin read, tenant lookup,
-//! authentication, and the thin SCIM handler (parse → [`ScimService`] → render).
+//! and the thin SCIM handler (parse → [`ScimService`] → render). Authentication happens before
+//! the body is read, in the stack's gate (`gate.rs`), through [`Router::authenticate`]; the
+//! router reads its verdict from the request's extensions.
 //!
 //! It also records what the per-request log line and the metrics need: resource, operation,
 //! SCIM id, credential name, backend calls made and `scimType` go onto the request span (the
@@ -9,6 +11,7 @@
 //! [`respond::Error`] and rendered at the stack's one edge; only the engine's own SCIM errors
 //! are rendered here, as they already are wire errors.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -18,6 +21,7 @@ use http::header::{self, HeaderValue};
 use http::{Request, StatusCode};
 use http_body_util::Full;
 
+use super::gate::Authenticated;
 use super::respond::{self, BoxError, Error, Response};
 use super::routes::{self, Route};
 use super::service::{BoxFuture, Operation, ScimCall};
@@ -37,6 +41,39 @@ pub struct Router {
     bases: Arc<[Vec<String>]>,
     /// The admin listener's router: no SCIM, no authentication, every tenant's audit trail.
     admin: bool,
+    /// The last `/readyz` verdict per tenant, and how long it stands.
+    ready: Arc<ReadyCache>,
+}
+
+/// The last readiness probe of each tenant: at most one probe per tenant per interval, and
+/// concurrent `/readyz` hits wait for the one probe in progress.
+#[derive(Debug)]
+struct ReadyCache {
+    interval: Duration,
+    verdicts: Vec<tokio::sync::Mutex<Option<Verdict>>>,
+}
+
+/// When a tenant was last probed and what it answered.
+type Verdict = (Instant, Result<(), String>);
+
+/// What a request needs before the router may see it (decided on the path alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// An anonymous endpoint (`/healthz`, `/readyz`) or no endpoint at all.
+    Open,
+    /// The admin listener: trusted by where it listens.
+    Trusted,
+    /// A credential of this tenant.
+    Credential(Needs),
+}
+
+/// Whose credential a request needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// The tenant at this index (its base path matched).
+    Tenant(usize),
+    /// Any tenant's (`/metrics`, `/admin/audit` on the main listener).
+    Any,
 }
 
 impl Router {
@@ -46,11 +83,87 @@ impl Router {
             .iter()
             .map(|tenant| routes::base_segments(&tenant.base_path))
             .collect();
+        let ready = Arc::new(ReadyCache {
+            interval: crate::settings::Limits::default().ready_cache,
+            verdicts: tenants
+                .iter()
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect(),
+        });
         Self {
             tenants: tenants.into(),
             bases,
             admin: false,
+            ready,
         }
+    }
+
+    /// The same router with `/readyz` verdicts kept for `interval` (`server.limits.ready_cache`).
+    #[must_use]
+    pub fn with_ready_cache(self, interval: Duration) -> Self {
+        let verdicts = self
+            .tenants
+            .iter()
+            .map(|_| tokio::sync::Mutex::new(None))
+            .collect();
+        Self {
+            ready: Arc::new(ReadyCache { interval, verdicts }),
+            ..self
+        }
+    }
+
+    /// What a request to `path` needs before it is routed.
+    pub fn access(&self, path: &str) -> Access {
+        if self.admin {
+            return Access::Trusted;
+        }
+        match routes::route(&self.bases, path) {
+            Route::Healthz | Route::Readyz | Route::Unknown => Access::Open,
+            Route::Metrics | Route::Audit => Access::Credential(Needs::Any),
+            Route::Tenant { tenant, .. } => Access::Credential(Needs::Tenant(tenant)),
+        }
+    }
+
+    /// Checks the credential in `headers` (from `peer`) for the tenant `needs` names; counts
+    /// and returns a refusal.
+    pub async fn authenticate(
+        &self,
+        needs: Needs,
+        headers: &http::HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<Authenticated, Error> {
+        let tenants: Vec<usize> = match needs {
+            Needs::Tenant(index) => vec![index],
+            Needs::Any => (0..self.tenants.len()).collect(),
+        };
+        let mut refused = None;
+        for index in tenants {
+            let Some(tenant) = self.tenants.get(index) else {
+                continue;
+            };
+            match tenant.auth.authenticate(headers, peer).await {
+                Ok(principal) => {
+                    return Ok(Authenticated {
+                        tenant: index,
+                        principal,
+                    });
+                }
+                Err(rejection) => {
+                    let span = tracing::Span::current();
+                    span.record("tenant", tenant.name.as_str());
+                    refused.get_or_insert(rejection);
+                }
+            }
+        }
+        let rejection = refused.unwrap_or_else(|| Rejection {
+            detail: "no tenant is configured".to_owned(),
+            reason: "no_tenant",
+            challenge: String::new(),
+            unavailable: false,
+            retry_after: None,
+        });
+        metrics::global().auth_failure(rejection.reason);
+        Err(Error::Unauthenticated(rejection))
     }
 
     /// The router of the plain admin listener (`server.admin_listen`): `/healthz`, `/readyz`,
@@ -60,6 +173,28 @@ impl Router {
             admin: true,
             ..Self::new(tenants)
         }
+    }
+
+    /// The gate's verdict for a request that needed one (see [`Router::access`]).
+    fn authenticated(&self, request: &Request<Bytes>) -> Result<(&Tenant, String), Error> {
+        let found = request
+            .extensions()
+            .get::<Authenticated>()
+            .and_then(|auth| Some((self.tenants.get(auth.tenant)?, auth.principal.clone())));
+        let Some((tenant, principal)) = found else {
+            // Unreachable through the stack (the gate authenticates first); refuse anyway.
+            return Err(Error::Unauthenticated(Rejection {
+                detail: "the request did not pass authentication".to_owned(),
+                reason: "unauthenticated",
+                challenge: String::new(),
+                unavailable: false,
+                retry_after: None,
+            }));
+        };
+        let span = tracing::Span::current();
+        span.record("tenant", tenant.name.as_str());
+        span.record("credential", principal.as_str());
+        Ok((tenant, principal))
     }
 }
 
@@ -86,12 +221,12 @@ impl Router {
     async fn handle(&self, request: Request<Bytes>) -> Result<Response, Error> {
         let started = Instant::now();
         let path = request.uri().path();
-        let (tenant, rest) = match routes::route(&self.bases, path) {
+        let tenant = match routes::route(&self.bases, path) {
             Route::Healthz => return Ok(health(StatusCode::OK, "up")),
             Route::Readyz => return self.ready().await,
             Route::Metrics => {
                 if !self.admin {
-                    self.authenticate_any(&request).await?;
+                    self.authenticated(&request)?;
                 }
                 return Ok(metrics_response());
             }
@@ -106,21 +241,16 @@ impl Router {
                     path: path.to_owned(),
                 });
             }
-            Route::Tenant { tenant, rest } => (&self.tenants[tenant], rest),
-        };
-        let span = tracing::Span::current();
-        span.record("tenant", tenant.name.as_str());
-
-        // Authentication comes before anything that could tell an anonymous caller more than
-        // "401", including whether the endpoint exists or the tenant is switched off.
-        let principal = match tenant.auth.authenticate(request.headers()).await {
-            Ok(principal) => principal,
-            Err(rejection) => {
-                metrics::global().auth_failure(rejection.reason);
-                return Err(Error::Unauthenticated(rejection));
+            Route::Tenant { rest, .. } => {
+                // Authenticated by the gate before anything that could tell an anonymous
+                // caller more than "401", including whether the endpoint exists or the tenant
+                // is switched off.
+                let (tenant, principal) = self.authenticated(&request)?;
+                (tenant, principal, rest)
             }
         };
-        span.record("credential", principal.as_str());
+        let (tenant, principal, rest) = tenant;
+        let span = tracing::Span::current();
         if !tenant.enabled {
             return Err(Error::TenantDisabled {
                 tenant: tenant.name.clone(),
@@ -222,40 +352,13 @@ impl Router {
         })
     }
 
-    /// The first tenant whose authenticator accepts the request (for endpoints outside every
-    /// base path); the first tenant's refusal when none does.
-    async fn authenticate_any(&self, request: &Request<Bytes>) -> Result<&Tenant, Error> {
-        let mut refused = None;
-        for tenant in self.tenants.iter() {
-            match tenant.auth.authenticate(request.headers()).await {
-                Ok(principal) => {
-                    let span = tracing::Span::current();
-                    span.record("tenant", tenant.name.as_str());
-                    span.record("credential", principal.as_str());
-                    return Ok(tenant);
-                }
-                Err(rejection) => {
-                    refused.get_or_insert(rejection);
-                }
-            }
-        }
-        let rejection = refused.unwrap_or_else(|| Rejection {
-            detail: "no tenant is configured".to_owned(),
-            reason: "no_tenant",
-            challenge: String::new(),
-            unavailable: false,
-        });
-        metrics::global().auth_failure(rejection.reason);
-        Err(Error::Unauthenticated(rejection))
-    }
-
     /// `GET /admin/audit?since=…&scimId=…&limit=…`: the authenticated tenant's entries (every
     /// tenant's on the admin listener), oldest first, as JSON.
     async fn audit(&self, request: &Request<Bytes>) -> Result<Response, Error> {
         let tenants: Vec<&Tenant> = if self.admin {
             self.tenants.iter().collect()
         } else {
-            vec![self.authenticate_any(request).await?]
+            vec![self.authenticated(request)?.0]
         };
         if request.method() != http::Method::GET {
             return Err(Error::MethodNotAllowed {
@@ -292,13 +395,32 @@ impl Router {
     }
 
     /// `/readyz`: every enabled tenant's service answers its probe in time.
+    /// A tenant's verdict is probed at most once per `server.limits.ready_cache` and reused in
+    /// between, so anonymous hits cannot multiply backend calls.
     async fn ready(&self) -> Result<Response, Error> {
         let mut problems = Vec::new();
-        for tenant in self.tenants.iter().filter(|tenant| tenant.enabled) {
-            match tokio::time::timeout(READY_PROBE_TIMEOUT, tenant.service.ready()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(reason)) => problems.push(format!("{}: {reason}", tenant.name)),
-                Err(_) => problems.push(format!("{}: readiness probe timed out", tenant.name)),
+        for (index, tenant) in self.tenants.iter().enumerate() {
+            if !tenant.enabled {
+                continue;
+            }
+            let verdict = match self.ready.verdicts.get(index) {
+                Some(slot) => {
+                    let mut cached = slot.lock().await;
+                    match &*cached {
+                        Some((at, verdict)) if at.elapsed() < self.ready.interval => {
+                            verdict.clone()
+                        }
+                        _ => {
+                            let verdict = probe(tenant).await;
+                            *cached = Some((Instant::now(), verdict.clone()));
+                            verdict
+                        }
+                    }
+                }
+                None => probe(tenant).await,
+            };
+            if let Err(reason) = verdict {
+                problems.push(format!("{}: {reason}", tenant.name));
             }
         }
         if problems.is_empty() {
@@ -308,6 +430,14 @@ impl Router {
                 reasons: problems.join("; "),
             })
         }
+    }
+}
+
+/// One tenant's readiness probe, bounded in time.
+async fn probe(tenant: &Tenant) -> Result<(), String> {
+    match tokio::time::timeout(READY_PROBE_TIMEOUT, tenant.service.ready()).await {
+        Ok(result) => result,
+        Err(_) => Err("readiness probe timed out".to_owned()),
     }
 }
 

@@ -2,21 +2,26 @@
 //! and graceful shutdown.
 //!
 //! Slow clients are cut off by hyper's header read timeout (and the same bound on the TLS
-//! handshake); on shutdown the listener stops accepting and in-flight requests drain up to
+//! handshake); a connection with no request in flight for `server.limits.idle_timeout` is
+//! closed (HTTP/1.1 and h2 alike, gracefully: h2 gets a GOAWAY); at most
+//! `server.limits.max_connections` are open at once (more are closed at accept, with a warning).
+//! On shutdown the listener stops accepting and in-flight requests drain up to
 //! `server.shutdown_grace`. Requests themselves are handled by the stack in `stack.rs`.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::live::{LiveConfig, LiveService, RouterKind};
+use super::live::{Activity, LiveConfig, LiveService, RouterKind};
 use super::tenant::Tenant;
 use super::tls::{self, CertReloader};
 use crate::settings::{ServerSettings, TlsMode};
@@ -146,7 +151,11 @@ impl Server {
         }
         let acceptor = tls.map(|(acceptor, _, _)| acceptor);
 
-        let graceful = GracefulShutdown::new();
+        // Each open connection holds one permit; shutdown waits until all are back.
+        let max_connections = live.snapshot().limits.max_connections;
+        let connections = Arc::new(Semaphore::new(max_connections));
+        let (stop, stopping) = watch::channel(false);
+        let mut warned_full: Option<Instant> = None;
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             let (tcp, peer) = tokio::select! {
@@ -161,33 +170,51 @@ impl Server {
                 },
                 () = &mut shutdown => break,
             };
+            let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+                if warned_full.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+                    tracing::warn!(
+                        max_connections,
+                        "Connection limit reached (server.limits.max_connections); closing new \
+                         connections until some end"
+                    );
+                    warned_full = Some(Instant::now());
+                }
+                drop(tcp);
+                continue;
+            };
             let _ = tcp.set_nodelay(true);
             // A new connection takes the connection limits in force now; each of its requests
             // then takes the stack in force when it arrives (see `live.rs`).
             let snapshot = live.snapshot();
             let builder = snapshot.builder.clone();
             let header_read_timeout = snapshot.limits.header_read_timeout;
+            let idle_timeout = snapshot.limits.idle_timeout;
             drop(snapshot);
+            let activity = Arc::new(Activity::new());
             let service = TowerToHyperService::new(LiveService {
                 config: Arc::clone(&live),
+                peer: Some(peer),
+                activity: Arc::clone(&activity),
             });
             let acceptor = acceptor.clone();
-            // The watcher is taken before the handshake so shutdown also waits for it.
-            let watcher = graceful.watcher();
+            let stopping = stopping.clone();
             tokio::spawn(async move {
+                // Held until the connection ends (the handshake included).
+                let _permit = permit;
+                let idle = Idle {
+                    activity,
+                    timeout: idle_timeout,
+                    stopping,
+                };
                 let result = match acceptor {
-                    None => {
-                        let connection = builder.serve_connection(TokioIo::new(tcp), service);
-                        watcher.watch(connection.into_owned()).await
-                    }
+                    None => drive(&builder, TokioIo::new(tcp), service, idle).await,
                     Some(acceptor) => {
                         let Some(stream) =
                             handshake(&acceptor, tcp, peer, header_read_timeout).await
                         else {
                             return;
                         };
-                        let connection = builder.serve_connection(TokioIo::new(stream), service);
-                        watcher.watch(connection.into_owned()).await
+                        drive(&builder, TokioIo::new(stream), service, idle).await
                     }
                 };
                 if let Err(error) = result {
@@ -202,8 +229,10 @@ impl Server {
         }
         let shutdown_grace = live.snapshot().shutdown_grace;
         tracing::info!(grace = ?shutdown_grace, "Shutting down: draining in-flight requests");
+        let _ = stop.send(true);
+        let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
         tokio::select! {
-            () = graceful.shutdown() => tracing::info!("All connections closed"),
+            _ = connections.acquire_many(all) => tracing::info!("All connections closed"),
             () = tokio::time::sleep(shutdown_grace) => {
                 tracing::warn!("Grace period over; closing the remaining connections");
             }
@@ -221,6 +250,48 @@ impl Server {
             local_addr,
             trigger,
             task,
+        }
+    }
+}
+
+/// When a connection should close on its own: idle too long, or the server is stopping.
+struct Idle {
+    activity: Arc<Activity>,
+    timeout: Duration,
+    stopping: watch::Receiver<bool>,
+}
+
+/// Serves one connection until it ends, closing it gracefully once it has had no request in
+/// flight for the idle timeout, or when the server shuts down (in-flight requests finish).
+async fn drive<I>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    service: TowerToHyperService<LiveService>,
+    mut idle: Idle,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let connection = builder.serve_connection(io, service).into_owned();
+    let mut connection = std::pin::pin!(connection);
+    let mut closing = false;
+    loop {
+        let wait = idle.timeout.saturating_sub(idle.activity.idle_for());
+        tokio::select! {
+            result = connection.as_mut() => return result,
+            changed = idle.stopping.changed(), if !closing => {
+                if changed.is_err() || *idle.stopping.borrow() {
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+            () = tokio::time::sleep(wait.max(Duration::from_millis(10))), if !closing => {
+                if idle.activity.idle_for() >= idle.timeout {
+                    tracing::debug!(timeout = ?idle.timeout, "Idle connection closed");
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
         }
     }
 }

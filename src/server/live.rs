@@ -10,18 +10,22 @@
 //! reloader's job (`crate::reload`), and the listen address and TLS mode are fixed at bind.
 
 use std::convert::Infallible;
-use std::sync::{Arc, RwLock};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::Request;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use tower::Service;
-use tower::util::{Oneshot, ServiceExt};
+use tower::util::ServiceExt;
 
+use super::gate::PeerAddr;
 use super::handlers::Router;
 use super::respond::Response;
+use super::service::BoxFuture;
 use super::stack::{self, Stack};
 use super::tenant::Tenant;
 use crate::settings::{Limits, ServerSettings};
@@ -53,7 +57,13 @@ impl Snapshot {
         let router = match kind {
             RouterKind::Scim => Router::new(tenants),
             RouterKind::Admin => Router::admin(tenants),
-        };
+        }
+        .with_ready_cache(settings.limits.ready_cache);
+        super::auth::configure_password_checks(
+            settings.limits.password_hash_concurrency,
+            settings.limits.login_failures,
+            settings.limits.login_failure_window,
+        );
         Self {
             stack: stack::build(&settings.limits, router),
             builder: connection_builder(&settings.limits),
@@ -113,21 +123,75 @@ impl LiveConfig {
 #[derive(Clone)]
 pub(super) struct LiveService {
     pub(super) config: Arc<LiveConfig>,
+    /// The client's address, given to every request of the connection.
+    pub(super) peer: Option<SocketAddr>,
+    /// The connection's requests in flight and last activity, for the idle timeout.
+    pub(super) activity: Arc<Activity>,
+}
+
+/// Whether a connection is idle: requests in flight and when the last one ended.
+#[derive(Debug)]
+pub(super) struct Activity {
+    in_flight: AtomicUsize,
+    last: Mutex<Instant>,
+}
+
+impl Activity {
+    pub(super) fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            last: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// How long the connection has had no request in flight (zero while one is).
+    pub(super) fn idle_for(&self) -> Duration {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return Duration::ZERO;
+        }
+        self.last
+            .lock()
+            .map_or(Duration::ZERO, |last| last.elapsed())
+    }
+
+    fn start(self: &Arc<Self>) -> ActivityGuard {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        ActivityGuard(Arc::clone(self))
+    }
+}
+
+/// One request in flight on a connection; its end is the connection's last activity.
+struct ActivityGuard(Arc<Activity>);
+
+impl Drop for ActivityGuard {
+    fn drop(&mut self) {
+        if let Ok(mut last) = self.0.last.lock() {
+            *last = Instant::now();
+        }
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Service<Request<hyper::body::Incoming>> for LiveService {
     type Response = Response;
     type Error = Infallible;
-    type Future = Oneshot<Stack<hyper::body::Incoming>, Request<hyper::body::Incoming>>;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         // Readiness (load shedding) is the snapshot's stack's business, checked in `oneshot`.
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<hyper::body::Incoming>) -> Self::Future {
+    fn call(&mut self, mut request: Request<hyper::body::Incoming>) -> Self::Future {
+        request.extensions_mut().insert(PeerAddr(self.peer));
+        let guard = self.activity.start();
         let stack = self.config.snapshot().stack.clone();
-        stack.oneshot(request)
+        let future = stack.oneshot(request);
+        Box::pin(async move {
+            let response = future.await;
+            drop(guard);
+            response
+        })
     }
 }
 

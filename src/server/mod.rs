@@ -10,6 +10,7 @@
 //! Handlers stay thin: parse, call the engine behind [`service::ScimService`], render.
 
 pub mod auth;
+pub mod gate;
 pub mod handlers;
 pub mod listener;
 pub mod live;

@@ -69,6 +69,18 @@ pub enum Error {
         /// The configured limit.
         limit: usize,
     },
+    /// The body did not arrive within `server.limits.body_read_timeout`.
+    #[error("the request body did not arrive within {limit:?}")]
+    BodyTimeout {
+        /// The configured limit.
+        limit: std::time::Duration,
+    },
+    /// The budget of not-yet-authenticated requests (in total or for this peer) is used up.
+    #[error("too many unauthenticated requests in flight")]
+    AnonymousBusy {
+        /// It was this peer's share that is used up (else the total).
+        per_peer: bool,
+    },
     /// The connection failed while the body was being read.
     #[error("reading the request body failed: {reason}")]
     BodyRead {
@@ -158,7 +170,9 @@ fn respond(error: &Error, request_id: &str) -> Response {
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
-        Error::Unauthenticated(rejection) if !rejection.unavailable => {
+        Error::Unauthenticated(rejection)
+            if !rejection.unavailable && rejection.retry_after.is_none() =>
+        {
             let challenge = HeaderValue::from_str(&rejection.challenge)
                 .ok()
                 .filter(|value| !value.is_empty())
@@ -176,6 +190,15 @@ fn respond(error: &Error, request_id: &str) -> Response {
 fn log(error: &Error, request_id: &str) {
     match error {
         Error::NoRoute { path } => tracing::debug!(request_id, path, "No route"),
+        Error::BodyTimeout { limit } => {
+            tracing::info!(request_id, ?limit, "Request body too slow; refused");
+        }
+        Error::AnonymousBusy { per_peer } => tracing::info!(
+            request_id,
+            per_peer,
+            "Unauthenticated request refused: server.limits.anonymous_concurrency or \
+             anonymous_per_peer reached"
+        ),
         Error::BodyRead { reason } => {
             tracing::info!(request_id, reason, "Request body could not be read");
         }
@@ -185,9 +208,12 @@ fn log(error: &Error, request_id: &str) {
             detail = rejection.detail,
             "Credentials could not be checked"
         ),
+        // The detail names what failed and what to fix (never the credential); the client
+        // only gets a generic 401.
         Error::Unauthenticated(rejection) => tracing::info!(
             request_id,
             reason = rejection.reason,
+            detail = rejection.detail,
             "Request not authenticated"
         ),
         Error::NotReady { reasons } => tracing::warn!(request_id, reasons, "Not ready"),

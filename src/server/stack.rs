@@ -3,12 +3,13 @@
 //! Outermost first; each layer says why it sits where it does (linkerd's
 //! `inbound/src/http/server.rs` is the model). Layers fail with boxed errors; [`Rescue`] is
 //! the single edge where those become SCIM error responses (see [`super::respond`]). This
-//! module owns no routing and no authentication: those happen in the router, which is the
-//! innermost service.
+//! module owns no routing and no authentication: the gate (`gate.rs`) authenticates on the
+//! headers through the router, which is the innermost service.
 
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -20,6 +21,7 @@ use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder};
 use tracing::Instrument;
 
+use super::gate::{AnonymousBudget, DiscardBody, Gate};
 use super::handlers::Router;
 use super::respond::{self, BoxError, Error, Response};
 use super::service::BoxFuture;
@@ -41,6 +43,38 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    // The authenticated path, below the gate:
+    let authenticated = BoxCloneSyncService::new(
+        ServiceBuilder::new()
+            // 8. Load shedding directly over the concurrency limit: when every slot is taken the
+            //    limit reports "not ready" and this layer answers 503 + Retry-After at once
+            //    instead of queueing (Entra retries 503s). Only authenticated requests count.
+            .load_shed()
+            .concurrency_limit(limits.max_concurrency)
+            // 9. The overall deadline starts once a slot is held, so waiting is never counted,
+            //    and covers reading the body.
+            .timeout(limits.request_timeout)
+            // 10. Body limit innermost before the router: reject by Content-Length, then while
+            //     reading, within body_read_timeout, so the router only ever sees a complete,
+            //     bounded body.
+            .layer_fn({
+                let (max, timeout) = (limits.max_body_bytes, limits.body_read_timeout);
+                move |inner| BodyLimit {
+                    inner,
+                    max,
+                    timeout,
+                }
+            })
+            // 11. The router: tenant, SCIM handlers (authentication already done).
+            .service(router.clone()),
+    );
+    // The anonymous path: health probes and unknown paths, without reading any body.
+    let anonymous = BoxCloneSyncService::new(
+        ServiceBuilder::new()
+            .timeout(limits.request_timeout)
+            .layer_fn(|inner| DiscardBody { inner })
+            .service(router.clone()),
+    );
     let stack = ServiceBuilder::new()
         // 1. Mark credentials sensitive before anything else can see, and so log, them:
         //    `HeaderValue`'s Debug then prints `Sensitive`.
@@ -59,8 +93,8 @@ where
         })
         // 5. Panics anywhere below become a SCIM 500 rather than a reset connection.
         .layer_fn(|inner| CatchPanic { inner })
-        // 6. Header and URI limits are cheap checks on what is already read: run them before a
-        //    request takes a concurrency slot.
+        // 6. Header and URI limits are cheap checks on what is already read: run them before
+        //    authentication and before a request takes any slot.
         .layer_fn({
             let (max_header_bytes, max_uri_bytes) = (limits.max_header_bytes, limits.max_uri_bytes);
             move |inner| HeaderLimits {
@@ -69,22 +103,18 @@ where
                 max_uri_bytes,
             }
         })
-        // 7. Load shedding directly over the concurrency limit: when every slot is taken the
-        //    limit reports "not ready" and this layer answers 503 + Retry-After at once instead
-        //    of queueing (Entra retries 503s).
-        .load_shed()
-        .concurrency_limit(limits.max_concurrency)
-        // 8. The overall deadline starts once a slot is held, so waiting is never counted, and
-        //    covers reading the body, so a slowly trickled body is cut off too.
-        .timeout(limits.request_timeout)
-        // 9. Body limit innermost before the router: reject by Content-Length, then while
-        //    reading, so the router only ever sees a complete, bounded body.
-        .layer_fn({
-            let max = limits.max_body_bytes;
-            move |inner| BodyLimit { inner, max }
-        })
-        // 10. The router: health probes, tenant, authentication, SCIM handlers.
-        .service(router);
+        // 7. The gate: authentication on the headers alone, before any body byte is read. A
+        //    refusal is answered here; anonymous endpoints take the small anonymous budget
+        //    (total and per peer) and never read a body; only authenticated requests go on.
+        .service(Gate {
+            router,
+            budget: Arc::new(AnonymousBudget::new(
+                limits.anonymous_concurrency,
+                limits.anonymous_per_peer,
+            )),
+            authenticated,
+            anonymous,
+        });
     BoxCloneSyncService::new(stack)
 }
 
@@ -390,11 +420,13 @@ where
     }
 }
 
-/// Reads the body into memory, refusing more than `max` bytes (by `Content-Length` first).
+/// Reads the body into memory, refusing more than `max` bytes (by `Content-Length` first) and
+/// a body slower than `timeout`.
 #[derive(Clone)]
 struct BodyLimit<S> {
     inner: S,
     max: usize,
+    timeout: std::time::Duration,
 }
 
 impl<S, B> Service<Request<B>> for BodyLimit<S>
@@ -413,7 +445,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let max = self.max;
+        let (max, timeout) = (self.max, self.timeout);
         // The ready service is the one to call: take it and leave a fresh clone behind.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -427,7 +459,11 @@ where
                 return Err(Error::BodyTooLarge { limit: max }.into());
             }
             let (parts, body) = request.into_parts();
-            let bytes = match http_body_util::Limited::new(body, max).collect().await {
+            let read = http_body_util::Limited::new(body, max).collect();
+            let Ok(read) = tokio::time::timeout(timeout, read).await else {
+                return Err(Error::BodyTimeout { limit: timeout }.into());
+            };
+            let bytes = match read {
                 Ok(collected) => collected.to_bytes(),
                 Err(error) if error.is::<http_body_util::LengthLimitError>() => {
                     return Err(Error::BodyTooLarge { limit: max }.into());
@@ -446,8 +482,6 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use http_body_util::Full;
     use tower::ServiceExt;
 
@@ -461,18 +495,26 @@ mod tests {
         fn authenticate<'a>(
             &'a self,
             headers: &'a http::HeaderMap,
+            _peer: Option<std::net::IpAddr>,
         ) -> BoxFuture<'a, Result<String, Rejection>> {
-            // The stack must have marked the credential before it got here.
+            // The stack must have marked the credential before it got here: the principal
+            // says so, and the service below echoes it.
             let sensitive = headers
                 .get(header::AUTHORIZATION)
                 .is_some_and(http::HeaderValue::is_sensitive);
+            let present = headers.contains_key(header::AUTHORIZATION);
             Box::pin(async move {
-                Err(Rejection {
-                    detail: format!("sensitive={sensitive}"),
-                    reason: "test",
-                    challenge: String::new(),
-                    unavailable: false,
-                })
+                if present {
+                    Ok(format!("sensitive={sensitive}"))
+                } else {
+                    Err(Rejection {
+                        detail: "no credential".to_owned(),
+                        reason: "test",
+                        challenge: String::new(),
+                        unavailable: false,
+                        retry_after: None,
+                    })
+                }
             })
         }
     }
@@ -482,9 +524,9 @@ mod tests {
     impl ScimService for Unused {
         fn call(
             &self,
-            _call: crate::server::ScimCall,
+            call: crate::server::ScimCall,
         ) -> BoxFuture<'_, Result<ScimReply, crate::scim::ScimError>> {
-            Box::pin(async { Err(crate::scim::ScimError::new(500, "unused")) })
+            Box::pin(async move { Err(crate::scim::ScimError::new(500, call.principal)) })
         }
 
         fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
@@ -523,15 +565,84 @@ mod tests {
             .oneshot(request)
             .await
             .expect("infallible");
+        assert_eq!(response.status(), 500);
+        let body = body_json(response).await;
+        assert_eq!(body["detail"], "sensitive=true", "{body}");
+    }
+
+    /// A body whose bytes never come.
+    struct NeverEnds;
+
+    impl hyper::body::Body for NeverEnds {
+        type Data = Bytes;
+        type Error = BoxError;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+            Poll::Pending
+        }
+    }
+
+    /// Issue 15: a request without a credential is refused before its body is read (the body
+    /// here never ends), and an anonymous 401 names no configuration.
+    #[tokio::test]
+    async fn an_unauthenticated_request_is_refused_without_reading_its_body() {
+        let body = NeverEnds;
+        let request = Request::post("/scim/v2/Users")
+            .header(header::CONTENT_LENGTH, "100000")
+            .body(body)
+            .expect("request");
+        let limits = Limits::default();
+        let tenant = Tenant {
+            name: "t".to_owned(),
+            base_path: "/scim/v2".to_owned(),
+            enabled: true,
+            auth: Arc::new(Nobody),
+            service: Arc::new(Unused),
+        };
+        let stack = build(&limits, Router::new(vec![tenant]));
+        let response =
+            tokio::time::timeout(std::time::Duration::from_secs(2), stack.oneshot(request))
+                .await
+                .expect("answered without waiting for the body")
+                .expect("infallible");
         assert_eq!(response.status(), 401);
         let body = body_json(response).await;
         assert!(
-            body["detail"]
+            !body["detail"]
                 .as_str()
                 .expect("detail")
-                .contains("sensitive=true"),
+                .contains("no credential"),
             "{body}"
         );
+    }
+
+    /// Issue 15: an authenticated body that does not arrive in time is a 408.
+    #[tokio::test]
+    async fn a_slow_authenticated_body_is_cut_off() {
+        let body = NeverEnds;
+        let request = Request::post("/scim/v2/Users")
+            .header(header::AUTHORIZATION, "Bearer x")
+            .body(body)
+            .expect("request");
+        let limits = Limits {
+            body_read_timeout: std::time::Duration::from_millis(100),
+            ..Limits::default()
+        };
+        let tenant = Tenant {
+            name: "t".to_owned(),
+            base_path: "/scim/v2".to_owned(),
+            enabled: true,
+            auth: Arc::new(Nobody),
+            service: Arc::new(Unused),
+        };
+        let response = build(&limits, Router::new(vec![tenant]))
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), 408);
     }
 
     #[tokio::test]
@@ -541,6 +652,7 @@ mod tests {
             ..Limits::default()
         };
         let request = Request::post("/scim/v2/Users")
+            .header(header::AUTHORIZATION, "Bearer x")
             .header(header::CONTENT_LENGTH, "11")
             .body(Full::new(Bytes::from_static(b"01234567890")))
             .expect("request");

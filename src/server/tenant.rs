@@ -3,6 +3,7 @@
 //! The authenticator is behind the [`Authenticate`] trait so the router does not depend on how
 //! credentials are checked (`auth.rs` owns that) and tests can plug in a stand-in.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::HeaderMap;
@@ -13,15 +14,16 @@ use crate::settings::TenantSettings;
 
 /// Checks one request's credentials for one tenant.
 pub trait Authenticate: Send + Sync + 'static {
-    /// The principal name (e.g. `bearer#1`), or why the request is refused.
+    /// The principal name (e.g. `bearer#1`), or why the request from `peer` is refused.
     fn authenticate<'a>(
         &'a self,
         headers: &'a HeaderMap,
+        peer: Option<IpAddr>,
     ) -> BoxFuture<'a, Result<String, Rejection>>;
 }
 
-/// Why an authenticator refused a request. Shown to the client and logged, so none of it may
-/// contain the credential.
+/// Why an authenticator refused a request. The detail goes to the log only (the client gets a
+/// generic one), and none of it may contain the credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     /// What is wrong and what to fix, for the admin reading Entra's provisioning logs.
@@ -33,15 +35,18 @@ pub struct Rejection {
     /// The credential could not be checked at all (e.g. the JWKS is unreachable): not the
     /// client's fault, answered 503 rather than 401.
     pub unavailable: bool,
+    /// Too many failed logins: answered 429 with this `Retry-After` (seconds) instead of 401.
+    pub retry_after: Option<u64>,
 }
 
 impl Authenticate for super::auth::Authenticator {
     fn authenticate<'a>(
         &'a self,
         headers: &'a HeaderMap,
+        peer: Option<IpAddr>,
     ) -> BoxFuture<'a, Result<String, Rejection>> {
         Box::pin(async move {
-            Self::authenticate(self, headers)
+            self.authenticate_from(headers, peer)
                 .await
                 .map(|principal| principal.name)
                 .map_err(|error| Rejection {
@@ -49,6 +54,7 @@ impl Authenticate for super::auth::Authenticator {
                     reason: error.reason(),
                     challenge: self.www_authenticate(),
                     unavailable: error.is_unavailable(),
+                    retry_after: Self::retry_after(&error),
                 })
         })
     }

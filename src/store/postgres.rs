@@ -12,9 +12,10 @@
 //!
 //! Migrations (`pg_migrations`) run under `pg_advisory_xact_lock`, so replicas starting
 //! together do not race. The connection URL's password never appears in an error or in
-//! `Debug`: [`redact`] replaces it. TLS: `sslmode=require` connects with rustls (ring) and
-//! verifies the server against the system trust store; `prefer` (the default) and `disable`
-//! connect in plain text (libpq's `prefer` would not verify a certificate either).
+//! `Debug`: [`redact`] renders the driver's parse of it without the password. TLS:
+//! `sslmode=require` connects with rustls (ring) and verifies the server against the system
+//! trust store; `prefer` (the default) and `disable` connect in plain text (libpq's `prefer`
+//! would not verify a certificate either).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,7 +154,7 @@ impl PostgresStore {
         };
         let mut config: tokio_postgres::Config = url
             .parse()
-            .map_err(|error: tokio_postgres::Error| open(scrub(&error.to_string(), url)))?;
+            .map_err(|error: tokio_postgres::Error| open(parse_reason(&error)))?;
         config.connect_timeout(CONNECT_TIMEOUT);
         if config.get_application_name().is_none() {
             config.application_name("scimgate");
@@ -263,66 +264,75 @@ fn describe(error: &tokio_postgres::Error) -> String {
     }
 }
 
-/// `url` with its password replaced by `***` (URL or `key=value` form), for messages.
+/// A connection string (URL or `key=value` form, any spacing, quoted values) as it may be
+/// shown in a message: parsed with the driver's own parser and rendered from the parsed fields
+/// (user, hosts, ports, database, `sslmode`), never with its password. A string the driver
+/// cannot parse is not echoed at all, since nothing says which part of it is the password.
 pub fn redact(url: &str) -> String {
-    if let Ok(mut parsed) = url::Url::parse(url)
-        && parsed.has_host()
-    {
-        if parsed.password().is_some() {
-            let _ = parsed.set_password(Some("***"));
-        }
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(key, value)| {
-                let value = if key == "password" {
-                    "***".into()
-                } else {
-                    value
-                };
-                (key.into_owned(), value.into_owned())
-            })
-            .collect();
-        if !pairs.is_empty() {
-            parsed.query_pairs_mut().clear().extend_pairs(pairs);
-        }
-        return parsed.to_string();
+    match url.parse::<tokio_postgres::Config>() {
+        Ok(config) => render(&config),
+        Err(error) => format!("(unparsable connection string: {})", parse_reason(&error)),
     }
-    if let Some(start) = url.find("://") {
-        // Not parsable as a URL: hide everything between the user name and the last `@`.
-        let (scheme, rest) = url.split_at(start + 3);
-        return match rest.rfind('@') {
-            Some(at) => {
-                let user = rest[..at].split(':').next().unwrap_or_default();
-                format!("{scheme}{user}:***{}", &rest[at..])
-            }
-            None => url.to_owned(),
-        };
-    }
-    url.split_whitespace()
-        .map(|part| {
-            if part.starts_with("password=") {
-                "password=***"
-            } else {
-                part
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
-/// `message` with any password of `url` removed (a parser may echo its input).
-fn scrub(message: &str, url: &str) -> String {
-    let mut message = message.to_owned();
-    if let Ok(parsed) = url::Url::parse(url)
-        && let Some(password) = parsed.password()
-        && !password.is_empty()
-    {
-        message = message.replace(password, "***");
-        if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
-            message = message.replace(decoded.as_ref(), "***");
-        }
+/// `postgres://user@host:port,…/dbname?sslmode=…` from parsed fields, without the password.
+fn render(config: &tokio_postgres::Config) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const SHOWN: &AsciiSet = &NON_ALPHANUMERIC.remove(b'.').remove(b'-').remove(b'_');
+    let encode = |text: &str| utf8_percent_encode(text, SHOWN).to_string();
+    let mut out = String::from("postgres://");
+    if let Some(user) = config.get_user() {
+        out.push_str(&encode(user));
+        out.push('@');
     }
-    message
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(index, host)| {
+            let mut text = match host {
+                tokio_postgres::config::Host::Tcp(name) if name.contains(':') => {
+                    format!("[{name}]")
+                }
+                tokio_postgres::config::Host::Tcp(name) => encode(name),
+                #[cfg(unix)]
+                tokio_postgres::config::Host::Unix(path) => encode(&path.to_string_lossy()),
+            };
+            // One port applies to every host; otherwise one per host.
+            let port = match ports {
+                [one] => Some(one),
+                many => many.get(index),
+            };
+            if let Some(port) = port {
+                text.push_str(&format!(":{port}"));
+            }
+            text
+        })
+        .collect();
+    out.push_str(&hosts.join(","));
+    if let Some(dbname) = config.get_dbname() {
+        out.push('/');
+        out.push_str(&encode(dbname));
+    }
+    let sslmode = match config.get_ssl_mode() {
+        SslMode::Disable => "disable",
+        SslMode::Require => "require",
+        _ => "prefer",
+    };
+    out.push_str("?sslmode=");
+    out.push_str(sslmode);
+    out
+}
+
+/// The driver's parse error without any character of the input (its "expected `=` but got
+/// `x`" quotes one).
+fn parse_reason(error: &tokio_postgres::Error) -> String {
+    let text = error.to_string();
+    match text.find(" but got") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
 }
 
 /// Why one attempt at a write failed.
@@ -1068,24 +1078,70 @@ mod tests {
         assert!(!server.await.unwrap(), "the handshake must fail");
     }
 
+    /// Issue 15: every form the driver accepts, each with the password it must never show.
     #[test]
-    fn redact_hides_passwords_in_both_url_forms() {
-        assert_eq!(
-            redact("postgres://gate:s3cret@db.example.com:5432/scim?sslmode=require"),
-            "postgres://gate:***@db.example.com:5432/scim?sslmode=require"
-        );
-        assert_eq!(
-            redact("postgresql://db/scim?user=gate&password=s3cret"),
-            "postgresql://db/scim?user=gate&password=***"
-        );
-        assert_eq!(
-            redact("host=db user=gate password=s3cret dbname=scim"),
-            "host=db user=gate password=*** dbname=scim"
-        );
-        assert_eq!(redact("postgres://db/scim"), "postgres://db/scim");
-        assert_eq!(
-            redact("postgres://gate:s3cret@[::1/x"),
-            "postgres://gate:***@[::1/x"
-        );
+    fn redact_never_shows_the_password_of_any_form() {
+        let cases: &[(&str, &[&str], &str)] = &[
+            (
+                "postgres://gate:s3cret@db.example.com:5432/scim?sslmode=require",
+                &["s3cret"],
+                "postgres://gate@db.example.com:5432/scim?sslmode=require",
+            ),
+            (
+                "postgresql://db/scim?user=gate&password=s3cret",
+                &["s3cret"],
+                "postgres://gate@db:5432/scim?sslmode=prefer",
+            ),
+            (
+                "postgres://gate:p%40ss%20w0rd@db/scim",
+                &["p%40ss", "p@ss", "w0rd"],
+                "postgres://gate@db:5432/scim?sslmode=prefer",
+            ),
+            (
+                "postgres://gate:s3cret@h1:5432,h2:5433/scim",
+                &["s3cret"],
+                "postgres://gate@h1:5432,h2:5433/scim?sslmode=prefer",
+            ),
+            (
+                "host=db user=gate password=s3cret dbname=scim",
+                &["s3cret"],
+                "postgres://gate@db/scim?sslmode=prefer",
+            ),
+            (
+                "host=db user=gate password  =  s3cret dbname=scim",
+                &["s3cret"],
+                "postgres://gate@db/scim?sslmode=prefer",
+            ),
+            (
+                "password='a b c' host=db user=gate",
+                &["a b c", "b c"],
+                "postgres://gate@db?sslmode=prefer",
+            ),
+            (
+                r"host=db password='it\'s se cret' user=gate port=6432 sslmode=require",
+                &["it", "se cret", "cret"],
+                "postgres://gate@db:6432?sslmode=require",
+            ),
+            (
+                "\thost=db\n password=\t s3cret user=gate",
+                &["s3cret"],
+                "postgres://gate@db?sslmode=prefer",
+            ),
+            // Not parsable: nothing of it is echoed.
+            ("postgres://gate:s3cret@[::1/x", &["s3cret"], ""),
+            ("host=db password='s3cret", &["s3cret"], ""),
+            ("host=db password s3cret", &["s3cret", "s3"], ""),
+        ];
+        for (url, secrets, expected) in cases {
+            let shown = redact(url);
+            for secret in *secrets {
+                assert!(!shown.contains(secret), "{url:?} shows {secret:?}: {shown}");
+            }
+            if expected.is_empty() {
+                assert!(shown.starts_with("(unparsable"), "{url:?}: {shown}");
+            } else {
+                assert_eq!(&shown, expected, "{url:?}");
+            }
+        }
     }
 }

@@ -60,6 +60,10 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, Error> {
         let location = path.display().to_string();
+        create_private(path).map_err(|error| Error::Open {
+            location: location.clone(),
+            reason: error.to_string(),
+        })?;
         let conn = Connection::open(path).map_err(|error| Error::Open {
             location: location.clone(),
             reason: error.to_string(),
@@ -665,6 +669,42 @@ fn delete_where(
         .map_err(db)?;
     }
     Ok(deleted > 0)
+}
+
+/// Creates the store's folder (0700) and file (0600) when they do not exist yet, so the id map
+/// and stored attributes are readable by the gateway's user only. SQLite creates the `-wal` and
+/// `-shm` files with the database file's mode, so they are 0600 too. Existing files keep the
+/// mode they have.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            && !parent.exists()
+        {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)?;
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -660,11 +660,36 @@ async fn a_newer_schema_is_refused() {
 
 #[test]
 fn an_unopenable_path_is_an_open_error() {
-    let path = std::env::temp_dir()
-        .join(format!("scimgate-missing-{}", uuid::Uuid::new_v4()))
-        .join("x.db");
-    let error = SqliteStore::open(&path).unwrap_err();
+    // A folder that cannot be made (its parent is a file); a missing folder is created (0700).
+    let file = std::env::temp_dir().join(format!("scimgate-file-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&file, b"not a folder").unwrap();
+    let error = SqliteStore::open(&file.join("x.db")).unwrap_err();
     assert!(matches!(error, Error::Open { .. }), "{error:?}");
+    let _ = std::fs::remove_file(&file);
+}
+
+/// Issue 15: the store's folder is created 0700, its file and WAL/SHM files 0600.
+#[cfg(unix)]
+#[tokio::test]
+async fn issue_15_store_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("scimgate-private-{}", uuid::Uuid::new_v4()));
+    let path = dir.join("nested").join("store.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .insert_pending(user("u1", "a@example.com"))
+        .await
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.join("nested")), 0o700);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.clone().into_os_string();
+        file.push(suffix);
+        let file = std::path::PathBuf::from(file);
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -759,7 +784,7 @@ async fn postgres_errors_never_show_the_password() {
     let text = error.to_string();
     assert!(matches!(error, Error::Open { .. }), "{error:?}");
     assert!(!text.contains("Pa55-word"), "{text}");
-    assert!(text.contains("gate:***@127.0.0.1:1"), "{text}");
+    assert!(text.contains("postgres://gate@127.0.0.1:1/scim"), "{text}");
     let garbage = PostgresStore::open("postgres://gate:Pa55-word@[::1/x", 1)
         .await
         .unwrap_err();

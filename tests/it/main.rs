@@ -10,5 +10,6 @@ mod membership;
 mod obs;
 mod reload;
 mod replicas;
+mod secrets;
 mod server;
 mod settings;

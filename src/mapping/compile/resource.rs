@@ -231,6 +231,7 @@ pub(super) fn compile_resource(
             contains: e.contains.clone(),
             on,
             means: e.means,
+            show_message: e.show_message,
         });
     }
     let mut members = None;

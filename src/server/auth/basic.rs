@@ -1,11 +1,19 @@
 //! HTTP Basic users: password hashes as `sha256:<hex>` or Argon2 PHC strings.
 //!
 //! Argon2 is slow on purpose, so a successful verification is remembered (keyed by the SHA-256 of
-//! the presented `user:password`, never the password itself) and at most a few verifications run
-//! at once, on the blocking pool. Nothing here logs or returns a password.
+//! the presented `user:password`, never the password itself) and at most
+//! `server.limits.password_hash_concurrency` verifications run at once, process-wide, on the
+//! blocking pool. The permit travels with the hash: a client that leaves does not free its slot
+//! until its hash has ended, so dropped requests cannot pile up hashes (and their memory).
+//! Failed logins are counted per user name and per peer; after `login_failures` of them within
+//! `login_failure_window`, further attempts are refused without a password check until the
+//! oldest failure leaves the window. Nothing here logs or returns a password.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::PasswordHash;
 use argon2::{Argon2, PasswordVerifier};
@@ -16,8 +24,33 @@ use super::bearer::{Sha256Digest, parse_hash_line, sha256};
 
 /// How many remembered successful Argon2 verifications before the memory is cleared.
 const CACHE_CAPACITY: usize = 1024;
-/// How many Argon2 verifications may run at the same time (each takes a core for a while).
-const ARGON2_CONCURRENCY: usize = 2;
+/// Most user names (and, separately, peers) whose failed logins are remembered.
+const FAILURE_KEYS: usize = 10_000;
+
+/// The process-wide limits on password checks (`server.limits`), set at start.
+static HASH_SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+static LOGIN_FAILURES: AtomicU32 = AtomicU32::new(5);
+static LOGIN_WINDOW_MS: AtomicU64 = AtomicU64::new(60_000);
+
+/// Applies `server.limits.password_hash_concurrency`, `login_failures` and
+/// `login_failure_window`. The pool size is fixed by the first call (a restart changes it);
+/// the failure limits apply from the next check.
+pub fn configure(hash_concurrency: usize, login_failures: u32, window: Duration) {
+    let _ = HASH_SLOTS.set(Arc::new(Semaphore::new(hash_concurrency.max(1))));
+    LOGIN_FAILURES.store(login_failures.max(1), Ordering::Relaxed);
+    LOGIN_WINDOW_MS.store(
+        u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1),
+        Ordering::Relaxed,
+    );
+}
+
+fn hash_slots() -> Arc<Semaphore> {
+    Arc::clone(HASH_SLOTS.get_or_init(|| {
+        Arc::new(Semaphore::new(
+            crate::settings::Limits::default().password_hash_concurrency,
+        ))
+    }))
+}
 
 /// A password hash from the settings, parsed.
 #[derive(Debug)]
@@ -25,6 +58,19 @@ enum PasswordCheck {
     Sha256(Sha256Digest),
     /// The PHC string, already checked to parse.
     Argon2(String),
+}
+
+/// An Argon2id PHC string of `password` with Argon2's default cost (19 MiB, 2 passes, 1 lane)
+/// and a fresh random salt, for `tenants[].auth.basic[].password_hash`
+/// (`scimgate hash-password`).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|error| error.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| error.to_string())
 }
 
 /// Parses a `password_hash` setting; `None` when it is neither accepted form.
@@ -45,7 +91,84 @@ fn parse_password_hash(text: &str) -> Option<PasswordCheck> {
 pub(super) struct BasicUsers {
     users: Vec<(String, PasswordCheck)>,
     verified: Arc<Mutex<HashSet<Sha256Digest>>>,
-    argon2_slots: Arc<Semaphore>,
+    failures: Mutex<Failures>,
+}
+
+/// Recent failed logins, per user name and per peer.
+#[derive(Debug, Default)]
+struct Failures {
+    users: HashMap<String, VecDeque<Instant>>,
+    peers: HashMap<IpAddr, VecDeque<Instant>>,
+}
+
+/// How long until `times` (failures, oldest first) drops below `limit` within `window`;
+/// `None` when it already is. Expired entries are removed.
+fn blocked_for(
+    times: &mut VecDeque<Instant>,
+    limit: usize,
+    window: Duration,
+    now: Instant,
+) -> Option<Duration> {
+    while times
+        .front()
+        .is_some_and(|oldest| now.duration_since(*oldest) >= window)
+    {
+        times.pop_front();
+    }
+    if times.len() < limit {
+        return None;
+    }
+    let oldest = *times.get(times.len() - limit)?;
+    Some(window.saturating_sub(now.duration_since(oldest)))
+}
+
+fn remember<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, VecDeque<Instant>>,
+    key: K,
+    window: Duration,
+    now: Instant,
+) {
+    if map.len() >= FAILURE_KEYS && !map.contains_key(&key) {
+        map.retain(|_, times| {
+            times
+                .back()
+                .is_some_and(|last| now.duration_since(*last) < window)
+        });
+        if map.len() >= FAILURE_KEYS {
+            // Still full of recent failures: forget them rather than grow without bound.
+            map.clear();
+        }
+    }
+    let times = map.entry(key).or_default();
+    times.push_back(now);
+    // Only the last `limit` failures matter; keep the list short.
+    let limit = LOGIN_FAILURES.load(Ordering::Relaxed) as usize;
+    while times.len() > limit {
+        times.pop_front();
+    }
+}
+
+impl Failures {
+    fn blocked(&mut self, username: &str, peer: Option<IpAddr>, now: Instant) -> Option<Duration> {
+        let limit = LOGIN_FAILURES.load(Ordering::Relaxed) as usize;
+        let window = Duration::from_millis(LOGIN_WINDOW_MS.load(Ordering::Relaxed));
+        let user = self
+            .users
+            .get_mut(username)
+            .and_then(|times| blocked_for(times, limit, window, now));
+        let peer = peer
+            .and_then(|peer| self.peers.get_mut(&peer))
+            .and_then(|times| blocked_for(times, limit, window, now));
+        user.into_iter().chain(peer).max()
+    }
+
+    fn record(&mut self, username: &str, peer: Option<IpAddr>, now: Instant) {
+        let window = Duration::from_millis(LOGIN_WINDOW_MS.load(Ordering::Relaxed));
+        remember(&mut self.users, username.to_owned(), window, now);
+        if let Some(peer) = peer {
+            remember(&mut self.peers, peer, window, now);
+        }
+    }
 }
 
 /// The outcome of checking one Basic credential.
@@ -55,6 +178,8 @@ pub(super) enum Outcome {
     Accepted,
     /// Unknown user or wrong password (not told apart, on purpose).
     Rejected,
+    /// Too many recent failures for this user name or peer: not checked; retry after this.
+    Throttled(Duration),
 }
 
 impl BasicUsers {
@@ -97,8 +222,34 @@ impl BasicUsers {
         Some(Self {
             users: parsed,
             verified: Arc::default(),
-            argon2_slots: Arc::new(Semaphore::new(ARGON2_CONCURRENCY)),
+            failures: Mutex::default(),
         })
+    }
+
+    /// Checks `username` and `password` sent from `peer`, counting failures.
+    pub(super) async fn check_from(
+        &self,
+        username: &str,
+        password: &str,
+        peer: Option<IpAddr>,
+    ) -> Outcome {
+        if let Ok(mut failures) = self.failures.lock()
+            && let Some(wait) = failures.blocked(username, peer, Instant::now())
+        {
+            return Outcome::Throttled(wait);
+        }
+        let outcome = self.check(username, password).await;
+        if let Ok(mut failures) = self.failures.lock() {
+            match outcome {
+                Outcome::Rejected => failures.record(username, peer, Instant::now()),
+                // A success ends the user name's run of failures (not the peer's).
+                Outcome::Accepted => {
+                    failures.users.remove(username);
+                }
+                Outcome::Throttled(_) => {}
+            }
+        }
+        outcome
     }
 
     /// Checks `username` and `password`.
@@ -144,14 +295,18 @@ impl BasicUsers {
         Outcome::Accepted
     }
 
-    /// Verifies `password` against the PHC string on the blocking pool, a few at a time.
+    /// Verifies `password` against the PHC string on the blocking pool, a few at a time. The
+    /// permit moves into the blocking task, so it is held until the hash ends even when this
+    /// future is dropped (the client left).
     async fn run_argon2(&self, phc: &str, password: &str) -> bool {
-        let Ok(_slot) = self.argon2_slots.acquire().await else {
+        let Ok(slot) = hash_slots().acquire_owned().await else {
             return false;
         };
         let phc = phc.to_owned();
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let _running = crate::metrics::global().password_hash();
             PasswordHash::new(&phc).is_ok_and(|hash| {
                 Argon2::default()
                     .verify_password(password.as_bytes(), &hash)
@@ -233,6 +388,43 @@ mod tests {
         assert_eq!(users.check("bob", "bob-secret").await, Outcome::Accepted);
         assert!(users.remembered(&sha256(b"bob:bob-secret")));
         assert_eq!(users.check("bob", "bob-secret").await, Outcome::Accepted);
+    }
+
+    #[tokio::test]
+    async fn hash_password_makes_an_argon2id_hash_that_verifies() {
+        let phc = hash_password("c0rrect horse").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert_ne!(phc, hash_password("c0rrect horse").unwrap(), "fresh salt");
+        let users = users(&[("svc", phc)]).unwrap();
+        assert_eq!(users.check("svc", "c0rrect horse").await, Outcome::Accepted);
+        assert_eq!(users.check("svc", "c0rrect").await, Outcome::Rejected);
+    }
+
+    #[tokio::test]
+    async fn failed_logins_back_off_per_user_name_and_per_peer() {
+        let users = users(&[("alice", token_hash_line("alice-secret"))]).unwrap();
+        let peer: Option<IpAddr> = Some("192.0.2.7".parse().unwrap());
+        let other: Option<IpAddr> = Some("192.0.2.8".parse().unwrap());
+        for _ in 0..5 {
+            assert_eq!(
+                users.check_from("alice", "wrong", peer).await,
+                Outcome::Rejected
+            );
+        }
+        // The sixth attempt is not checked, even with the right password, from any peer.
+        let Outcome::Throttled(wait) = users.check_from("alice", "alice-secret", other).await
+        else {
+            panic!("not throttled");
+        };
+        assert!(
+            wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+        // The peer is throttled for other user names too.
+        assert!(matches!(
+            users.check_from("bob", "x", peer).await,
+            Outcome::Throttled(_)
+        ));
     }
 
     #[test]

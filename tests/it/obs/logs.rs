@@ -3,6 +3,7 @@
 //! request has one line with request id, tenant, resource, operation, SCIM id, status,
 //! `scimType`, backend calls and latency.
 
+use scimgate::demo::Fault;
 use serde_json::{Value, json};
 
 use super::{As, json_lines_with, secret, start};
@@ -174,6 +175,52 @@ async fn a_full_entra_flow_leaves_no_secret_or_personal_data_in_the_json_log() {
         .await
         .expect(204);
 
+    // Issue 15: a backend that quotes what it was sent (an email, a token) in a 422 and a
+    // 500. Neither the SCIM detail nor the log repeats its text.
+    let quoted_email = format!("{}@example.com", secret("quoted."));
+    let quoted_token = secret("sk-live-quoted-");
+    gw.demo.inject(
+        Fault::status(422)
+            .message(&format!(
+                "unknown user {quoted_email} (token {quoted_token})"
+            ))
+            .on("POST /api/v1/users")
+            .times(1),
+    );
+    let refused = gw
+        .scim(
+            As::Alpha,
+            "POST",
+            "/Users",
+            Some(&entra_user("someone.else@example.com", "x-422")),
+        )
+        .await;
+    let detail = refused.expect(400)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(detail.contains("422"), "{detail}");
+    gw.demo.inject(
+        Fault::status(500)
+            .message(&format!("crash for {quoted_email}, bearer {quoted_token}"))
+            .on("GET /api/v1/users/{id}")
+            .times(1),
+    );
+    let failed = gw
+        .scim(As::Alpha, "GET", &format!("/Users/{id}"), None)
+        .await;
+    let detail_500 = failed.expect(502)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(detail_500.contains("500"), "{detail_500}");
+    for shown in [&detail, &detail_500] {
+        assert!(
+            !shown.contains(&quoted_email) && !shown.contains(&quoted_token),
+            "the backend's text reached the SCIM detail: {shown}"
+        );
+    }
+
     // The request line of the create carries every field.
     let line = request_line(&create_id);
     let span = &line["span"];
@@ -222,6 +269,22 @@ async fn a_full_entra_flow_leaves_no_secret_or_personal_data_in_the_json_log() {
         assert!(
             leaks.is_empty(),
             "`{needle}` leaked into the log: {leaks:#?}"
+        );
+    }
+    // The backend's own text is logged at debug only, for whoever debugs the backend.
+    for needle in [quoted_email.as_str(), quoted_token.as_str()] {
+        let lines: Vec<&str> = text.lines().filter(|line| line.contains(needle)).collect();
+        let above_debug: Vec<&&str> = lines
+            .iter()
+            .filter(|line| !line.contains(r#""level":"DEBUG""#))
+            .collect();
+        assert!(
+            above_debug.is_empty(),
+            "the backend's text `{needle}` was logged above debug: {above_debug:#?}"
+        );
+        assert!(
+            !lines.is_empty(),
+            "the debug line with the backend's answer"
         );
     }
 }

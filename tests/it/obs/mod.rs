@@ -29,7 +29,7 @@ use crate::entra::support::logs as captured;
 
 /// A running gateway with its admin listener and secrets of its own.
 pub(crate) struct Obs {
-    demo: DemoServer,
+    pub(crate) demo: DemoServer,
     _server: ServerHandle,
     _admin: ServerHandle,
     addr: SocketAddr,

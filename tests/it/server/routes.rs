@@ -177,7 +177,12 @@ async fn bodies_are_json_or_scim_json_and_responses_are_always_scim_json() {
 #[tokio::test]
 async fn only_health_probes_are_reachable_without_credentials() {
     let echo = Echo::new();
-    let server = start_plain(Limits::default(), echo.clone()).await;
+    // No /readyz cache, so the readiness flip below shows at once.
+    let limits = Limits {
+        ready_cache: std::time::Duration::ZERO,
+        ..Limits::default()
+    };
+    let server = start_plain(limits, echo.clone()).await;
     let addr = server.local_addr();
     assert_eq!(
         send(addr, empty(Request::get("/healthz"))).await.status,
@@ -285,5 +290,33 @@ async fn the_real_authenticator_plugs_in_with_its_challenge_and_principal() {
         challenge.contains("Bearer") && challenge.contains("Basic"),
         "{challenge}"
     );
+    server.shutdown().await.expect("shutdown");
+}
+
+/// Issue 15: `/readyz` is anonymous, so it must not multiply backend calls: 400 hits from 8
+/// clients within the cache interval make at most one probe of the tenant.
+#[tokio::test]
+async fn issue_15_readyz_probes_the_backend_at_most_once_per_interval() {
+    let echo = Echo::new();
+    let server = start_plain(Limits::default(), echo.clone()).await;
+    let addr = server.local_addr();
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(tokio::spawn(async move {
+            let mut ok = 0;
+            for _ in 0..50 {
+                if send(addr, empty(Request::get("/readyz"))).await.status == 200 {
+                    ok += 1;
+                }
+            }
+            ok
+        }));
+    }
+    let mut answered = 0;
+    for client in clients {
+        answered += client.await.expect("client");
+    }
+    assert_eq!(answered, 400, "every hit answered 200 from the cached verdict");
+    assert_eq!(echo.probes.load(Ordering::SeqCst), 1, "one probe for 400 hits");
     server.shutdown().await.expect("shutdown");
 }

@@ -27,6 +27,8 @@ pub(super) struct Echo {
     pub(super) delay: Duration,
     pub(super) ready: AtomicBool,
     pub(super) started: AtomicUsize,
+    /// Readiness probes answered.
+    pub(super) probes: AtomicUsize,
 }
 
 impl Echo {
@@ -39,6 +41,7 @@ impl Echo {
             delay,
             ready: AtomicBool::new(true),
             started: AtomicUsize::new(0),
+            probes: AtomicUsize::new(0),
         })
     }
 }
@@ -80,6 +83,7 @@ impl ScimService for Echo {
 
     fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
+            self.probes.fetch_add(1, Ordering::SeqCst);
             if self.ready.load(Ordering::SeqCst) {
                 Ok(())
             } else {
@@ -96,6 +100,7 @@ impl Authenticate for GoodBearer {
     fn authenticate<'a>(
         &'a self,
         headers: &'a HeaderMap,
+        _peer: Option<std::net::IpAddr>,
     ) -> BoxFuture<'a, Result<String, Rejection>> {
         Box::pin(async move {
             match headers
@@ -108,6 +113,7 @@ impl Authenticate for GoodBearer {
                     reason: "invalid_token",
                     challenge: r#"Bearer realm="scimgate""#.to_owned(),
                     unavailable: false,
+                    retry_after: None,
                 }),
             }
         })
