@@ -574,8 +574,14 @@ impl ResourceMapping {
                 }
                 None => continue,
             };
-            if full || get_path(existing_backend, segments) != Some(&value) {
-                changed |= get_path(existing_backend, segments) != Some(&value);
+            let current = get_path(existing_backend, segments);
+            // Clearing a field the backend does not have (or has as `null`) is no change: it
+            // neither adds `"field": null` to a full replace body nor makes a call.
+            if value.is_null() && current.is_none_or(Value::is_null) {
+                continue;
+            }
+            if full || current != Some(&value) {
+                changed |= current != Some(&value);
                 set_path(&mut body, segments, value);
             }
         }
