@@ -529,9 +529,12 @@ impl ResourceMapping {
             };
             let old = rule.scim_value(old_scim);
             let touched = matches!(mode, Mode::Patch(Some(t)) if rule.mentioned(t));
-            let asserted = if put || old != new {
+            // A value the request gives, or a clear of a value there was. An attribute with
+            // nothing before and nothing now (a PUT's `emails` without a home entry) asserts
+            // nothing, so no `null` appears in a field the backend never had.
+            let asserted = if old != new {
                 true
-            } else if let Some(added) = rule.newest_added(old_scim, new_scim) {
+            } else if !put && let Some(added) = rule.newest_added(old_scim, new_scim) {
                 fields_entry(&mut fields, segments).push(Assertion {
                     rule,
                     value: Some(rule.to_backend(&added)?),
@@ -539,7 +542,7 @@ impl ResourceMapping {
                 });
                 continue;
             } else {
-                touched
+                (put || touched) && new.is_some()
             };
             let value = match &new {
                 Some(v) => Some(rule.to_backend(v)?),

@@ -855,7 +855,7 @@ fn demo_has_no_unexpected_warnings() -> bool {
 /// backend values (and stored ones stay), `null` clears.
 #[test]
 fn issue_12_put_keeps_what_it_leaves_out() {
-    let m = shared("");
+    let m = shared(r#"    'emails[type eq "home"].value': "$.home_email""#);
     let u = users(&m);
     let current = json!({"id": 1, "email": "a@x.com", "display_name": "A", "role": "Admin",
                          "notes": "kept"});
@@ -881,6 +881,15 @@ fn issue_12_put_keeps_what_it_leaves_out() {
                "notes": "kept"})
     );
     assert_eq!(write.stored["externalId"], Value::Null);
+    // `emails` without a home entry clears no home email the backend never had.
+    let write = u
+        .to_backend_replace(
+            &current,
+            &old,
+            &json!({"userName": "a@x.com", "emails": [{"type": "work", "value": "a@x.com"}]}),
+        )
+        .unwrap();
+    assert_eq!(write.body, current, "no `home_email: null` added");
     // PATCH remove of the work email does not empty the login it shares the field with.
     let mut new = old.clone();
     new.as_object_mut().unwrap().remove("emails");

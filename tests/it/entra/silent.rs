@@ -34,7 +34,7 @@ fn entra_user(user_name: &str, external_id: &str) -> Value {
 }
 
 /// A mapping for the example API in which `userName` and the work email both write `email`,
-/// and `active` knows the backend statuses given in `status_map` (YAML flow mapping body).
+/// with `active` given as a YAML flow mapping.
 fn shared_email_mapping(active: &str) -> String {
     format!(
         r#"version: 1
@@ -62,7 +62,9 @@ users:
     name.givenName: "$.first_name"
     name.familyName: "$.last_name"
     active: {active}
-    externalId: {{ store: true }}
+    # The example API's login: a unique value it accepts, whether it has a `username` field or
+    # ignores one (the cases here are about `email`).
+    externalId: "$.username"
   filters:
     - {{ when: 'userName eq {{v}}', query: {{ email: "{{v}}" }} }}
 "#
