@@ -103,7 +103,7 @@ async fn backend(members: u64) -> Result<(String, Arc<Mutex<Rows>>)> {
                             .into_body()
                             .collect()
                             .await
-                            .map(|b| b.to_bytes())
+                            .map(http_body_util::Collected::to_bytes)
                             .unwrap_or_default();
                         let value = answer(&state, &method, &path, &query, &body);
                         Ok::<_, Infallible>(
