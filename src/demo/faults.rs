@@ -272,6 +272,19 @@ mod tests {
     }
 
     #[test]
+    fn a_fault_after_n_lets_n_matching_requests_through() {
+        let mut control = Control::default();
+        control.inject(Fault::status(500).after(2).times(1).on("POST"));
+        let failed = |c: &mut Control, m: &str| c.record(m, "/api/v1/users").is_some();
+        assert!(!failed(&mut control, "GET"), "not matching, not counted");
+        assert!(!failed(&mut control, "POST"));
+        assert!(!failed(&mut control, "POST"));
+        assert!(failed(&mut control, "POST"), "the third matching request");
+        assert!(!failed(&mut control, "POST"), "used up");
+        assert!(control.faults().is_empty());
+    }
+
+    #[test]
     fn remembers_only_the_most_recent_request_targets() {
         let mut control = Control::default();
         for n in 0..RECENT_REQUESTS + 2 {

@@ -506,6 +506,29 @@ async fn teams_crud_with_unique_names() -> Result<()> {
 }
 
 #[tokio::test]
+async fn member_lists_page_at_most_100_and_seed_fills_a_team() -> Result<()> {
+    let api = Api::start().await?;
+    let team = api.create_team("Everyone").await?;
+    let seeded = api
+        .post("/_admin/seed", &json!({"users": 250, "team": team}))
+        .await?;
+    assert_eq!(seeded.body["created"], 250);
+    assert_eq!(api.server.team_members(team).map(|m| m.len()), Some(250));
+    let members = format!("/api/v1/teams/{team}/members");
+    let first = api.get(&members).await?;
+    assert_eq!(first.body["items"].as_array().map(Vec::len), Some(50));
+    assert_eq!(first.body["total"], 250);
+    let big = api.get(&format!("{members}?offset=200&limit=1000")).await?;
+    assert_eq!(big.body["limit"], 100);
+    assert_eq!(big.body["items"].as_array().map(Vec::len), Some(50));
+    let missing = api
+        .post("/_admin/seed", &json!({"users": 1, "team": 999}))
+        .await?;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test]
 async fn members_add_check_list_and_remove() -> Result<()> {
     let api = Api::start().await?;
     let team = api.create_team("Sales").await?;

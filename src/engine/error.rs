@@ -55,10 +55,12 @@ pub enum Error {
         message: String,
     },
     /// Group member ids that do not name existing users, every one found; nothing was changed.
-    #[error("{}; no changes were applied", unknown_text(.members))]
+    #[error("{}{}; no changes were applied", unknown_text(.members), more_text(*.more))]
     UnknownMembers {
         /// The member ids as the client sent them.
         members: Vec<String>,
+        /// Checking stopped at a bound: the request may hold more bad ids.
+        more: bool,
     },
     /// The backend refused to remove a member who is still in the group.
     #[error("backend call {operation} refused to remove member `{member}`; it stays in the group")]
@@ -184,6 +186,14 @@ fn unknown_text(members: &[String]) -> String {
     match quoted.as_slice() {
         [one] => format!("member {one} does not exist"),
         _ => format!("members {} do not exist", quoted.join(", ")),
+    }
+}
+
+fn more_text(more: bool) -> &'static str {
+    if more {
+        " (checking stopped there; the request may hold more ids that do not exist)"
+    } else {
+        ""
     }
 }
 

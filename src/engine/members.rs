@@ -27,6 +27,10 @@ use crate::scim::patch::MemberChange;
 /// The most `members.list` pages one read follows; more is an error, never a silent cut.
 const MAX_PAGES: usize = 10_000;
 
+/// The most bad member ids one request's check collects: a hostile request naming thousands of
+/// ids that do not exist costs at most this many backend checks beyond the good ones.
+const MAX_BAD_MEMBERS: usize = 50;
+
 /// The page size asked for when `members.list` names no `max_page_size`.
 const DEFAULT_PAGE: usize = 100;
 
@@ -228,6 +232,12 @@ pub(crate) async fn plan(
         if resolved.contains_key(id) || bad.contains(id) {
             continue;
         }
+        if bad.len() == MAX_BAD_MEMBERS {
+            return Err(Error::UnknownMembers {
+                members: bad,
+                more: true,
+            });
+        }
         let backend = match op.member_lookup(id).await? {
             Some(Member::Unverified(backend))
                 if check_backend && !present.as_ref().is_some_and(|p| p.contains(&backend)) =>
@@ -245,7 +255,10 @@ pub(crate) async fn plan(
         }
     }
     if !bad.is_empty() {
-        return Err(Error::UnknownMembers { members: bad });
+        return Err(Error::UnknownMembers {
+            members: bad,
+            more: false,
+        });
     }
     let mut plan = Plan::default();
     if let Some(current) = &current {
@@ -554,6 +567,7 @@ async fn member_call(
         if action.add {
             Error::UnknownMembers {
                 members: vec![member.clone()],
+                more: false,
             }
         } else {
             Error::MemberRefused {

@@ -88,6 +88,7 @@ fn classified_engine_errors() {
 
     let member = ScimError::from(engine::Error::UnknownMembers {
         members: vec!["999".to_owned(), "998".to_owned()],
+        more: false,
     });
     assert_eq!(member.status, 400);
     assert_eq!(member.scim_type, Some(ScimType::InvalidValue));
@@ -96,6 +97,7 @@ fn classified_engine_errors() {
     let partial = ScimError::from(engine::Error::Partial {
         source: Box::new(engine::Error::UnknownMembers {
             members: vec!["7".to_owned()],
+            more: false,
         }),
         landed: vec!["added member 1".to_owned()],
         undone: vec![],

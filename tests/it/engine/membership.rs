@@ -469,3 +469,31 @@ async fn issue_13_unseen_backend_members_get_gateway_ids() -> Result<()> {
     assert_eq!(user["id"], json!(values[0]));
     Ok(())
 }
+
+#[tokio::test]
+async fn issue_13_thousands_of_unknown_members_cost_a_bounded_check() -> Result<()> {
+    let fx = fixture().await?;
+    let (gid, team) = new_group(&fx, "Sales").await?;
+    let values: Vec<Value> = (0..2_000)
+        .map(|n| json!({"value": (10_000_000 + n).to_string()}))
+        .collect();
+    fx.demo.reset_calls();
+    let error = fx
+        .engine
+        .patch(
+            "Group",
+            &gid,
+            &patch_body(&json!([{"op": "add", "path": "members", "value": values}])),
+        )
+        .await
+        .unwrap_err();
+    let scim = ScimError::from(error);
+    assert_eq!(scim.status, 400, "{}", scim.detail);
+    assert!(scim.detail.contains("`10000049`"), "{}", scim.detail);
+    assert!(scim.detail.contains("checking stopped"), "{}", scim.detail);
+    let calls = fx.demo.calls();
+    assert_eq!(calls.route("GET /api/v1/users/{id}"), 50, "{calls:?}");
+    assert_eq!(calls.route("POST /api/v1/teams/{id}/members"), 0);
+    assert!(members_of(&fx, team)?.is_empty());
+    Ok(())
+}

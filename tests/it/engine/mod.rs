@@ -9,6 +9,7 @@ mod membership;
 mod paged;
 mod paging;
 mod reuse;
+mod rows;
 mod users;
 mod variants;
 
