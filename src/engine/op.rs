@@ -109,6 +109,7 @@ impl<'e> Op<'e> {
             operation,
             status,
             message,
+            body,
             ..
         } = &error
         else {
@@ -119,7 +120,10 @@ impl<'e> Op<'e> {
             .split_once('.')
             .and_then(|(_, name)| OpName::parse(name))
             .unwrap_or(OpName::List);
-        match self.resource.classify_error(name, status.as_u16(), message) {
+        match self
+            .resource
+            .classify_error(name, status.as_u16(), message, body.as_ref())
+        {
             Some(ErrorClass::Uniqueness) => Error::Uniqueness {
                 operation: operation.clone(),
                 message: message.clone(),
