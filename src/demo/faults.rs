@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// How a faulted request goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,8 +15,8 @@ use serde::{Deserialize, Serialize};
 pub enum FaultMode {
     /// Wait `delay_ms`, then answer normally.
     Delay,
-    /// Answer `status` (default 503) with `{"error":"injected"}` and `Retry-After` when given,
-    /// without applying the request.
+    /// Answer `status` (default 503) with `body` (default `{"error":"injected"}`) and
+    /// `Retry-After` when given, without applying the request.
     Status,
     /// Close the connection without answering, before applying the request.
     Drop,
@@ -44,6 +45,10 @@ pub struct Fault {
     /// The error text of a `status` fault (default `injected`), e.g. one quoting a value.
     #[serde(default)]
     pub message: Option<String>,
+    /// The JSON body of a `status` answer (default `{"error":"injected"}`): how another product
+    /// spells its errors.
+    #[serde(default)]
+    pub body: Option<Value>,
     /// How many upcoming matching requests get this fault; `None` means until cleared.
     #[serde(default)]
     pub count: Option<u64>,
@@ -66,6 +71,7 @@ impl Fault {
             status: None,
             retry_after: None,
             message: None,
+            body: None,
             count: None,
             after: None,
             route: None,
@@ -135,6 +141,15 @@ impl Fault {
     pub fn message(self, text: &str) -> Self {
         Self {
             message: Some(text.to_owned()),
+            ..self
+        }
+    }
+
+    /// Answer a `status` fault with this JSON body.
+    #[must_use]
+    pub fn with_body(self, body: Value) -> Self {
+        Self {
+            body: Some(body),
             ..self
         }
     }

@@ -20,7 +20,9 @@ use super::db::{Db, Page};
 use super::error::Error;
 use super::faults::{Control, FaultMode};
 use super::model::Status;
-use super::reply::{Reply, created, error_reply, json_type, list, no_content, ok, with_json_type};
+use super::reply::{
+    Reply, created, error_reply, json, json_type, list, no_content, ok, with_json_type,
+};
 use super::router::Route;
 
 /// The largest request body the demo reads.
@@ -101,7 +103,10 @@ pub(crate) async fn api(shared: Arc<Shared>, req: Request<Incoming>) -> Result<R
                 .status
                 .and_then(|s| StatusCode::from_u16(s).ok())
                 .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let mut reply = error_reply(status, fault.message.as_deref().unwrap_or("injected"));
+            let mut reply = match &fault.body {
+                Some(body) => json(status, body),
+                None => error_reply(status, fault.message.as_deref().unwrap_or("injected")),
+            };
             if let Some(secs) = fault.retry_after {
                 reply
                     .headers_mut()

@@ -581,8 +581,13 @@ async fn member_call(
         // The mapping says this refusal can mean "already so" (Redmine's 422 for a member
         // added twice, which Entra does routinely): success only when the member list agrees.
         Err(Error::Backend(crate::backend::Error::Status {
-            status, message, ..
-        })) if op.resource.classify_error(name, status.as_u16(), &message)
+            status,
+            message,
+            body,
+            ..
+        })) if op
+            .resource
+            .classify_error(name, status.as_u16(), &message, body.as_ref())
             == Some(mapping::ErrorClass::AlreadyDone) =>
         {
             let present = current_members(op, group, group)

@@ -114,6 +114,7 @@ impl<'e> Op<'e> {
             operation,
             status,
             message,
+            body,
             ..
         } = &error
         else {
@@ -126,7 +127,7 @@ impl<'e> Op<'e> {
             .unwrap_or(OpName::List);
         let matched = self
             .resource
-            .classify_error_rule(name, status.as_u16(), message);
+            .classify_error_rule(name, status.as_u16(), message, body.as_ref());
         // The detail says the backend status and the rule's meaning; the backend's own text
         // only when the rule opts in (`show_message: true`).
         let shown = |meaning: &str, show: bool| {

@@ -185,6 +185,8 @@ pub(crate) struct MemberList {
 pub(crate) struct ErrorRule {
     pub(crate) status: u16,
     pub(crate) contains: Option<String>,
+    /// JSONPath → expected value in the answer body, compared as text.
+    pub(crate) body: Vec<(JsonPath, Value)>,
     /// The operations it applies to; empty: every operation.
     pub(crate) on: Vec<OpName>,
     pub(crate) means: ErrorMeaning,
@@ -755,9 +757,17 @@ impl ResourceMapping {
     }
 
     /// What a backend error answer to operation `op` means, by the mapping's `errors` rules
-    /// (the first rule whose status, `contains` and `on` match).
-    pub fn classify_error(&self, op: OpName, status: u16, message: &str) -> Option<ErrorClass> {
-        self.classify_error_rule(op, status, message)
+    /// (the first rule whose status, `on`, `contains` and `body` match). `contains` looks in
+    /// the answer body's JSON text and in the `message` read from it (plain-text bodies are
+    /// the message); `body` compares values at JSONPaths of the JSON body.
+    pub fn classify_error(
+        &self,
+        op: OpName,
+        status: u16,
+        message: &str,
+        body: Option<&Value>,
+    ) -> Option<ErrorClass> {
+        self.classify_error_rule(op, status, message, body)
             .map(|(class, _)| class)
     }
 
@@ -768,16 +778,24 @@ impl ResourceMapping {
         op: OpName,
         status: u16,
         message: &str,
+        body: Option<&Value>,
     ) -> Option<(ErrorClass, bool)> {
         let lower = message.to_lowercase();
+        let body_text = body.map(|b| b.to_string().to_lowercase());
         self.errors
             .iter()
             .find(|r| {
                 r.status == status
                     && (r.on.is_empty() || r.on.contains(&op))
-                    && r.contains
-                        .as_ref()
-                        .is_none_or(|c| lower.contains(&c.to_lowercase()))
+                    && r.contains.as_ref().is_none_or(|c| {
+                        let needle = c.to_lowercase();
+                        lower.contains(&needle)
+                            || body_text.as_ref().is_some_and(|t| t.contains(&needle))
+                    })
+                    && r.body.iter().all(|(path, want)| {
+                        body.and_then(|b| first(path, b))
+                            .is_some_and(|got| scalar_text(got) == scalar_text(want))
+                    })
             })
             .map(|r| {
                 let class = match r.means {

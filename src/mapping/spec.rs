@@ -537,9 +537,15 @@ pub struct ScanFile {
 pub struct ErrorRuleFile {
     /// The backend's HTTP status.
     pub status: u16,
-    /// Only when the answer body contains this text (case-insensitive).
+    /// Only when the answer body contains this text (case-insensitive): its JSON text or the
+    /// error message scimgate reads from it.
     #[serde(default)]
     pub contains: Option<String>,
+    /// Only when the JSON answer body has these values: JSONPath → expected value, compared as
+    /// text, exactly (`{ "$.errors[0].extensions.code": RECORD_NOT_UNIQUE }`); all must match.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, BodyValue>")]
+    pub body: BTreeMap<String, Value>,
     /// Only for these backend operations (`create`, `get`, `list`, `replace`, `update`,
     /// `delete`, `deactivate`, `members.add`, `members.remove`, `members.list`); empty: all.
     #[serde(default)]
@@ -552,6 +558,20 @@ pub struct ErrorRuleFile {
     /// message is never logged above debug either way.
     #[serde(default)]
     pub show_message: bool,
+}
+
+/// A value an error rule's `body:` expects; only for the JSON Schema (the compiler refuses
+/// objects, lists and null with a readable problem).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum BodyValue {
+    /// Compared with the text of the value at the path.
+    Text(String),
+    /// Compared as its text (`7` matches `7` and `"7"`).
+    Number(f64),
+    /// `true` / `false`.
+    Boolean(bool),
 }
 
 /// SCIM meaning of a backend error.

@@ -136,18 +136,18 @@ fn demo_reads_ids_lists_and_backend_errors() {
     assert_eq!(u.paging(), Paging::Offset);
     assert_eq!(u.max_page_size(), Some(200));
     assert_eq!(
-        u.classify_error(OpName::Create, 409, r#"{"error":"email taken"}"#),
+        u.classify_error(OpName::Create, 409, "username taken", None),
         Some(ErrorClass::Uniqueness)
     );
     assert_eq!(
-        u.classify_error(OpName::Create, 422, r#"{"error":"unknown user 5"}"#),
+        u.classify_error(OpName::Create, 422, "unknown user 5", None),
         Some(ErrorClass::InvalidValue)
     );
     assert_eq!(
-        u.classify_error(OpName::Create, 404, "user not found"),
+        u.classify_error(OpName::Create, 404, "user not found", None),
         Some(ErrorClass::NotFound)
     );
-    assert_eq!(u.classify_error(OpName::Create, 500, "boom"), None);
+    assert_eq!(u.classify_error(OpName::Create, 500, "boom", None), None);
     assert_eq!(m.ids(), IdPolicy::Backend);
     assert_eq!(m.backend().base_url, "http://127.0.0.1:8081");
     assert!(
@@ -607,16 +607,16 @@ fn an_error_rule_on_member_add_means_already_done_only_there() {
     let g = m.groups().unwrap();
     let twice = r#"{"errors":["User is invalid"]}"#;
     assert_eq!(
-        g.classify_error(OpName::AddMember, 422, twice),
+        g.classify_error(OpName::AddMember, 422, twice, None),
         Some(ErrorClass::AlreadyDone)
     );
     // Other operations fall through to the top-level rule.
     assert_eq!(
-        g.classify_error(OpName::Update, 422, twice),
+        g.classify_error(OpName::Update, 422, twice, None),
         Some(ErrorClass::InvalidValue)
     );
     assert_eq!(
-        users(&m).classify_error(OpName::AddMember, 422, twice),
+        users(&m).classify_error(OpName::AddMember, 422, twice, None),
         Some(ErrorClass::InvalidValue)
     );
     assert!(g.has_identity());
@@ -1015,3 +1015,69 @@ fn issue_13_row_removal_and_skip_present_need_members_list() {
     let problems = load("m.yaml", &row_in_add, &test_env).unwrap_err().render();
     assert!(problems.contains("only for `members.remove`"), "{problems}");
 }
+
+/// The demo mapping with `rules` as its top-level `errors:` (the users' own rule stays first).
+fn with_errors(rules: &str) -> Result<Mapping, Problems> {
+    let text = std::fs::read_to_string(mappings_dir().join("demo.yaml")).unwrap();
+    let start = text.find("\nerrors:\n").unwrap();
+    let end = text[start + 1..].find("\n\n").unwrap() + start + 1;
+    let text = format!("{}\nerrors:\n{rules}{}", &text[..start], &text[end..]);
+    load("mappings/demo.yaml", &text, &test_env)
+}
+
+#[test]
+fn contains_matches_the_answer_body_and_body_matches_values_at_json_paths() {
+    let m = with_errors(
+        "  - { status: 422, body: { \"$.errors[0].extensions.code\": RECORD_NOT_UNIQUE }, means: uniqueness }\n  \
+           - { status: 422, contains: email_blocked, means: invalid_value }\n  \
+           - { status: 400, body: { \"$.code\": 7, \"$.kind\": user }, means: not_found }\n",
+    )
+    .unwrap_or_else(|p| panic!("{}", p.render()));
+    let u = users(&m);
+    let coded = |code: &str| json!({"errors": [{"message": "Validation failed", "extensions": {"code": code}}]});
+    // The message scimgate extracts is "Validation failed"; the code is only in the body.
+    let not_unique = coded("RECORD_NOT_UNIQUE");
+    assert_eq!(
+        u.classify_error(OpName::Create, 422, "Validation failed", Some(&not_unique)),
+        Some(ErrorClass::Uniqueness)
+    );
+    let blocked = coded("EMAIL_BLOCKED");
+    assert_eq!(
+        u.classify_error(OpName::Create, 422, "Validation failed", Some(&blocked)),
+        Some(ErrorClass::InvalidValue)
+    );
+    // `body` compares exactly; other codes fall through.
+    let other = coded("record_not_unique");
+    assert_eq!(
+        u.classify_error(OpName::Create, 422, "Validation failed", Some(&other)),
+        None
+    );
+    // `contains` still matches the message alone (plain-text answers have no JSON body).
+    assert_eq!(
+        u.classify_error(OpName::Create, 422, "Email_Blocked by policy", None),
+        Some(ErrorClass::InvalidValue)
+    );
+    // Every `body` entry must match; numbers compare as text.
+    let both = json!({"code": 7, "kind": "user"});
+    let one = json!({"code": 7, "kind": "team"});
+    assert_eq!(
+        u.classify_error(OpName::Create, 400, "x", Some(&both)),
+        Some(ErrorClass::NotFound)
+    );
+    assert_eq!(u.classify_error(OpName::Create, 400, "x", Some(&one)), None);
+    assert_eq!(u.classify_error(OpName::Create, 400, "x", None), None);
+}
+
+#[test]
+fn a_body_rule_needs_json_paths_and_scalar_values() {
+    let problems = with_errors(
+        "  - { status: 422, body: { \"$.a[\": x, \"$.b\": { c: 1 } }, means: uniqueness }\n",
+    )
+    .map(|_| ())
+    .unwrap_err()
+    .render();
+    assert!(problems.contains("invalid JSONPath `$.a[`"), "{problems}");
+    assert!(
+        problems.contains("the expected value must be a string, number or boolean"),
+        "{problems}"
+    );

@@ -226,9 +226,23 @@ pub(super) fn compile_resource(
                 ctx.at(&with(&path, &["means"]), "`already_done` needs `members.list` (scimgate checks the change is really in place)");
             }
         }
+        let mut body = Vec::new();
+        for (json_path, want) in &e.body {
+            if want.is_object() || want.is_array() || want.is_null() {
+                ctx.at(
+                    &with(&path, &["body", json_path]),
+                    "the expected value must be a string, number or boolean",
+                );
+                continue;
+            }
+            if let Some(compiled) = ctx.jsonpath(&with(&path, &["body", json_path]), json_path) {
+                body.push((compiled, want.clone()));
+            }
+        }
         errors.push(ErrorRule {
             status: e.status,
             contains: e.contains.clone(),
+            body,
             on,
             means: e.means,
             show_message: e.show_message,

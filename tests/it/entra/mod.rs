@@ -2,6 +2,7 @@
 //! gateway in front of the demo API: status codes, `application/scim+json`, bodies, SCIM error
 //! shapes, and what reached the backend. One test per case, named `case_NN_…`.
 
+mod backend_errors;
 mod connection;
 mod create;
 mod delete;
