@@ -316,7 +316,14 @@ async fn issue_15_readyz_probes_the_backend_at_most_once_per_interval() {
     for client in clients {
         answered += client.await.expect("client");
     }
-    assert_eq!(answered, 400, "every hit answered 200 from the cached verdict");
-    assert_eq!(echo.probes.load(Ordering::SeqCst), 1, "one probe for 400 hits");
+    assert_eq!(
+        answered, 400,
+        "every hit answered 200 from the cached verdict"
+    );
+    assert_eq!(
+        echo.probes.load(Ordering::SeqCst),
+        1,
+        "one probe for 400 hits"
+    );
     server.shutdown().await.expect("shutdown");
 }
