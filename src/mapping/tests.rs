@@ -712,3 +712,27 @@ fn issue_8_wrong_types_and_control_characters_are_refused_before_the_backend() {
         .unwrap();
     assert!(format!("{write:?}").contains("\"42\""), "{write:?}");
 }
+
+/// Issue 15: a rule quotes the backend's message only when it says `show_message: true`
+/// (Redmine's do, the demo's do not).
+#[test]
+fn error_rules_quote_the_backends_message_only_when_they_opt_in() {
+    let demo = demo();
+    assert_eq!(
+        users(&demo).classify_error_rule(OpName::Create, 422, "unknown user 5"),
+        Some((ErrorClass::InvalidValue, false))
+    );
+    let redmine = redmine();
+    assert_eq!(
+        users(&redmine).classify_error_rule(
+            OpName::Create,
+            422,
+            r#"{"errors":["Email has already been taken"]}"#
+        ),
+        Some((ErrorClass::Uniqueness, true))
+    );
+    assert_eq!(
+        users(&redmine).classify_error_rule(OpName::Create, 422, "Login is invalid"),
+        Some((ErrorClass::InvalidValue, true))
+    );
+}
