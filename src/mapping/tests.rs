@@ -1081,3 +1081,29 @@ fn a_body_rule_needs_json_paths_and_scalar_values() {
         problems.contains("the expected value must be a string, number or boolean"),
         "{problems}"
     );
+}
+
+/// Issue 15: a rule quotes the backend's message only when it says `show_message: true`
+/// (Redmine's do, the demo's do not).
+#[test]
+fn error_rules_quote_the_backends_message_only_when_they_opt_in() {
+    let demo = demo();
+    assert_eq!(
+        users(&demo).classify_error_rule(OpName::Create, 422, "unknown user 5", None),
+        Some((ErrorClass::InvalidValue, false))
+    );
+    let redmine = redmine();
+    assert_eq!(
+        users(&redmine).classify_error_rule(
+            OpName::Create,
+            422,
+            r#"{"errors":["Email has already been taken"]}"#,
+            None
+        ),
+        Some((ErrorClass::Uniqueness, true))
+    );
+    assert_eq!(
+        users(&redmine).classify_error_rule(OpName::Create, 422, "Login is invalid", None),
+        Some((ErrorClass::InvalidValue, true))
+    );
+}

@@ -3,6 +3,18 @@
 //! loopback). Each must be refused with a 4xx (a SCIM error body where the SCIM layer answers,
 //! the documented 413/414/431/400 where the HTTP layer does), cause no backend call a template
 //! did not intend, and leave the gateway healthy.
+//!
+//! The limits of issue 15 (Hardening II) and where each is exercised:
+//! - authentication before the body: rows `limit: anonymous POST …` here; 300 slow-body
+//!   connections and 300 h2 streams in `server::starve` (`server.limits.anonymous_concurrency`,
+//!   `anonymous_per_peer`, `max_concurrency`);
+//! - `server.limits.body_read_timeout`: a never-ending authenticated body is a 408
+//!   (`server::stack` unit test);
+//! - `server.limits.password_hash_concurrency`, `login_failures`, `login_failure_window`:
+//!   `argon` (50 dropped Basic requests, the 6th wrong password gets 429);
+//! - `server.limits.ready_cache`: `server::routes::issue_15_readyz_…`;
+//! - `server.limits.idle_timeout`, `max_connections`: `server::limits::issue_15_…`;
+//! - connection strings (`store.postgres_url`): `secrets`; backend text: `obs::logs`.
 
 mod corpus;
 mod wire;

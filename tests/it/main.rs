@@ -1,5 +1,6 @@
 //! The one integration-test binary: the gateway on 127.0.0.1:0 over real sockets.
 
+mod argon;
 mod chaos;
 mod cli;
 mod durability;

@@ -307,3 +307,45 @@ async fn repair_adopts_lost_creates_and_frees_names_the_backend_never_took() -> 
     assert_eq!((again.adopted, again.removed), (0, 0));
     Ok(())
 }
+
+/// Issue 15: a matched error rule puts the backend status and its meaning into the detail, and
+/// the backend's message only with `show_message: true`.
+#[tokio::test]
+async fn issue_15_backend_messages_reach_the_detail_only_when_the_rule_opts_in() -> Result<()> {
+    let rule = r#"- { status: 422, contains: "unknown user", means: invalid_value }"#;
+    assert!(DEMO_MAPPING.contains(rule), "the demo mapping's 422 rule");
+    let shown = DEMO_MAPPING.replace(
+        rule,
+        r#"- { status: 422, contains: "unknown user", means: invalid_value, show_message: true }"#,
+    );
+    for (yaml, show) in [(DEMO_MAPPING.to_owned(), false), (shown, true)] {
+        let fx = fixture().await?;
+        let store = std::sync::Arc::new(scimgate::store::SqliteStore::open_in_memory()?);
+        let engine = engine_for(
+            &fx.demo.base_url(),
+            &yaml,
+            store,
+            scimgate::engine::EngineOptions::default(),
+        )?;
+        fx.demo.inject(
+            Fault::status(422)
+                .message("unknown user quoted@example.com")
+                .times(1)
+                .on("POST /api/v1/users"),
+        );
+        let error = engine
+            .create("User", &entra_user("rule@example.com", "ext-rule"))
+            .await
+            .unwrap_err();
+        let scim = ScimError::from(error);
+        assert_eq!(scim.status, 400, "{}", scim.detail);
+        assert!(scim.detail.contains("users.create") && scim.detail.contains("422"));
+        assert_eq!(
+            scim.detail.contains("quoted@example.com"),
+            show,
+            "show_message {show}: {}",
+            scim.detail
+        );
+    }
+    Ok(())
+}

@@ -954,6 +954,37 @@ fn framing_and_headers(t: &Target<'_>, rows: &mut Rows) {
     let users = format!("{BASE}/Users").into_bytes();
     let no_auth = request(b"GET", &users, &[], b"");
     rows.push("auth: no Authorization", no_auth, scim(401), Backend::None);
+    // Issue 15: authentication on the headers, before any body byte is read: a POST that
+    // declares 100000 bytes and sends none is answered 401 at once (no waiting for the body).
+    rows.push(
+        "limit: anonymous POST declaring 100000 bytes, none sent (auth before body)",
+        request(
+            b"POST",
+            &users,
+            &[
+                ("Content-Type", SCIM_JSON.to_vec()),
+                ("Content-Length", b"100000".to_vec()),
+            ],
+            b"",
+        ),
+        scim(401),
+        Backend::None,
+    );
+    rows.push(
+        "limit: anonymous POST with Expect: 100-continue (no 100 sent, 401)",
+        request(
+            b"POST",
+            &users,
+            &[
+                ("Content-Type", SCIM_JSON.to_vec()),
+                ("Content-Length", b"50".to_vec()),
+                ("Expect", b"100-continue".to_vec()),
+            ],
+            b"",
+        ),
+        scim(401),
+        Backend::None,
+    );
     for (label, value) in [
         ("empty bearer", b"Bearer ".to_vec()),
         ("basic scheme", b"Basic YTpi".to_vec()),

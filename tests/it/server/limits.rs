@@ -197,3 +197,67 @@ async fn the_request_id_is_kept_if_sane_generated_otherwise_and_always_echoed() 
     assert!(unauthenticated.header("x-request-id").is_some());
     server.shutdown().await.expect("shutdown");
 }
+
+/// Reads until the peer closes; true when it did within `within`.
+async fn closed_within(tcp: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    let mut buffer = vec![0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, tcp.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Issue 15: an idle connection, before its first request or after one, is closed after
+/// `server.limits.idle_timeout`.
+#[tokio::test]
+async fn issue_15_idle_connections_are_closed() {
+    let limits = Limits {
+        idle_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let server = start_plain(limits, Echo::new()).await;
+    let addr = server.local_addr();
+    let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(3)).await,
+        "silent connection"
+    );
+    let mut used = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    used.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("send");
+    assert!(
+        closed_within(&mut used, Duration::from_secs(3)).await,
+        "kept-alive connection"
+    );
+    server.shutdown().await.expect("shutdown");
+}
+
+/// Issue 15: beyond `server.limits.max_connections` open connections, new ones are closed at
+/// accept; once one ends, a new one is served again.
+#[tokio::test]
+async fn issue_15_connections_beyond_the_cap_are_closed() {
+    let limits = Limits {
+        max_connections: 2,
+        ..Limits::default()
+    };
+    let server = start_plain(limits, Echo::new()).await;
+    let addr = server.local_addr();
+    let first = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let _second = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    assert!(
+        closed_within(&mut third, Duration::from_secs(2)).await,
+        "third connection"
+    );
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let reply = send(addr, empty(authed("GET", "/scim/v2/Users"))).await;
+    assert_eq!(reply.status, 200);
+    server.shutdown().await.expect("shutdown");
+}

@@ -3,5 +3,6 @@
 mod limits;
 mod routes;
 mod shutdown;
+mod starve;
 mod support;
 mod tls;

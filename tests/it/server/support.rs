@@ -320,6 +320,19 @@ pub(super) async fn send_tls(
     }
 }
 
+/// A TLS 1.3 connector offering `alpn` that accepts the test certificate.
+pub(super) fn tls_connector(alpn: &[&[u8]]) -> tokio_rustls::TlsConnector {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
 /// Accepts any certificate (the tests check which one was served), but still checks signatures.
 #[derive(Debug)]
 struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
