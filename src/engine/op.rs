@@ -125,9 +125,9 @@ impl<'e> Op<'e> {
             .split_once('.')
             .and_then(|(_, name)| OpName::parse(name))
             .unwrap_or(OpName::List);
-        let matched = self
-            .resource
-            .classify_error_rule(name, status.as_u16(), message, body.as_ref());
+        let matched =
+            self.resource
+                .classify_error_rule(name, status.as_u16(), message, body.as_ref());
         // The detail says the backend status and the rule's meaning; the backend's own text
         // only when the rule opts in (`show_message: true`).
         let shown = |meaning: &str, show: bool| {

@@ -204,7 +204,10 @@ async fn schemas_advertise_only_what_the_mapping_carries() {
 /// not carry `nickName` or `addresses` does not list them.
 #[tokio::test]
 async fn discovery_follows_a_mapping_without_groups_nick_names_or_addresses() {
-    let mut text = scimgate::app::DEMO_MAPPING.to_owned();
+    // The embedded mapping's `tests:` describe groups and addresses, and a mapping whose
+    // tests fail does not start: this cut-down copy goes without them.
+    let full = scimgate::app::DEMO_MAPPING;
+    let mut text = full[..full.find("\ntests:\n").expect("demo.yaml has tests:")].to_owned();
     text = text.replace("\ngroups:\n", "\ngroups:\n  enabled: false\n");
     text = text
         .lines()
