@@ -640,8 +640,16 @@ impl Rule {
         if !fits {
             return Err(self.wrong_type(value, type_name(self.scim_type)));
         }
+        // RFC 7643 §4.1.2: an address's `formatted` "MAY contain newlines".
+        let multiline = eq_name(&self.target.name, "addresses")
+            && self
+                .target
+                .sub
+                .as_deref()
+                .is_some_and(|sub| eq_name(sub, "formatted"));
         if let Value::String(s) = value
-            && s.chars().any(|c| c.is_control() && c != '\t')
+            && s.chars()
+                .any(|c| c.is_control() && c != '\t' && !(multiline && (c == '\n' || c == '\r')))
         {
             return Err(self.wrong_type(value, "string without control characters"));
         }
