@@ -197,3 +197,30 @@ async fn case_29_user_type_outside_allowed_set_is_400_and_writes_nothing() {
     assert_eq!(gw.calls("POST /api/v1/users"), 0);
     assert_eq!(gw.demo.user_count(), 0);
 }
+
+/// Microsoft's collection posts a work address whose `formatted` holds a newline (RFC 7643
+/// §4.1.2: it "MAY contain newlines"): 201, stored as sent; a newline elsewhere is still refused.
+#[tokio::test]
+async fn a_formatted_address_may_hold_newlines() {
+    let gw = gateway().await;
+    for flag in FLAGS {
+        let mut body = entra_user(&unique_user_name(), &unique("ext"));
+        body["addresses"] = json!([{"type": "work", "primary": false,
+            "formatted": "9132 Jennifer Way Suite 040\nSouth Nancy, MI 55645",
+            "locality": "West Mercedes"}]);
+        let user = gw.post("/Users", flag, &body).await.expect(201);
+        assert_eq!(
+            user["addresses"][0]["formatted"],
+            "9132 Jennifer Way Suite 040\nSouth Nancy, MI 55645"
+        );
+        assert_eq!(
+            gw.backend_user(&id_of(&user))["address"],
+            "9132 Jennifer Way Suite 040\nSouth Nancy, MI 55645"
+        );
+        let mut body = entra_user(&unique_user_name(), &unique("ext"));
+        body["addresses"] = json!([{"type": "work", "locality": "West\nMercedes"}]);
+        gw.post("/Users", flag, &body)
+            .await
+            .expect_error(400, Some("invalidValue"));
+    }
+}
