@@ -458,7 +458,12 @@ async fn all_items(op: &Op<'_>, group_scim_id: &str, group: &str) -> Result<Vec<
             Paging::None => false,
             Paging::Offset | Paging::Page => match total {
                 Some(total) => n > 0 && (items.len() as u64) < total,
-                None => n >= size,
+                // Without a total, a short page ends the list only when the mapping says
+                // what page size the backend serves: a backend that caps pages below what
+                // was asked would otherwise read as one page (a remove-all or PUT would
+                // leave members behind). Otherwise the list ends at an empty page.
+                None if spec.max_page_size.is_some() => n >= size,
+                None => n > 0,
             },
             Paging::Cursor | Paging::NextLink => spec.next_page(&answer).is_some(),
         };

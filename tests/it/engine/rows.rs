@@ -124,8 +124,12 @@ async fn backend(members: u64) -> Result<(String, Arc<Mutex<Rows>>)> {
 }
 
 async fn engine(members: u64) -> Result<(Engine, Arc<Mutex<Rows>>)> {
+    engine_with(members, EXAMPLE).await
+}
+
+async fn engine_with(members: u64, example: &str) -> Result<(Engine, Arc<Mutex<Rows>>)> {
     let (url, state) = backend(members).await?;
-    let yaml = EXAMPLE.replace(
+    let yaml = example.replace(
         "${ROWS_BACKEND_URL:-http://127.0.0.1:8082}",
         "${DEMO_BACKEND_URL}",
     );
@@ -233,5 +237,31 @@ async fn issue_13_member_list_pages_by_page_number_to_the_end() -> Result<()> {
         5,
         "{requests:?}"
     );
+    Ok(())
+}
+
+/// A member list with neither a total nor a declared page size, from a backend that serves 5 a
+/// page when asked for 100: a short page is not the end, so every page is read (the last,
+/// empty one says so), and remove-all leaves nobody.
+#[tokio::test]
+async fn issue_13_member_list_without_total_or_page_size_is_read_past_short_pages() -> Result<()> {
+    let cut = "      total: \"$.meta.total\"\n      max_page_size: 100\n";
+    assert!(EXAMPLE.contains(cut), "the example's members.list changed");
+    let (engine, state) = engine_with(23, &EXAMPLE.replace(cut, "")).await?;
+    let group = engine.get_with("Group", "1", true).await?;
+    assert_eq!(group["members"].as_array().map_or(0, Vec::len), 23);
+    let reads = take_requests(&state)
+        .iter()
+        .filter(|r| *r == "GET /api/groups/1/memberships")
+        .count();
+    assert_eq!(reads, 6, "5 pages of at most 5, then the empty one");
+    engine
+        .patch(
+            "Group",
+            "1",
+            &patch_body(&json!([{"op": "remove", "path": "members"}])),
+        )
+        .await?;
+    assert!(users(&state).is_empty(), "{:?}", users(&state));
     Ok(())
 }
