@@ -506,6 +506,13 @@ impl ResourceMapping {
         // Per backend field, in rule order: what the asserted attributes write there.
         let mut fields: Vec<(&[Segment], Vec<Assertion<'_>>)> = Vec::new();
         for rule in &self.rules {
+            // A PUT's body is the whole resource: a required attribute it leaves out (or
+            // clears) is refused, as on a create, before anything is written.
+            if put && rule.required && rule.scim_value(new_scim).is_none() {
+                return Err(Error::Required {
+                    attribute: rule.key.clone(),
+                });
+            }
             if put && !rule.mentioned(new_scim) {
                 if rule.store {
                     stored.insert(

@@ -890,6 +890,16 @@ fn issue_12_put_keeps_what_it_leaves_out() {
         )
         .unwrap();
     assert_eq!(write.body, current, "no `home_email: null` added");
+    // The body is the whole resource: a required attribute left out or cleared is refused.
+    for body in [json!({"displayName": "B"}), json!({"userName": null})] {
+        assert!(
+            matches!(
+                u.to_backend_replace(&current, &old, &body),
+                Err(Error::Required { .. })
+            ),
+            "{body} was accepted"
+        );
+    }
     // PATCH remove of the work email does not empty the login it shares the field with.
     let mut new = old.clone();
     new.as_object_mut().unwrap().remove("emails");
