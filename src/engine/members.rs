@@ -103,6 +103,9 @@ impl Journal {
         if self.landed.is_empty() && self.created.is_none() {
             return error;
         }
+        // The undo has a budget of its own: the failure may have been the deadline itself.
+        let undo = op.for_undo();
+        let op = &undo;
         let mut still = Vec::new();
         let mut undone = Vec::new();
         let rows = BTreeMap::new();
@@ -619,6 +622,21 @@ async fn member_call(
             if matches!(status.as_u16(), 400 | 422) =>
         {
             Err(refused())
+        }
+        // A 404 names the group or the member: when the member's user is gone, it is the
+        // member (an add is refused naming it; a removal has nothing left to remove).
+        Err(error) if error.is_not_found() => {
+            if user_exists(op, &action.backend).await? {
+                Err(error)
+            } else if action.add {
+                Err(refused())
+            } else {
+                tracing::info!(
+                    operation = name.as_str(),
+                    "A member to remove no longer exists in the backend; nothing to remove."
+                );
+                Ok(false)
+            }
         }
         Err(error) => Err(error),
     }

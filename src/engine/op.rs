@@ -47,6 +47,17 @@ impl<'e> Op<'e> {
         }
     }
 
+    /// The context an undo runs in: this operation's engine and resource with a fresh
+    /// deadline, so the writes that landed before a call ran out of time can still be undone.
+    pub(crate) fn for_undo(&self) -> Op<'e> {
+        Op::new(
+            self.engine,
+            self.resource,
+            self.operation,
+            self.id.as_deref(),
+        )
+    }
+
     /// `User` or `Group`.
     pub(crate) fn resource_type(&self) -> &str {
         self.resource.resource_type()

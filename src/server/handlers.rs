@@ -311,7 +311,7 @@ impl Router {
                 .map(|id| id.0.clone())
                 .unwrap_or_default(),
         };
-        let (result, calls) = metrics::count_backend_calls(tenant.service.call(call)).await;
+        let (result, calls) = super::detach::call(Arc::clone(&tenant.service), call).await;
         let span = tracing::Span::current();
         span.record("backend_calls", calls);
         Ok(match result {

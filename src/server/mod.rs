@@ -5,11 +5,14 @@
 //! - [`stack`] orders the tower layers (request id, trace, limits, timeout, load shedding);
 //! - [`handlers`] routes ([`routes`]) to health probes or a tenant's [`service::ScimService`]
 //!   after authentication ([`tenant::Authenticate`]);
+//! - `detach` runs each SCIM write on a task of its own, so a dropped request never stops it
+//!   half way;
 //! - [`respond`] is the one edge where request-time failures become SCIM error bodies.
 //!
 //! Handlers stay thin: parse, call the engine behind [`service::ScimService`], render.
 
 pub mod auth;
+mod detach;
 pub mod gate;
 pub mod handlers;
 pub mod listener;

@@ -497,3 +497,53 @@ async fn issue_13_thousands_of_unknown_members_cost_a_bounded_check() -> Result<
     assert!(members_of(&fx, team)?.is_empty());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_member_call_404_for_a_vanished_user_names_the_member_not_the_group() -> Result<()> {
+    let fx = fixture().await?;
+    let (gid, team) = new_group(&fx, "Vanished").await?;
+    // The backend answers 404 for the add: the user is gone (id 999999 was never made).
+    fx.demo.inject(
+        Fault::status(404)
+            .on("POST /api/v1/teams/{id}/members")
+            .times(1),
+    );
+    let add = json!([{"op": "add", "path": "members", "value": [{"value": "999999"}]}]);
+    let error = fx
+        .engine
+        .patch("Group", &gid, &patch_body(&add))
+        .await
+        .unwrap_err();
+    let scim = ScimError::from(error);
+    assert_eq!(scim.status, 400, "{}", scim.detail);
+    assert!(scim.detail.contains("999999"), "{}", scim.detail);
+    assert!(!scim.detail.contains("Group"), "{}", scim.detail);
+    // A removal of a member whose user is gone has nothing left to remove.
+    fx.demo.inject(
+        Fault::status(404)
+            .on("DELETE /api/v1/teams/{id}/members/{user_id}")
+            .times(1),
+    );
+    let remove = json!([{"op": "remove", "path": "members", "value": [{"value": "999999"}]}]);
+    assert_eq!(
+        fx.engine.patch("Group", &gid, &patch_body(&remove)).await?,
+        None
+    );
+    // With the member present, a 404 still means the group is gone.
+    let ids = new_users(&fx, &["ann"]).await?;
+    fx.demo.inject(
+        Fault::status(404)
+            .on("POST /api/v1/teams/{id}/members")
+            .times(1),
+    );
+    let add = json!([{"op": "add", "path": "members", "value": [{"value": ids[0]}]}]);
+    let error = fx
+        .engine
+        .patch("Group", &gid, &patch_body(&add))
+        .await
+        .unwrap_err();
+    let scim = ScimError::from(error);
+    assert_eq!(scim.status, 404, "{}", scim.detail);
+    assert!(members_of(&fx, team)?.is_empty());
+    Ok(())
+}

@@ -7,6 +7,7 @@ mod connection;
 mod create;
 mod delete;
 mod discovery;
+mod dropped;
 mod groups;
 mod reads;
 mod searches;
