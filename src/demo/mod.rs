@@ -19,10 +19,11 @@
 //!   `street`, `city`, `region`, `postal_code`, `country`), `status` (`active`|`disabled`),
 //!   `plan` (1|2), `role`, `folders` (comma-separated string), `tag`, `metadata` (object of
 //!   strings), `employee_number`, `department`, `manager` (a reference as the client gives it,
-//!   stored and answered verbatim; empty is none), `notes`. PUT resets
-//!   absent fields; PATCH changes only the given ones; `null` resets a field to its default.
-//!   Unknown and read-only keys (`id`, `full_name`, `created_at`, ...) in a body are ignored;
-//!   `full_name` is first and last name joined.
+//!   stored and answered verbatim; empty is none), `notes`, `full_name` (stored as a write gives
+//!   it; a write that gives none, or a blank one, gets first and last name joined, and one
+//!   that was that join and is sent back unchanged with new names follows them). PUT resets absent
+//!   fields; PATCH changes only the given ones; `null` resets a field to its default.
+//!   Unknown and read-only keys (`id`, `created_at`, ...) in a body are ignored.
 //! - `GET /api/v1/teams?offset&limit&name=`, `POST`, `GET|PUT|PATCH|DELETE /api/v1/teams/{id}`
 //!   (`name` unique ignoring case → 409 `team name taken`, `description`, read-only
 //!   `member_count`).

@@ -69,6 +69,11 @@ pub(crate) struct UserFields {
     /// the directory uses), stored and answered verbatim; an HR-style free-text reference.
     pub(crate) manager: Option<String>,
     pub(crate) notes: Option<String>,
+    /// The `full_name` as the last write gave it; when that write gave none, `full_name` is
+    /// derived from the first and last name (see [`UserFields::full_name`]). Answered as
+    /// `full_name` only.
+    #[serde(skip)]
+    pub(crate) formatted: Option<String>,
 }
 
 /// The role every user gets unless told otherwise.
@@ -103,6 +108,7 @@ impl Default for UserFields {
             department: None,
             manager: None,
             notes: None,
+            formatted: None,
         }
     }
 }
@@ -112,6 +118,8 @@ impl UserFields {
     /// `created_at` are ignored, so a client may send back what it read). `null` on a nullable
     /// field clears it; `null` on a field with a default resets it to that default.
     pub(crate) fn apply(&mut self, body: &Map<String, Value>) -> Result<(), Error> {
+        // A write that gives no `full_name` derives it again from the names it leaves.
+        self.formatted = None;
         for (key, value) in body {
             match key.as_str() {
                 "username" => self.username = string_or_default(key, value)?,
@@ -161,6 +169,11 @@ impl UserFields {
                     self.manager = nullable_string(key, value)?.filter(|m| !m.trim().is_empty());
                 }
                 "notes" => self.notes = nullable_string(key, value)?,
+                // Stored as given; blank or `null` goes back to deriving it from the names.
+                "full_name" => {
+                    self.formatted =
+                        nullable_string(key, value)?.filter(|name| !name.trim().is_empty());
+                }
                 _ => {}
             }
         }
@@ -185,9 +198,25 @@ impl UserFields {
         Ok(())
     }
 
-    /// The read-only `full_name` the API answers: first and last name, as a product shows them
-    /// (`null` when the user has neither).
+    /// The `full_name` the API answers: as the client gave it, else first and last name, as a
+    /// product shows them (`null` when the user has neither).
     pub(crate) fn full_name(&self) -> Option<String> {
+        self.formatted.clone().or_else(|| self.joined_names())
+    }
+
+    /// A full name given again unchanged by a write that changes the names follows them, when
+    /// it was in step with the old names (it was their join): a client that sends back what it
+    /// read with a new family name means the new name. A full name of its own stays.
+    pub(crate) fn follow_names(&mut self, old: &UserFields) {
+        let renamed = old.first_name != self.first_name || old.last_name != self.last_name;
+        let in_step = old.full_name() == old.joined_names();
+        if renamed && in_step && self.formatted.is_some() && self.formatted == old.full_name() {
+            self.formatted = None;
+        }
+    }
+
+    /// First and last name joined (`None` when the user has neither).
+    fn joined_names(&self) -> Option<String> {
         let first = self.first_name.trim();
         let last = self.last_name.trim();
         match (first.is_empty(), last.is_empty()) {
@@ -242,7 +271,7 @@ pub(crate) struct User {
     pub(crate) id: u64,
     #[serde(flatten)]
     pub(crate) fields: UserFields,
-    /// Read-only, derived from the names on every write (see [`UserFields::full_name`]).
+    /// As given, else derived from the names on every write (see [`UserFields::full_name`]).
     pub(crate) full_name: Option<String>,
     #[serde(serialize_with = "rfc3339")]
     pub(crate) created_at: OffsetDateTime,
@@ -439,6 +468,50 @@ mod tests {
         assert_eq!(with(" Ann ", "").full_name().as_deref(), Some("Ann"));
         assert_eq!(with("", "Lee").full_name().as_deref(), Some("Lee"));
         assert_eq!(with("", "").full_name(), None);
+    }
+
+    #[test]
+    fn a_full_name_given_is_kept_as_given_and_blank_derives_it_again() {
+        let mut fields = UserFields::default();
+        let body = |value: Value| {
+            json!({"first_name": "Ann", "last_name": "Lee", "full_name": value})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(fields.apply(&body(json!("Dr. Ann Lee"))), Ok(()));
+        assert_eq!(fields.full_name().as_deref(), Some("Dr. Ann Lee"));
+        assert_eq!(fields.apply(&body(json!(" "))), Ok(()));
+        assert_eq!(fields.full_name().as_deref(), Some("Ann Lee"));
+        assert_eq!(fields.apply(&body(Value::Null)), Ok(()));
+        assert_eq!(fields.full_name().as_deref(), Some("Ann Lee"));
+        // A later write without `full_name` (a PATCH of the family name) derives it again.
+        assert_eq!(fields.apply(&body(json!("Dr. Ann Lee"))), Ok(()));
+        let family = json!({"last_name": "Li"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(fields.apply(&family), Ok(()));
+        assert_eq!(fields.full_name().as_deref(), Some("Ann Li"));
+        // Sent back unchanged with new names: one in step with the old names follows them,
+        // one of its own stays.
+        let old = fields.clone();
+        let renamed = json!({"first_name": "Ann", "last_name": "Lu", "full_name": "Ann Li"});
+        assert_eq!(
+            fields.apply(renamed.as_object().unwrap_or(&Map::new())),
+            Ok(())
+        );
+        fields.follow_names(&old);
+        assert_eq!(fields.full_name().as_deref(), Some("Ann Lu"));
+        assert_eq!(fields.apply(&body(json!("Dr. A. Lee"))), Ok(()));
+        let old = fields.clone();
+        let renamed = json!({"first_name": "Ann", "last_name": "Lu", "full_name": "Dr. A. Lee"});
+        assert_eq!(
+            fields.apply(renamed.as_object().unwrap_or(&Map::new())),
+            Ok(())
+        );
+        fields.follow_names(&old);
+        assert_eq!(fields.full_name().as_deref(), Some("Dr. A. Lee"));
     }
 
     #[test]

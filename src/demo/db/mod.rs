@@ -172,11 +172,12 @@ impl Db {
     }
 
     /// Checks `fields` against the other records and writes them over user `id`.
-    fn store_user(&mut self, id: u64, fields: UserFields) -> Result<&User, Error> {
+    fn store_user(&mut self, id: u64, mut fields: UserFields) -> Result<&User, Error> {
         self.check_user(Some(id), &fields)?;
         let Some(old) = self.users.get(&id).map(|user| user.fields.clone()) else {
             return Err(Error::NotFound("user"));
         };
+        fields.follow_names(&old);
         self.unindex_user(id, &old);
         self.index_user(id, &fields);
         let user = self.users.get_mut(&id).ok_or(Error::NotFound("user"))?;
