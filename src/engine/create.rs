@@ -67,23 +67,36 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
     let (scim_id, record) = op
         .finish_create(pending, &backend_id, &write.stored)
         .await?;
-    if let Some(plan) = &member_plan {
+    let journal = match &member_plan {
         // The group exists now; the members are added one call each, as a PATCH would. A
         // failure deletes the group again (an orphan Entra would never clean up).
-        let mut journal = members::Journal::default();
-        journal.created(&scim_id, &backend_id);
-        members::execute(op, &scim_id, &backend_id, plan, journal, &[]).await?;
-    }
-    let object = match answer.body {
-        Some(object) if !op.resource.rereads_after(OpName::Create) => object,
-        _ => {
-            let vars = Vars::new().with("id", backend_id.clone());
-            let label = op.label(OpName::Get);
-            body_of(&label, op.call(OpName::Get, &vars).await?)?
+        Some(plan) => {
+            let mut journal = members::Journal::default();
+            journal.created(&scim_id, &backend_id);
+            Some(members::execute(op, &scim_id, &backend_id, plan, journal, &[]).await?)
         }
+        None => None,
     };
-    let record = op.check_identity(&scim_id, Some(record), &object).await?;
-    op.view(&scim_id, &object, record.as_ref())
+    let finished = async {
+        let object = match answer.body {
+            Some(object) if !op.resource.rereads_after(OpName::Create) => object,
+            _ => {
+                let vars = Vars::new().with("id", backend_id.clone());
+                let label = op.label(OpName::Get);
+                body_of(&label, op.call(OpName::Get, &vars).await?)?
+            }
+        };
+        let record = op.check_identity(&scim_id, Some(record), &object).await?;
+        op.view(&scim_id, &object, record.as_ref())
+    }
+    .await;
+    match (finished, journal) {
+        // Members landed and what followed failed: the group made by this request goes again.
+        (Err(error), Some(journal)) => {
+            Err(journal.unwind(op, &backend_id, error, Vec::new()).await)
+        }
+        (result, _) => result,
+    }
 }
 
 /// A create whose `userName` belongs to a user soft-deleted by an earlier SCIM `DELETE` (the

@@ -173,6 +173,42 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// Like [`Journal::unwind`] when another write of the request (`landed`, a rename) is
+    /// still in place and could not be undone: always [`Error::Partial`], naming it.
+    pub(crate) async fn unwind_with(
+        self,
+        op: &Op<'_>,
+        group: &str,
+        error: Error,
+        landed: String,
+    ) -> Error {
+        let members: Vec<String> = self.landed.iter().map(Action::done).collect();
+        match self.unwind(op, group, error, Vec::new()).await {
+            Error::Partial {
+                source,
+                landed: mut still,
+                undone,
+                not_applied,
+            } => {
+                still.insert(0, landed);
+                Error::Partial {
+                    source,
+                    landed: still,
+                    undone,
+                    not_applied,
+                }
+            }
+            error => Error::Partial {
+                source: Box::new(error),
+                landed: vec![landed],
+                undone: members,
+                not_applied: Vec::new(),
+            },
+        }
+    }
+}
+
 /// Deletes a group this request created, and its store record.
 async fn undo_create(op: &Op<'_>, backend_id: &str) -> Result<(), Error> {
     let vars = Vars::new().with("id", backend_id);

@@ -62,7 +62,9 @@ async fn write_with_members(
     changes: &[MemberChange],
 ) -> Result<Value, Error> {
     if changes.is_empty() {
-        return write_back(op, id, backend_id, existing, record, write, new_scim).await;
+        return write_back(op, id, backend_id, existing, record, write, new_scim)
+            .await
+            .map_err(|(Failed::Write(error) | Failed::After(error))| error);
     }
     let other = usize::from(write.backend_changed);
     let plan = members::plan(op, id, Some(backend_id), changes, other).await?;
@@ -80,10 +82,53 @@ async fn write_with_members(
         &later,
     )
     .await?;
+    let before = existing.clone();
+    let (op_name, body) = (write.op, write.body.clone());
+    let changed = write.backend_changed;
     match write_back(op, id, backend_id, existing, record, write, new_scim).await {
         Ok(resource) => Ok(resource),
-        Err(error) => Err(journal.unwind(op, backend_id, error, later).await),
+        // The attribute write itself failed: it is not applied.
+        Err(Failed::Write(error)) => Err(journal.unwind(op, backend_id, error, later).await),
+        // The attribute write landed and what followed (re-read, save) failed: it is undone
+        // with the members; when its undo fails, the answer says it is still in place.
+        Err(Failed::After(error)) if changed => {
+            let inverse = inverse_body(op_name, &before, &body);
+            let undo = op.for_undo();
+            let vars = Vars::new().with("id", backend_id).with_object(inverse);
+            match undo.call(op_name, &vars).await {
+                Ok(_) => Err(journal.unwind(op, backend_id, error, Vec::new()).await),
+                Err(undo_error) => {
+                    tracing::error!(error = %undo_error, "Undoing a group's attribute change failed.");
+                    let landed = format!("changed group {id}'s attributes");
+                    Err(journal.unwind_with(op, backend_id, error, landed).await)
+                }
+            }
+        }
+        Err(Failed::After(error)) => Err(journal.unwind(op, backend_id, error, Vec::new()).await),
     }
+}
+
+/// What undoes an attribute write: the whole object as it was for a `replace`, else each field
+/// the write set, as it was (`null` where it was absent).
+fn inverse_body(name: OpName, before: &Value, body: &Value) -> Value {
+    if name == OpName::Replace {
+        return before.clone();
+    }
+    match body {
+        Value::Object(fields) => Value::Object(
+            fields
+                .keys()
+                .map(|key| (key.clone(), before.get(key).cloned().unwrap_or(Value::Null)))
+                .collect(),
+        ),
+        _ => before.clone(),
+    }
+}
+
+/// Where a write-back failed: the backend write itself, or after it landed.
+enum Failed {
+    Write(Error),
+    After(Error),
 }
 
 /// A group PUT that lists `members` replaces the member list, when the mapping can list the
@@ -177,7 +222,7 @@ async fn write_back(
     record: Option<Record>,
     write: Write,
     new_scim: &Value,
-) -> Result<Value, Error> {
+) -> Result<Value, Failed> {
     let mut object = existing;
     let mut record = record;
     if write.backend_changed {
@@ -186,8 +231,8 @@ async fn write_back(
             .with_object(write.body.clone());
         let answer = match op.call(write.op, &vars).await {
             Ok(answer) => answer,
-            Err(error) if error.is_not_found() => return Err(op.not_found(id)),
-            Err(error) => return Err(error),
+            Err(error) if error.is_not_found() => return Err(Failed::Write(op.not_found(id))),
+            Err(error) => return Err(Failed::Write(error)),
         };
         object = match answer.body {
             Some(body)
@@ -196,7 +241,9 @@ async fn write_back(
             {
                 body
             }
-            _ if op.resource.rereads_after(write.op) => read::fetch(op, id, backend_id).await?,
+            _ if op.resource.rereads_after(write.op) => read::fetch(op, id, backend_id)
+                .await
+                .map_err(Failed::After)?,
             _ => merged(object, &write),
         };
         record = op.follow_identity(record, &object);
@@ -210,12 +257,13 @@ async fn write_back(
         let new_stored = stored_changed.then_some(&write.stored);
         Some(
             op.save(backend_id, record, Some(new_scim), new_stored)
-                .await?,
+                .await
+                .map_err(Failed::After)?,
         )
     } else {
         record
     };
-    op.view(id, &object, record.as_ref())
+    op.view(id, &object, record.as_ref()).map_err(Failed::After)
 }
 
 /// Whether two stored-attribute maps hold the same values (absent and `null` are the same).

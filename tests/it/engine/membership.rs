@@ -547,3 +547,88 @@ async fn a_member_call_404_for_a_vanished_user_names_the_member_not_the_group() 
     assert!(members_of(&fx, team)?.is_empty());
     Ok(())
 }
+
+/// The demo mapping with groups re-read after a create and a replace (so a re-read can fail
+/// after the write landed).
+fn rereading_groups() -> String {
+    DEMO_MAPPING
+        .replace(
+            "create:  { method: POST,   path: /api/v1/teams }",
+            "create:  { method: POST,   path: /api/v1/teams, reread: true }",
+        )
+        .replace(
+            "replace: { method: PUT,    path: \"/api/v1/teams/{id}\" }",
+            "replace: { method: PUT,    path: \"/api/v1/teams/{id}\", reread: true }",
+        )
+}
+
+#[tokio::test]
+async fn a_group_put_whose_reread_fails_after_the_rename_landed_undoes_the_rename_too() -> Result<()>
+{
+    let fx = fixture().await?;
+    let yaml = rereading_groups();
+    assert_ne!(yaml, DEMO_MAPPING, "the mapping variant applies");
+    let engine = engine_for(
+        &fx.demo.base_url(),
+        &yaml,
+        fx.store.clone(),
+        EngineOptions::default(),
+    )?;
+    let (gid, team) = new_group(&fx, "Before").await?;
+    let ids = new_users(&fx, &["ann", "ben"]).await?;
+    // The first GET of the team (the PUT's read) passes; the re-read after the write fails.
+    fx.demo
+        .inject(Fault::status(500).on("GET /api/v1/teams/{id}").after(1));
+    let error = engine
+        .replace(
+            "Group",
+            &gid,
+            &json!({"schemas": [GROUP], "displayName": "After",
+                    "members": [{"value": ids[0]}, {"value": ids[1]}]}),
+        )
+        .await
+        .unwrap_err();
+    fx.demo.clear_faults();
+    let scim = ScimError::from(error);
+    assert!(scim.status >= 500, "{}", scim.detail);
+    assert_eq!(
+        name_of(&fx, team)?,
+        "Before",
+        "the rename is undone: {}",
+        scim.detail
+    );
+    assert!(members_of(&fx, team)?.is_empty(), "{}", scim.detail);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_group_post_whose_reread_fails_after_members_landed_deletes_the_group() -> Result<()> {
+    let fx = fixture().await?;
+    let engine = engine_for(
+        &fx.demo.base_url(),
+        &rereading_groups(),
+        fx.store.clone(),
+        EngineOptions::default(),
+    )?;
+    let ids = new_users(&fx, &["ann", "ben"]).await?;
+    fx.demo
+        .inject(Fault::status(500).on("GET /api/v1/teams/{id}"));
+    let error = engine
+        .create(
+            "Group",
+            &json!({"schemas": [GROUP], "displayName": "Sales",
+                    "members": [{"value": ids[0]}, {"value": ids[1]}]}),
+        )
+        .await
+        .unwrap_err();
+    fx.demo.clear_faults();
+    let scim = ScimError::from(error);
+    assert!(scim.status >= 500, "{}", scim.detail);
+    assert_eq!(
+        fx.demo.team_count(),
+        0,
+        "the group is deleted again: {}",
+        scim.detail
+    );
+    Ok(())
+}
