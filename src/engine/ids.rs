@@ -532,9 +532,7 @@ impl Op<'_> {
         record: Option<Record>,
         object: &Value,
     ) -> Result<Option<Record>, Error> {
-        let Some(current) = self.resource.identity_of(object) else {
-            return Ok(record);
-        };
+        let current = self.resource.identity_of(object);
         let Some(mut record) = record else {
             return Ok(None);
         };
@@ -545,6 +543,20 @@ impl Op<'_> {
             .and_then(|s| s.get(IDENTITY))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        // A value the backend keeps may be missing from one answer; a marker scimgate wrote
+        // that is gone means the record was replaced (or rewritten outside scimgate).
+        let Some(current) = current.filter(|c| !c.is_empty()) else {
+            if remembered.is_some() && self.resource.identity_is_stamp() {
+                tracing::warn!(
+                    resource = self.resource_type(),
+                    scim_id,
+                    "The backend record lost the gateway's identity stamp; the SCIM id is retired."
+                );
+                self.forget(&record).await?;
+                return Err(self.not_found(scim_id));
+            }
+            return Ok(Some(record));
+        };
         match remembered {
             Some(known) if known == current => Ok(Some(record)),
             Some(_) => {

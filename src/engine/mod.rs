@@ -22,7 +22,7 @@
 //!
 //! Files: `op` (per-operation context: deadline, call counting, rendering and sending),
 //! `ids` (SCIM id ↔ backend id), `view` (backend object → SCIM resource with `id`/`meta`),
-//! `create`, `read` (get), `list`, `update` (replace and patch), `members`, `delete`;
+//! `create` (with `unique`, the lookup before a create), `read` (get), `list`, `update` (replace and patch), `members`, `delete`;
 //! `repair` resolves creates whose outcome was lost; `service` puts an engine behind the HTTP
 //! server's `ScimService` seam.
 
@@ -36,6 +36,7 @@ mod op;
 mod read;
 mod repair;
 mod service;
+mod unique;
 mod update;
 mod view;
 

@@ -8,6 +8,7 @@ mod logs;
 mod membership;
 mod paged;
 mod paging;
+mod quirks;
 mod reuse;
 mod rows;
 mod users;
