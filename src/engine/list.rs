@@ -325,7 +325,10 @@ fn counting_size(take: usize, max: usize) -> usize {
 }
 
 /// One list call; its items, the whole answer and the total it gives (body or header).
-async fn list_call(op: &Op<'_>, vars: &Vars) -> Result<(Vec<Value>, Value, Option<u64>), Error> {
+pub(crate) async fn list_call(
+    op: &Op<'_>,
+    vars: &Vars,
+) -> Result<(Vec<Value>, Value, Option<u64>), Error> {
     let label = op.label(OpName::List);
     let response = op.call(OpName::List, vars).await?;
     let headers = response.headers.clone();

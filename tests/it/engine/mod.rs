@@ -9,6 +9,7 @@ mod membership;
 mod paged;
 mod paging;
 mod quirks;
+mod reconcile;
 mod reuse;
 mod rows;
 mod users;
