@@ -254,6 +254,11 @@ pub(crate) struct Rule {
     /// The value may hold line breaks (CR, LF): only `addresses.formatted`, which RFC 7643
     /// §4.1.2 says "MAY contain newlines" (a mailing label).
     pub(crate) multiline: bool,
+    /// A `[primary eq "True"].sub` rule beside a rule that carries the whole list
+    /// (`roles.value`): the backend keeps every element and, separately, which is primary.
+    /// Several elements without a primary (Entra's AppRoleAssignmentsComplex) are then fine:
+    /// the primary stays what it was when still listed, else it is the first element.
+    pub(crate) with_list: bool,
 }
 
 fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -313,7 +318,10 @@ impl Rule {
                         && items[0]
                             .as_object()
                             .is_some_and(|o| get_ci(o, attr).is_none() || self.select_boolean);
-                    lone.then(|| &items[0])
+                    // Beside a whole-list rule, several roles and none primary: the first.
+                    (lone || (self.with_list && self.select_boolean))
+                        .then(|| items.first())
+                        .flatten()
                 })?;
             return match &self.target.sub {
                 Some(sub) => non_null(found.as_object().and_then(|o| get_ci(o, sub))).cloned(),
@@ -322,12 +330,16 @@ impl Rule {
         }
         match (&self.target.sub, top) {
             (Some(sub), Value::Array(items)) => {
-                let values: Vec<Value> = items
-                    .iter()
-                    .filter_map(|item| {
-                        non_null(item.as_object().and_then(|o| get_ci(o, sub))).cloned()
-                    })
-                    .collect();
+                let mut values: Vec<Value> = Vec::new();
+                for item in items {
+                    // One backend entry per value: a primary rule renamed the primary element
+                    // to a value the list already had.
+                    if let Some(v) = non_null(item.as_object().and_then(|o| get_ci(o, sub)))
+                        && !values.contains(v)
+                    {
+                        values.push(v.clone());
+                    }
+                }
                 Some(Value::Array(values))
             }
             (Some(sub), Value::Object(o)) => non_null(get_ci(o, sub)).cloned(),
@@ -358,6 +370,9 @@ impl Rule {
     /// which not exactly one is primary (nothing says which one the single backend field
     /// should hold). One element, or exactly one primary, is fine.
     pub(crate) fn ambiguous_primary(&self, resource: &Value) -> Option<Error> {
+        if self.with_list {
+            return None;
+        }
         let (attr, _) = self
             .target
             .select
@@ -390,7 +405,7 @@ impl Rule {
     /// values not marked primary), so when the primary element did not change, the newest
     /// assignment is the one the backend field must hold.
     pub(crate) fn newest_added(&self, old_scim: &Value, new_scim: &Value) -> Option<Value> {
-        if !self.select_boolean || self.target.family {
+        if !self.select_boolean || self.target.family || self.with_list {
             return None;
         }
         let sub = self.target.sub.as_deref()?;
@@ -420,6 +435,34 @@ impl Rule {
             .into_iter()
             .rev()
             .find(|value| !before.contains(value))
+    }
+
+    /// For a `with_list` primary rule: the old primary value when `new_scim` marks no element
+    /// primary but still lists it (an AppRoleAssignmentsComplex replace keeps the primary).
+    pub(crate) fn primary_kept(&self, old_scim: &Value, new_scim: &Value) -> Option<Value> {
+        let (attr, _) = self.target.select.as_ref().filter(|_| self.with_list)?;
+        let sub = self.target.sub.as_deref()?;
+        let items = new_scim
+            .as_object()
+            .and_then(|root| match &self.target.urn {
+                Some(urn) => non_null(get_ci(root, urn)).and_then(Value::as_object),
+                None => Some(root),
+            })
+            .and_then(|c| non_null(get_ci(c, &self.target.name)))
+            .and_then(Value::as_array)?;
+        let marked = items.iter().any(|item| {
+            item.as_object()
+                .and_then(|o| get_ci(o, attr))
+                .is_some_and(|v| loose_eq(v, "true"))
+        });
+        if marked {
+            return None;
+        }
+        let old = self.scim_value(old_scim)?;
+        items
+            .iter()
+            .any(|item| item.as_object().and_then(|o| get_ci(o, sub)) == Some(&old))
+            .then_some(old)
     }
 
     /// Puts a SCIM value into `resource` where this rule's target says.
@@ -456,9 +499,22 @@ impl Rule {
             let Some(items) = items.as_array_mut() else {
                 return;
             };
-            let pos = items
+            let mut pos = items
                 .iter()
                 .position(|item| item.get(attr).is_some_and(|v| loose_eq(v, lit)));
+            if pos.is_none()
+                && self.select_boolean
+                && let Some(sub) = &self.target.sub
+            {
+                // The whole list is there already (`roles.value`): mark its element primary
+                // instead of adding the same value a second time.
+                pos = items
+                    .iter()
+                    .position(|item| item.get(sub) == Some(&value) && item.get(attr).is_none());
+                if let Some(Value::Object(item)) = pos.and_then(|p| items.get_mut(p)) {
+                    item.insert(attr.clone(), Value::Bool(lit.eq_ignore_ascii_case("true")));
+                }
+            }
             let pos = pos.unwrap_or_else(|| {
                 let marker = if self.select_boolean {
                     Value::Bool(lit.eq_ignore_ascii_case("true"))

@@ -540,7 +540,9 @@ impl ResourceMapping {
             if let Some(error) = rule.ambiguous_primary(new_scim) {
                 return Err(error);
             }
-            let new = rule.scim_value(new_scim);
+            let new = rule
+                .primary_kept(old_scim, new_scim)
+                .or_else(|| rule.scim_value(new_scim));
             if rule.store {
                 stored.insert(rule.key.clone(), new.unwrap_or(Value::Null));
                 continue;

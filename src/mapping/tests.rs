@@ -1125,7 +1125,7 @@ fn issue_18_quirks_example_loads_and_its_tests_pass() {
     let mapping = load("docs/examples/quirks.yaml", &text, &test_env)
         .unwrap_or_else(|p| panic!("{}", p.render()));
     let outcomes = run_tests(&mapping);
-    assert_eq!(outcomes.len(), 9);
+    assert_eq!(outcomes.len(), 15);
     let failed: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.passed)

@@ -263,5 +263,6 @@ pub(super) fn compile_rule(
         scim_type: scim_t,
         select_boolean,
         multiline,
+        with_list: false,
     })
 }
