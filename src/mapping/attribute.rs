@@ -259,6 +259,8 @@ pub(crate) struct Rule {
     /// Several elements without a primary (Entra's AppRoleAssignmentsComplex) are then fine:
     /// the primary stays what it was when still listed, else it is the first element.
     pub(crate) with_list: bool,
+    /// `items:`: each SCIM element is one backend object with these fields.
+    pub(crate) items: crate::mapping::items::ItemFields,
 }
 
 fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -570,6 +572,10 @@ impl Rule {
     /// Reads this rule's SCIM value out of a backend object.
     pub(crate) fn read_backend(&self, backend: &Value) -> Option<Value> {
         let field = self.backend.as_ref()?;
+        if !self.items.is_empty() {
+            let list = field.query.first(backend)?;
+            return crate::mapping::items::read(&self.items, list);
+        }
         if field.family {
             let obj = field
                 .segments
@@ -660,6 +666,15 @@ impl Rule {
 
     /// A SCIM value → the backend value, checking `allowed` and applying transforms.
     pub(crate) fn to_backend(&self, value: &Value) -> Result<Value, Error> {
+        if !self.items.is_empty() {
+            if let Some(elements) = value.as_array() {
+                for v in elements.iter().filter_map(|e| e.get("value")) {
+                    self.check_allowed(scalar_text(v))?;
+                }
+            }
+            return crate::mapping::items::write(&self.items, value)
+                .map_err(|expected| self.wrong_type(value, expected));
+        }
         if self.target.family {
             let Value::Object(map) = value else {
                 return Err(self.wrong_type(value, "object"));

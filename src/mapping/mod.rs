@@ -15,6 +15,7 @@ mod backend;
 mod compile;
 mod env;
 mod error;
+mod items;
 mod jsonpath;
 mod locate;
 mod plan;
