@@ -12,6 +12,7 @@
 mod advertise;
 mod attribute;
 mod backend;
+mod classify;
 mod compile;
 mod env;
 mod error;
@@ -19,6 +20,7 @@ mod items;
 mod jsonpath;
 mod locate;
 mod plan;
+mod primary;
 mod problems;
 mod resource;
 mod runner;
