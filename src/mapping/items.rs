@@ -28,16 +28,13 @@ pub(crate) fn read(fields: &ItemFields, backend: &Value) -> Option<Value> {
         .filter_map(|item| {
             let mut element = Map::new();
             for (sub, segments) in fields {
-                match get_path(item, segments).filter(|v| !v.is_null()) {
-                    Some(v) if sub.eq_ignore_ascii_case("primary") => {
-                        if truthy(v) {
-                            element.insert(sub.clone(), Value::Bool(true));
-                        }
-                    }
-                    Some(v) => {
-                        element.insert(sub.clone(), v.clone());
-                    }
-                    None => {}
+                let Some(v) = get_path(item, segments).filter(|v| !v.is_null()) else {
+                    continue;
+                };
+                if !sub.eq_ignore_ascii_case("primary") {
+                    element.insert(sub.clone(), v.clone());
+                } else if truthy(v) {
+                    element.insert(sub.clone(), Value::Bool(true));
                 }
             }
             (!element.is_empty()).then_some(Value::Object(element))
