@@ -3,12 +3,14 @@
 mod argon;
 mod chaos;
 mod cli;
+mod compat;
 mod durability;
 mod engine;
 mod entra;
 mod hostile;
 mod membership;
 mod obs;
+mod reconcile;
 mod reload;
 mod replicas;
 mod secrets;
