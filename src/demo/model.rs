@@ -207,7 +207,7 @@ impl UserFields {
     /// A full name given again unchanged by a write that changes the names follows them, when
     /// it was in step with the old names (it was their join): a client that sends back what it
     /// read with a new family name means the new name. A full name of its own stays.
-    pub(crate) fn follow_names(&mut self, old: &UserFields) {
+    pub(crate) fn follow_names(&mut self, old: &Self) {
         let renamed = old.first_name != self.first_name || old.last_name != self.last_name;
         let in_step = old.full_name() == old.joined_names();
         if renamed && in_step && self.formatted.is_some() && self.formatted == old.full_name() {

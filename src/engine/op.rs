@@ -49,8 +49,8 @@ impl<'e> Op<'e> {
 
     /// The context an undo runs in: this operation's engine and resource with a fresh
     /// deadline, so the writes that landed before a call ran out of time can still be undone.
-    pub(crate) fn for_undo(&self) -> Op<'e> {
-        Op::new(
+    pub(crate) fn for_undo(&self) -> Self {
+        Self::new(
             self.engine,
             self.resource,
             self.operation,
