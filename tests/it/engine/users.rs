@@ -199,6 +199,9 @@ async fn replace_reads_once_writes_once_and_keeps_unmapped_fields() -> Result<()
 
     let mut body = created.clone();
     body["name"]["givenName"] = json!("Frederick");
+    // name.formatted is written as given now: keep it in step with the new given name.
+    let family = created["name"]["familyName"].as_str().unwrap_or_default();
+    body["name"]["formatted"] = json!(format!("Frederick {family}"));
     body["userType"] = json!("Premium");
     let replaced = fx.engine.replace("User", &id, &body).await?;
     let calls = fx.demo.calls();
