@@ -36,6 +36,7 @@ mod op;
 mod read;
 mod repair;
 mod service;
+mod settle;
 mod update;
 mod view;
 

@@ -54,6 +54,7 @@
 
 mod audit;
 mod error;
+mod group_commit;
 mod migrations;
 mod pg_migrations;
 mod postgres;

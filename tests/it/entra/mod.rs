@@ -8,6 +8,7 @@ mod create;
 mod delete;
 mod discovery;
 mod groups;
+mod lost_create;
 mod reads;
 mod silent;
 pub(crate) mod support;
