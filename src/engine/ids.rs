@@ -146,7 +146,7 @@ impl Op<'_> {
                         && !self.in_flight(&pending).await? =>
                 {
                     match self.settle(&pending).await? {
-                        Settled::Adopted(record) => Some(record),
+                        Settled::Adopted(record) => Some(*record),
                         Settled::Released | Settled::Unresolved => None,
                     }
                 }

@@ -39,7 +39,7 @@ const OUTCOME: &str = "outcome";
 #[derive(Debug)]
 pub(crate) enum Settled {
     /// The backend has the resource: the reservation now points at it (active record).
-    Adopted(store::Record),
+    Adopted(Box<store::Record>),
     /// The backend does not have it: the reservation is gone and its name free.
     Released,
     /// The backend could not be asked (no lookup the mapping can answer, or it failed).
@@ -125,7 +125,7 @@ impl Op<'_> {
                     resource = kind,
                     "A create whose outcome was unknown is in the backend: adopted."
                 );
-                Ok(Settled::Adopted(now))
+                Ok(Settled::Adopted(Box::new(now)))
             }
             Some(_) => {
                 store.delete_pending(tenant, kind, &record.scim_id).await?;

@@ -63,13 +63,18 @@ pub(super) enum Kind {
 /// turned into a failure when the batch failed (`Some(reason)`).
 struct Outcome {
     ok: bool,
-    deliver: Box<dyn FnOnce(Option<&str>) + Send>,
+    deliver: Deliver,
 }
+
+/// Hands an operation's result to its caller, given the batch's failure (if any).
+type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// Runs an operation on the connection; `None`: it cannot run (its batch failed first).
+type Run = Box<dyn FnOnce(Option<&Connection>) -> Outcome + Send>;
 
 struct Job {
     kind: Kind,
-    /// Runs the operation on the connection; `None`: it cannot run (its batch failed first).
-    run: Box<dyn FnOnce(Option<&Connection>) -> Outcome + Send>,
+    run: Run,
 }
 
 /// The handle to the writer thread; cheap to clone. The thread ends (and closes the
@@ -284,5 +289,95 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, state: &mut State) {
     let failure = failure.err();
     for outcome in outcomes {
         (outcome.deliver)(failure.as_deref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> Writer {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (v TEXT PRIMARY KEY)")
+            .unwrap();
+        Writer::spawn(conn, None).unwrap()
+    }
+
+    fn insert(value: &'static str, fail: bool) -> impl FnOnce(&Connection) -> Result<(), Error> {
+        move |conn| {
+            conn.execute("INSERT INTO t (v) VALUES (?1)", [value])
+                .map_err(|e| Error::Database {
+                    operation: "test",
+                    reason: e.to_string(),
+                })?;
+            if fail {
+                return Err(Error::Database {
+                    operation: "test",
+                    reason: "refused after writing".to_owned(),
+                });
+            }
+            Ok(())
+        }
+    }
+
+    fn values(conn: &Connection) -> Result<Vec<String>, Error> {
+        let mut statement = conn.prepare("SELECT v FROM t ORDER BY v").unwrap();
+        let rows = statement.query_map([], |row| row.get(0)).unwrap();
+        Ok(rows.map(Result::unwrap).collect())
+    }
+
+    /// Writes queued behind a slow one run as one batch; the one that fails after writing
+    /// rolls back alone, the others commit, and each caller gets its own result.
+    #[tokio::test]
+    async fn a_failing_write_rolls_back_alone_in_its_batch() {
+        let writer = writer();
+        let slow = writer.call("slow", Kind::Write(Durability::Synced), |_| {
+            std::thread::sleep(Duration::from_millis(100));
+            Ok(())
+        });
+        let (a, b, c, d) = tokio::join!(
+            slow,
+            writer.call("a", Kind::Write(Durability::Deferred), insert("a", false)),
+            writer.call("b", Kind::Write(Durability::Synced), insert("b", true)),
+            writer.call("c", Kind::Write(Durability::Deferred), insert("c", false)),
+        );
+        assert!(a.is_ok() && b.is_ok() && d.is_ok(), "{a:?} {b:?} {d:?}");
+        assert!(matches!(c, Err(Error::Database { reason, .. }) if reason.contains("refused")));
+        let seen = writer.call("read", Kind::Read, values).await.unwrap();
+        assert_eq!(seen, ["a", "c"]);
+        // A duplicate is refused by the database inside its savepoint; the batch goes on.
+        let (dup, e) = tokio::join!(
+            writer.call("dup", Kind::Write(Durability::Synced), insert("a", false)),
+            writer.call("e", Kind::Write(Durability::Synced), insert("e", false)),
+        );
+        assert!(dup.is_err() && e.is_ok(), "{dup:?} {e:?}");
+        let seen = writer.call("read", Kind::Read, values).await.unwrap();
+        assert_eq!(seen, ["a", "c", "e"]);
+    }
+
+    /// A panicking operation is rolled back and reported; the thread keeps serving.
+    #[tokio::test]
+    async fn a_panicking_write_is_an_error_and_the_writer_goes_on() {
+        let writer = writer();
+        let panicked = writer
+            .call(
+                "boom",
+                Kind::Write(Durability::Synced),
+                |conn| -> Result<(), Error> {
+                    conn.execute("INSERT INTO t (v) VALUES ('x')", []).unwrap();
+                    panic!("injected");
+                },
+            )
+            .await;
+        assert!(
+            matches!(panicked, Err(Error::Interrupted { .. })),
+            "{panicked:?}"
+        );
+        writer
+            .call("ok", Kind::Write(Durability::Deferred), insert("y", false))
+            .await
+            .unwrap();
+        let seen = writer.call("read", Kind::Read, values).await.unwrap();
+        assert_eq!(seen, ["y"]);
     }
 }

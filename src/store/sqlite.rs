@@ -108,8 +108,11 @@ impl SqliteStore {
         };
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(|e| open(e.to_string()))?;
+        // A checkpoint syncs the WAL and the database file: every 10,000 pages (~40 MB of WAL)
+        // instead of SQLite's 1,000, so they add ~0.005 syncs per create, not ~0.05.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA wal_autocheckpoint = 10000;",
         )
         .map_err(|e| open(e.to_string()))?;
         migrations::migrate(&mut conn)?;
