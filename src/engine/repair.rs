@@ -85,6 +85,7 @@ pub(super) async fn look_up(op: &Op<'_>, name: &str) -> Result<(), Error> {
         count: 2,
         attributes: Vec::new(),
         excluded_attributes: Vec::new(),
+        value_filters: Vec::new(),
         sort_by: None,
         sort_order: SortOrder::default(),
     };

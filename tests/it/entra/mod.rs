@@ -10,6 +10,7 @@ mod discovery;
 mod groups;
 mod lost_create;
 mod reads;
+mod searches;
 mod silent;
 pub(crate) mod support;
 mod tutorial;
