@@ -9,7 +9,8 @@
 #   ONLY=writes bench/run.sh          # only create and PATCH at c=1 and c=8, with syncs per request
 #                                     # (issue 16); rewrites that section of docs/benchmarks.md
 #   BASE_BIN=path ONLY=writes ...     # the same for another build too (e.g. the previous commit's),
-#                                     # in the same run, for a before/after comparison
+#                                     # in the same run, for a before/after comparison;
+#                                     # BASE_MAPPING=path: that build's own demo.yaml when it differs
 #
 # Passes: 10,000 users over plain HTTP, the same over TLS (gateway only), 100,000 users over plain
 # HTTP. Each scenario runs at concurrency 1 and 32; the writes pass (also part of the full run)
@@ -110,7 +111,7 @@ log:
 tenants:
   - name: bench
     base_path: /scim/v2
-    mapping: $ROOT/mappings/demo.yaml
+    mapping: ${GW_MAPPING:-$ROOT/mappings/demo.yaml}
     auth:
       bearer:
         token_hashes: ["$TOKEN_HASH"]
@@ -282,7 +283,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
 
 if [[ "${ONLY:-}" == writes ]]; then
-  [[ -n "${BASE_BIN:-}" ]] && writes_pass base "$BASE_BIN"
+  [[ -n "${BASE_BIN:-}" ]] && GW_MAPPING="${BASE_MAPPING:-}" writes_pass base "$BASE_BIN"
   writes_pass this "$BIN"
   stop "$BACKEND_PID"; BACKEND_PID=""
   write_writes_section
@@ -309,7 +310,7 @@ for users in 10000 100000; do
   fi
 done
 stop "$GATEWAY_PID"; GATEWAY_PID=""
-[[ -n "${BASE_BIN:-}" ]] && writes_pass base "$BASE_BIN"
+[[ -n "${BASE_BIN:-}" ]] && GW_MAPPING="${BASE_MAPPING:-}" writes_pass base "$BASE_BIN"
 writes_pass this "$BIN"
 stop "$BACKEND_PID"; BACKEND_PID=""
 
