@@ -239,6 +239,9 @@ pub(super) fn compile_resource(
                 body.push((compiled, want.clone()));
             }
         }
+        if (200..300).contains(&e.status) && e.contains.is_none() && e.body.is_empty() {
+            ctx.at(&with(&path, &["status"]), "a 2xx rule needs `contains` or `body` (else every success would read as a refusal)");
+        }
         errors.push(ErrorRule {
             status: e.status,
             contains: e.contains.clone(),
