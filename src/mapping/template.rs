@@ -45,7 +45,9 @@ impl Template {
                 continue;
             }
             if rest[at..].starts_with('}') {
-                return Err("`}` without a matching `{` (write `}}` for a literal brace)".to_owned());
+                return Err(
+                    "`}` without a matching `{` (write `}}` for a literal brace)".to_owned(),
+                );
             }
             let Some(close) = after.find('}') else {
                 return Err(format!(
@@ -392,7 +394,11 @@ mod tests {
 
     #[test]
     fn doubled_braces_are_literal_so_a_query_value_can_be_json() {
-        let t = op("/users", &[("query", r#"[{{"field":"Name","value":"{v}"}}]"#)], None);
+        let t = op(
+            "/users",
+            &[("query", r#"[{{"field":"Name","value":"{v}"}}]"#)],
+            None,
+        );
         let r = t.render(&Vars::new().with("v", "a@b.c")).unwrap();
         assert_eq!(
             r.path_and_query,

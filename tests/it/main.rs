@@ -11,6 +11,7 @@ mod membership;
 mod obs;
 mod reload;
 mod replicas;
+mod request_tracker;
 mod secrets;
 mod server;
 mod settings;

@@ -341,6 +341,7 @@ pub(super) fn compile_resource(
         core_urn: core.to_owned(),
         id: id?,
         identity: identity.flatten(),
+        empty_is_absent: file.empty_is_absent,
         ops,
         list: list_spec?,
         rules,
