@@ -40,7 +40,9 @@ request-tracker5 request-tracker5/install-cronjobs boolean false
 request-tracker5 request-tracker5/rtname string rt.localhost
 DEBCONF
   dpkg-query -W -f='${Package}\n' | sort >"$STATE_DIR/packages.before"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}" >&2 || rc=$?
+  # force-unsafe-io: no fsync per unpacked file (a throw-away test backend; halves dpkg time).
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-unsafe-io "${pkgs[@]}" >&2 || rc=$?
   dpkg-query -W -f='${Package}\n' | sort >"$STATE_DIR/packages.after"
   touch "$list"
   comm -13 "$STATE_DIR/packages.before" "$STATE_DIR/packages.after" | sort -u - "$list" -o "$list"
