@@ -41,3 +41,24 @@ server_pid() {
     printf '%s\n' "$pid"
   fi
 }
+
+# forget_ucf_files: drop ucf's memory of RT's generated config files (the site config snippets,
+# dbconfig-common's settings). Otherwise, once a purge deleted them, a reinstall says "Not
+# replacing deleted config file": RT is left without its database settings and creates its
+# database somewhere else.
+forget_ucf_files() {
+  local pkg file
+  if [ -r /var/lib/ucf/registry ]; then
+    while read -r pkg file; do
+      case $file in /etc/request-tracker5/* | /etc/dbconfig-common/request-tracker5* | /etc/cron.d/request-tracker5) ;; *) continue ;; esac
+      if command -v ucfr >/dev/null; then ucfr --purge "$pkg" "$file" >&2 || true; fi
+    done </var/lib/ucf/registry
+  fi
+  if [ -r /var/lib/ucf/hashfile ]; then
+    while read -r _ file; do
+      case $file in /etc/request-tracker5/* | /etc/dbconfig-common/request-tracker5* | /etc/cron.d/request-tracker5) ;; *) continue ;; esac
+      rm -f "$file"
+      if command -v ucf >/dev/null; then ucf --purge "$file" >&2 || true; fi
+    done </var/lib/ucf/hashfile
+  fi
+}

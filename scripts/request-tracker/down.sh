@@ -51,9 +51,10 @@ purge() {
     log "purging ${#present[@]} packages"
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${present[@]}" >&2
   fi
+  forget_ucf_files
   rm -rf /etc/request-tracker5 /var/lib/request-tracker5 /var/cache/request-tracker5 \
     /var/log/request-tracker5 /var/lib/dbconfig-common/sqlite3/request-tracker5 \
-    /etc/dbconfig-common/request-tracker5.conf "$STATE_DIR"
+    /etc/dbconfig-common/request-tracker5.conf /etc/cron.d/request-tracker5 "$STATE_DIR"
   log "purged"
 }
 

@@ -24,11 +24,13 @@ timed() { # timed NAME CMD...: one phase, its duration on stderr
 }
 
 install_packages() {
-  if all_installed && [ -e "$DB" ]; then return 0; fi
+  if all_installed && [ -s "$DB" ]; then return 0; fi
   local pkgs=("${PACKAGES[@]}") rc=0 list=$STATE_DIR/packages.installed
   # RT depends on a mail transport; without one apt picks exim4, whose daemon would outlive us.
   if ! dpkg-query -W -f='${db:Status-Status} ${Provides}\n' 2>/dev/null |
     grep -q '^installed .*mail-transport-agent'; then pkgs+=(dma); fi
+  # Left-overs of an earlier purge would stop the packages from writing their config.
+  forget_ucf_files
   log "installing ${pkgs[*]} (about 1.5 minutes on a fresh machine)"
   apt-get update -q >&2
   # One SQLite database made by dbconfig-common; root's password is never used (the API token is).
@@ -48,7 +50,7 @@ DEBCONF
   comm -13 "$STATE_DIR/packages.before" "$STATE_DIR/packages.after" | sort -u - "$list" -o "$list"
   rm -f "$STATE_DIR/packages.before" "$STATE_DIR/packages.after"
   [ "$rc" -eq 0 ] || die "apt-get install failed (exit $rc)"
-  [ -e "$DB" ] || die "no database at $DB after the install"
+  [ -s "$DB" ] || die "no database at $DB after the install"
 }
 
 # The site config: REST at /REST/2.0 (no /rt prefix), the URL RT names in its answers. Written

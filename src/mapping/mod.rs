@@ -23,6 +23,7 @@ mod resource;
 mod runner;
 pub mod spec;
 mod template;
+mod unique;
 
 #[cfg(test)]
 mod tests;
@@ -32,9 +33,12 @@ pub use error::Error;
 pub use plan::FilterPlan;
 pub use problems::{Problem, Problems};
 pub use resource::{ErrorClass, NextPage, OpName, Paging, ResourceMapping, Write};
+#[cfg(test)]
+pub(crate) use runner::unmatched_scim_error;
 pub use runner::{TestOutcome, run_tests};
 pub use spec::IdPolicy;
 pub use template::{RenderedRequest, Vars};
+pub use unique::UniqueLookup;
 
 use crate::scim::schema::SchemaRegistry;
 

@@ -132,6 +132,8 @@ pub struct Write {
 pub(crate) struct ListSpec {
     pub(crate) items: JsonPath,
     pub(crate) total: Option<JsonPath>,
+    /// The answer header holding the total (`X-Total-Count`), read before `total`.
+    pub(crate) total_header: Option<http::HeaderName>,
     pub(crate) next_cursor: Option<JsonPath>,
     pub(crate) next_link: Option<JsonPath>,
     pub(crate) paging: Paging,
@@ -145,8 +147,17 @@ impl ListSpec {
         self.items.select(answer).into_iter().cloned().collect()
     }
 
-    /// The total in one page's answer, when the mapping says where it is.
-    pub(crate) fn total(&self, answer: &Value) -> Option<u64> {
+    /// The total of one page's answer (its `total_header`, else its `total` JSONPath), when
+    /// the mapping says where it is.
+    pub(crate) fn total(&self, answer: &Value, headers: &http::HeaderMap) -> Option<u64> {
+        if let Some(name) = &self.total_header
+            && let Some(total) = headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+        {
+            return Some(total);
+        }
         let v = first(self.total.as_ref()?, answer)?;
         v.as_u64().or_else(|| scalar_text(v).parse().ok())
     }
@@ -203,6 +214,8 @@ pub struct ResourceMapping {
     pub(crate) identity: Option<JsonPath>,
     /// A backend field holding a blank string reads as absent.
     pub(crate) empty_is_absent: bool,
+    /// The backend field of `identity: { stamp }`, where creates write a random marker.
+    pub(crate) stamp: Option<Vec<Segment>>,
     pub(crate) ops: Vec<(OpName, RequestTemplate)>,
     pub(crate) list: ListSpec,
     pub(crate) rules: Vec<Rule>,
@@ -212,6 +225,8 @@ pub struct ResourceMapping {
     pub(crate) errors: Vec<ErrorRule>,
     pub(crate) members: Option<MemberList>,
     pub(crate) email_domains: Vec<String>,
+    /// Attribute keys a create must not share with an existing resource (`create.unique`).
+    pub(crate) unique: Vec<String>,
 }
 
 fn first<'a>(q: &JsonPath, v: &'a Value) -> Option<&'a Value> {
@@ -684,6 +699,20 @@ impl ResourceMapping {
         self.identity.is_some()
     }
 
+    /// Whether the identity is a marker scimgate writes (`identity: { stamp }`): then a record
+    /// whose marker is gone is not the resource either.
+    pub fn identity_is_stamp(&self) -> bool {
+        self.stamp.is_some()
+    }
+
+    /// Writes the create's identity `marker` into a backend create body (`identity: { stamp }`;
+    /// nothing otherwise).
+    pub fn add_stamp(&self, body: &mut Value, marker: &str) {
+        if let Some(segments) = &self.stamp {
+            set_path(body, segments, Value::String(marker.to_owned()));
+        }
+    }
+
     /// Whether list items are partial and each must be read again with `get`.
     pub fn list_rereads(&self) -> bool {
         self.list.reread
@@ -703,9 +732,9 @@ impl ResourceMapping {
         self.list.items(answer)
     }
 
-    /// The total in a list answer, when the mapping says where it is.
-    pub fn list_total(&self, answer: &Value) -> Option<u64> {
-        self.list.total(answer)
+    /// The total of a list answer (body and headers), when the mapping says where it is.
+    pub fn list_total(&self, answer: &Value, headers: &http::HeaderMap) -> Option<u64> {
+        self.list.total(answer, headers)
     }
 
     /// How the list call pages.

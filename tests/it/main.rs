@@ -3,6 +3,7 @@
 mod argon;
 mod chaos;
 mod cli;
+mod compat;
 mod durability;
 mod engine;
 mod entra;
