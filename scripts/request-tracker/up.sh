@@ -42,7 +42,7 @@ request-tracker5 request-tracker5/install-cronjobs boolean false
 request-tracker5 request-tracker5/rtname string rt.localhost
 DEBCONF
   dpkg-query -W -f='${Package}\n' | sort >"$STATE_DIR/packages.before"
-  # force-unsafe-io: no fsync per unpacked file (a throw-away test backend; halves dpkg time).
+  # force-unsafe-io: no fsync per unpacked file (a throw-away test backend; saves dpkg time).
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     -o Dpkg::Options::=--force-unsafe-io "${pkgs[@]}" >&2 || rc=$?
   dpkg-query -W -f='${Package}\n' | sort >"$STATE_DIR/packages.after"
