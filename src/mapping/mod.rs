@@ -12,12 +12,15 @@
 mod advertise;
 mod attribute;
 mod backend;
+mod classify;
 mod compile;
 mod env;
 mod error;
+mod items;
 mod jsonpath;
 mod locate;
 mod plan;
+mod primary;
 mod problems;
 mod resource;
 mod runner;

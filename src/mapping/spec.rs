@@ -388,6 +388,12 @@ pub struct AttributeFile {
     /// `replace`, for `Split()` attributes). Default `true`.
     #[serde(default)]
     pub add_replaces: Option<bool>,
+    /// A multi-valued complex attribute (`roles`) held as a backend list of objects: SCIM
+    /// sub-attribute → plain JSONPath within one element (`{ value: "$.name", primary:
+    /// "$.is_primary" }`). With `primary`, every write marks exactly one element primary (the
+    /// one marked, else the first).
+    #[serde(default)]
+    pub items: BTreeMap<String, String>,
 }
 
 /// An attribute rule as written: a JSONPath string, or the full rule.

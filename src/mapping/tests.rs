@@ -1155,7 +1155,7 @@ fn issue_18_quirks_example_loads_and_its_tests_pass() {
     let mapping = load("docs/examples/quirks.yaml", &text, &test_env)
         .unwrap_or_else(|p| panic!("{}", p.render()));
     let outcomes = run_tests(&mapping);
-    assert_eq!(outcomes.len(), 9);
+    assert_eq!(outcomes.len(), 15);
     let failed: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.passed)
@@ -1227,4 +1227,35 @@ fn issue_18_unique_stamp_and_total_header_are_checked_at_load() {
         let problems = load("q.yaml", &yaml, &test_env).unwrap_err().render();
         assert!(problems.contains(problem), "{problem}: {problems}");
     }
+}
+
+#[test]
+fn issue_18_role_list_example_loads_and_its_tests_pass() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/role-list.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mapping = load("docs/examples/role-list.yaml", &text, &test_env)
+        .unwrap_or_else(|p| panic!("{}", p.render()));
+    let outcomes = run_tests(&mapping);
+    assert_eq!(outcomes.len(), 7);
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| format!("{}: {}", o.name, o.detail))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    let bad = text.replace(
+        "items: { value: \"$.name\"",
+        "items: { value: \"$.names[*]\"",
+    );
+    let problems = load("r.yaml", &bad, &test_env).unwrap_err().render();
+    assert!(
+        problems.contains("not a plain field path within one element"),
+        "{problems}"
+    );
+    let on_sub = text.replace("    roles:\n      path", "    roles.value:\n      path");
+    let problems = load("r.yaml", &on_sub, &test_env).unwrap_err().render();
+    assert!(
+        problems.contains("`items` is for a whole multi-valued complex attribute"),
+        "{problems}"
+    );
 }

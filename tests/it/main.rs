@@ -10,6 +10,7 @@ mod entra;
 mod hostile;
 mod membership;
 mod obs;
+mod reconcile;
 mod reload;
 mod replicas;
 mod request_tracker;

@@ -111,6 +111,29 @@ pub(super) fn compile_resource(
             rules.push(rule);
         }
     }
+    // A primary rule beside a whole-list rule of the same attribute (`roles.value` and
+    // `roles[primary eq "True"].value`): a list with a separate primary field.
+    let lists: Vec<(Option<String>, String, Option<String>)> = rules
+        .iter()
+        .filter(|r| r.target.select.is_none() && r.multi_valued && !r.target.family)
+        .map(|r| {
+            (
+                r.target.urn.clone(),
+                r.target.name.to_ascii_lowercase(),
+                r.target.sub.clone(),
+            )
+        })
+        .collect();
+    for rule in &mut rules {
+        if rule.select_boolean && rule.target.select.is_some() {
+            let key = (
+                rule.target.urn.clone(),
+                rule.target.name.to_ascii_lowercase(),
+                rule.target.sub.clone(),
+            );
+            rule.with_list = lists.contains(&key);
+        }
+    }
     let mut constants = Vec::new();
     for (field, value) in &file.constants {
         match plain_segments(field) {

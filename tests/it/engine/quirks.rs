@@ -265,3 +265,51 @@ async fn a_stamp_keeps_a_reused_id_from_showing_someone_else() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn several_app_roles_map_onto_a_role_list_with_a_separate_primary() -> Result<()> {
+    let (demo, engine) = start(Quirks::default(), 0, QUIRKS_MAPPING).await?;
+    // AppRoleAssignmentsComplex: several roles, none primary.
+    let mut body = user("ann@example.com");
+    body["roles"] = json!([
+        {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "displayName": "Admin", "value": "Admin"},
+        {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "displayName": "User", "value": "User"}
+    ]);
+    let created = engine.create("User", &body).await?;
+    let id = id_of(&created)?;
+    let backend_id = demo
+        .user_id_by_username("ann@example.com")
+        .unwrap_or_default();
+    let stored = demo.user(backend_id).unwrap_or_default();
+    assert_eq!(
+        (stored["folders"].clone(), stored["role"].clone()),
+        (json!("Admin,User"), json!("Admin"))
+    );
+    let roles = |resource: &Value| resource["roles"].clone();
+    let both = json!([{"value": "Admin", "primary": true}, {"value": "User"}]);
+    assert_eq!(roles(&engine.get("User", &id).await?), both, "round trip");
+    // Entra's Add of one more role (a JSON-string value), then the removal of one.
+    let add = json!([{ "op": "Add", "path": "roles",
+        "value": [{"value": "{\"id\":\"06b0\",\"value\":\"ReadOnly\",\"displayName\":\"ReadOnly\"}"}] }]);
+    engine.patch("User", &id, &patch_body(&add)).await?;
+    let stored = demo.user(backend_id).unwrap_or_default();
+    assert_eq!(
+        (stored["folders"].clone(), stored["role"].clone()),
+        (json!("Admin,User,ReadOnly"), json!("Admin"))
+    );
+    let remove = json!([{ "op": "Remove", "path": "roles[value eq \"User\"]" }]);
+    engine.patch("User", &id, &patch_body(&remove)).await?;
+    assert_eq!(
+        roles(&engine.get("User", &id).await?),
+        json!([{"value": "Admin", "primary": true}, {"value": "ReadOnly"}])
+    );
+    // The single-role expression changes the primary.
+    let primary = json!([{ "op": "replace", "path": "roles[primary eq \"True\"].value", "value": "ReadOnly" }]);
+    engine.patch("User", &id, &patch_body(&primary)).await?;
+    let stored = demo.user(backend_id).unwrap_or_default();
+    assert_eq!(
+        (stored["folders"].clone(), stored["role"].clone()),
+        (json!("ReadOnly"), json!("ReadOnly"))
+    );
+    Ok(())
+}
