@@ -22,6 +22,7 @@ pub(crate) async fn check(op: &Op<'_>, body: &Value) -> Result<(), Error> {
             count: 1,
             attributes: Vec::new(),
             excluded_attributes: Vec::new(),
+            value_filters: Vec::new(),
             sort_by: None,
             sort_order: SortOrder::Ascending,
         };

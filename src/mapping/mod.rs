@@ -24,6 +24,7 @@ mod primary;
 mod problems;
 mod resource;
 mod runner;
+mod search;
 pub mod spec;
 mod template;
 mod unique;
@@ -39,6 +40,7 @@ pub use resource::{ErrorClass, NextPage, OpName, Paging, ResourceMapping, Write}
 #[cfg(test)]
 pub(crate) use runner::unmatched_scim_error;
 pub use runner::{TestOutcome, run_tests};
+pub use search::{Branch, MAX_ALTERNATIVES, SearchPlan};
 pub use spec::IdPolicy;
 pub use template::{RenderedRequest, Vars};
 pub use unique::UniqueLookup;
