@@ -3,14 +3,17 @@
 mod argon;
 mod chaos;
 mod cli;
+mod compat;
 mod durability;
 mod engine;
 mod entra;
 mod hostile;
 mod membership;
 mod obs;
+mod reconcile;
 mod reload;
 mod replicas;
+mod request_tracker;
 mod secrets;
 mod server;
 mod settings;
