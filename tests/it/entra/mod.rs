@@ -9,6 +9,7 @@ mod delete;
 mod discovery;
 mod dropped;
 mod groups;
+mod lost_create;
 mod reads;
 mod searches;
 mod silent;
