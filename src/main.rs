@@ -220,9 +220,28 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
             return Err(error.into());
         }
     };
+    let connections = match app::connections_from_disk(&settings, &store).await {
+        Ok(connections) => connections,
+        Err(error) => {
+            tracing::error!(
+                problems = %error.problems.join("; "),
+                "Configuration refused; the gateway does not start."
+            );
+            return Err(error.into());
+        }
+    };
+    let poller = connections
+        .as_ref()
+        .map(|registry| registry.spawn_poller(settings.connections.poll_interval));
     let admin = match settings.server.admin_listen {
         Some(addr) => {
-            let admin = server::Server::bind_admin(&settings.server, addr, tenants.clone()).await?;
+            let admin = server::Server::bind_admin_with_connections(
+                &settings.server,
+                addr,
+                tenants.clone(),
+                connections.clone(),
+            )
+            .await?;
             tracing::info!(listen = %admin.local_addr(), "Admin listener (metrics, health, audit).");
             Some(admin)
         }
@@ -232,7 +251,8 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
         .audit
         .enabled
         .then(|| scimgate::audit::spawn_pruner(store.clone(), settings.audit.retention));
-    let server = server::Server::bind(&settings.server, tenants).await?;
+    let server =
+        server::Server::bind_with_connections(&settings.server, tenants, connections).await?;
     let mut reloader = Reloader::new(
         config.map(Path::to_path_buf),
         settings,
@@ -259,6 +279,9 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     }
     if let Some(pruner) = pruner {
         pruner.abort();
+    }
+    if let Some(poller) = poller {
+        poller.abort();
     }
     tracing::info!("Gateway stopped.");
     Ok(ExitCode::SUCCESS)

@@ -25,7 +25,9 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
         .check_shape(op.resource_type(), body)
         .map_err(|problem| Error::Invalid(vec![shape_error(problem)]))?;
     op.resource.validate_create(body).map_err(Error::Invalid)?;
-    let write = op.resource.to_backend_create(body)?;
+    let write = op
+        .resource
+        .to_backend_create_in(body, op.engine.variables())?;
     if op.resource.has_op(OpName::Deactivate)
         && let Some(record) = op.deactivated_holder(body).await?
         && let Some(resource) = reactivate(op, record, body).await?

@@ -43,6 +43,7 @@ pub use error::Error;
 pub use repair::RepairReport;
 pub use service::TenantService;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,6 +90,9 @@ pub struct Engine {
     backend: Arc<BackendClient>,
     store: Arc<dyn Store>,
     options: EngineOptions,
+    /// The `{conn.NAME}` values of the connection this engine serves (empty for a tenant of
+    /// the settings file).
+    variables: Arc<BTreeMap<String, String>>,
 }
 
 impl Engine {
@@ -109,7 +113,21 @@ impl Engine {
             backend,
             store,
             options,
+            variables: Arc::default(),
         }
+    }
+
+    /// The same engine serving one connection: its `{conn.NAME}` variables fill the
+    /// mapping's placeholders (the store is scoped by the engine's tenant key).
+    #[must_use]
+    pub fn with_variables(mut self, variables: Arc<BTreeMap<String, String>>) -> Self {
+        self.variables = variables;
+        self
+    }
+
+    /// The connection variables this engine fills `{conn.NAME}` with.
+    pub(crate) fn variables(&self) -> &BTreeMap<String, String> {
+        &self.variables
     }
 
     /// The compiled mapping (its registry serves `/Schemas` and `/ResourceTypes`).

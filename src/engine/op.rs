@@ -86,13 +86,23 @@ impl<'e> Op<'e> {
     /// everything else stays a [`backend::Error`] for `crate::error` to classify. A body the
     /// operation's `answer` JSONPath unwraps (`{"user": {...}}`) is the resource itself.
     pub(crate) async fn call(&self, name: OpName, vars: &Vars) -> Result<BackendResponse, Error> {
-        let rendered = self.resource.render(name, vars)?;
+        let rendered = self.resource.render(name, &self.with_connection(vars))?;
         let mut response = self.send(&self.label(name), rendered).await?;
         response.body = response
             .body
             .take()
             .and_then(|body| self.resource.unwrap_answer(name, body));
         Ok(response)
+    }
+
+    /// `vars` with the connection's `{conn.NAME}` values (borrowed as is when there are none).
+    pub(crate) fn with_connection<'v>(&self, vars: &'v Vars) -> std::borrow::Cow<'v, Vars> {
+        let variables = self.engine.variables();
+        if variables.is_empty() {
+            std::borrow::Cow::Borrowed(vars)
+        } else {
+            std::borrow::Cow::Owned(vars.clone().with_connection(variables))
+        }
     }
 
     /// Sends an already rendered request (also used for next-page links).

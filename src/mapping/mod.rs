@@ -46,6 +46,7 @@ pub struct Mapping {
     registry: SchemaRegistry,
     advertised: SchemaRegistry,
     backend: BackendSpec,
+    connection_variables: Vec<String>,
     ids: IdPolicy,
     users: Option<ResourceMapping>,
     groups: Option<ResourceMapping>,
@@ -68,6 +69,11 @@ impl Mapping {
     /// `/ResourceTypes`: enabled resource types only, and only the attributes its rules carry.
     pub fn advertised(&self) -> &SchemaRegistry {
         &self.advertised
+    }
+
+    /// The variables `connection_variables:` declares (each connection sets them).
+    pub fn connection_variables(&self) -> &[String] {
+        &self.connection_variables
     }
 
     /// Where the backend is and how to authenticate, for the HTTP client.

@@ -8,7 +8,7 @@ use crate::mapping::error::Error;
 use crate::mapping::jsonpath::JsonPath;
 use crate::mapping::plan::FilterRule;
 use crate::mapping::spec::ErrorMeaning;
-use crate::mapping::template::{RenderedRequest, RequestTemplate, Vars};
+use crate::mapping::template::{RenderedRequest, RequestTemplate, Vars, fill_connection};
 use crate::scim::patch::{ApplyOptions, UnknownPolicy};
 use crate::scim::path::AttrPath;
 use serde_json::{Map, Value};
@@ -347,6 +347,16 @@ impl ResourceMapping {
     /// The backend create body for a SCIM resource: mapped fields, `default`s, `constant`s, and
     /// the `store: true` attributes kept aside.
     pub fn to_backend_create(&self, scim: &Value) -> Result<Write, Error> {
+        self.to_backend_create_in(scim, &std::collections::BTreeMap::new())
+    }
+
+    /// Like [`ResourceMapping::to_backend_create`] for a request through a connection: its
+    /// variables fill the `{conn.NAME}` placeholders of `constant`s and `constants`.
+    pub fn to_backend_create_in(
+        &self,
+        scim: &Value,
+        connection: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Write, Error> {
         if let Some(error) = self
             .rules
             .iter()
@@ -372,7 +382,7 @@ impl ResourceMapping {
                 continue;
             };
             if let Some(constant) = &rule.constant {
-                set_path(&mut body, segments, constant.clone());
+                set_path(&mut body, segments, fill_connection(constant, connection)?);
                 continue;
             }
             if rule.read_only {
@@ -390,7 +400,7 @@ impl ResourceMapping {
             }
         }
         for (segments, value) in &self.constants {
-            set_path(&mut body, segments, value.clone());
+            set_path(&mut body, segments, fill_connection(value, connection)?);
         }
         Ok(Write {
             op: OpName::Create,

@@ -28,6 +28,12 @@ pub struct MappingFile {
     /// Rules that apply before anything is sent to the backend.
     #[serde(default)]
     pub policies: PoliciesFile,
+    /// The variables each connection using this mapping sets (issue 14), used as
+    /// `{conn.NAME}` in backend paths, queries, headers, body templates and `constants`, e.g.
+    /// `workspace_id: {description: "The product's workspace"}`. A placeholder naming a
+    /// variable not declared here is refused.
+    #[serde(default)]
+    pub connection_variables: BTreeMap<String, ConnectionVariableFile>,
     /// Backend error answers that mean something to SCIM, for every resource type.
     #[serde(default)]
     pub errors: Vec<ErrorRuleFile>,
@@ -40,6 +46,15 @@ pub struct MappingFile {
     /// Examples that must hold: run by `scimgate check` and `cargo test`.
     #[serde(default)]
     pub tests: Vec<TestFile>,
+}
+
+/// One declared connection variable.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionVariableFile {
+    /// What the value is, for the people creating connections.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// Who mints the SCIM `id` of a resource.
@@ -670,6 +685,10 @@ pub struct TestFile {
     /// A SCIM filter and the backend request (or plan) it must become.
     #[serde(default)]
     pub filter: Option<FilterTestFile>,
+    /// The connection variables (`{conn.NAME}`) the case runs with, e.g.
+    /// `{workspace_id: "42"}`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
 }
 
 /// A read example.
