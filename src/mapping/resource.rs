@@ -297,7 +297,7 @@ impl ResourceMapping {
             errors.push(e);
         }
         if errors.is_empty()
-            && let Err(e) = self.to_backend_create(&scim)
+            && let Err(e) = self.create_write(&scim, None)
         {
             // Two attributes into one field (the only problem left that creating finds).
             errors.push(e);
@@ -357,6 +357,19 @@ impl ResourceMapping {
         scim: &Value,
         connection: &std::collections::BTreeMap<String, String>,
     ) -> Result<Write, Error> {
+        self.create_write(scim, Some(connection))
+    }
+
+    /// The create write; without a connection (validation only) `constants` stay unfilled.
+    fn create_write(
+        &self,
+        scim: &Value,
+        connection: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Result<Write, Error> {
+        let constant = |value: &Value| match connection {
+            Some(connection) => fill_connection(value, connection),
+            None => Ok(value.clone()),
+        };
         if let Some(error) = self
             .rules
             .iter()
@@ -381,8 +394,8 @@ impl ResourceMapping {
             let Some(segments) = rule.backend.as_ref().and_then(|b| b.segments.as_ref()) else {
                 continue;
             };
-            if let Some(constant) = &rule.constant {
-                set_path(&mut body, segments, fill_connection(constant, connection)?);
+            if let Some(value) = &rule.constant {
+                set_path(&mut body, segments, constant(value)?);
                 continue;
             }
             if rule.read_only {
@@ -400,7 +413,7 @@ impl ResourceMapping {
             }
         }
         for (segments, value) in &self.constants {
-            set_path(&mut body, segments, fill_connection(value, connection)?);
+            set_path(&mut body, segments, constant(value)?);
         }
         Ok(Write {
             op: OpName::Create,

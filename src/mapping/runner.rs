@@ -264,7 +264,10 @@ pub(crate) fn update(
         .ok_or_else(|| Error::BadTestCase("the current backend object has no id".into()))?;
     let req = resource.render(
         write.op,
-        &Vars::new().with("id", id).with_object(write.body),
+        &Vars::new()
+            .with_connection(conn)
+            .with("id", id)
+            .with_object(write.body),
     )?;
     Ok((vec![req], write.stored))
 }

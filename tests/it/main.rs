@@ -3,6 +3,7 @@
 mod argon;
 mod chaos;
 mod cli;
+mod connections;
 mod durability;
 mod engine;
 mod entra;
