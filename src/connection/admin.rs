@@ -99,6 +99,21 @@ pub async fn handle(registry: Option<&Arc<Registry>>, request: &Request<Bytes>) 
     }
 }
 
+/// Answers one admin API request without checking its token (the CLI, which is trusted by
+/// holding the settings): its status and JSON body (`{status, error}` for a refusal).
+pub async fn answer_trusted(
+    registry: &Arc<Registry>,
+    request: &Request<Bytes>,
+) -> (StatusCode, Option<Value>) {
+    match route(registry, request).await {
+        Ok(answer) => answer,
+        Err(Refusal(status, message)) => (
+            status,
+            Some(json!({"status": status.as_u16(), "error": message})),
+        ),
+    }
+}
+
 fn authorize(registry: &Registry, request: &Request<Bytes>) -> Result<(), Refusal> {
     let token = request
         .headers()

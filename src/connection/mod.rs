@@ -14,6 +14,7 @@
 
 mod activity;
 pub mod admin;
+pub mod cli;
 pub mod registry;
 pub mod settings;
 

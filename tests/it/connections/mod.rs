@@ -2,8 +2,10 @@
 //! the example API's workspaces (routed by path, by Host, and by the token alone), one
 //! store, the admin API on the admin listener, and the poller that keeps every change live.
 
+mod cli;
 mod isolation;
 mod lifecycle;
+mod replicas;
 
 use std::net::SocketAddr;
 use std::path::Path;
