@@ -157,18 +157,22 @@ async fn route(registry: &Arc<Registry>, request: &Request<Bytes>) -> Answer {
         (&Method::PATCH, ["connections", id]) => patch(registry, id, body).await,
         (&Method::DELETE, ["connections", id]) => delete(registry, id).await,
         (&Method::POST, ["connections", id, "tokens"]) => rotate(registry, id, body).await,
+        (&Method::POST, ["connections", id, "credentials"]) => {
+            add_credential(registry, id, body).await
+        }
         (&Method::DELETE, ["connections", id, "tokens", token]) => {
             delete_token(registry, id, token).await
         }
-        (_, ["connections"] | ["connections", _] | ["connections", _, "tokens", ..]) => {
-            Err(refuse(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!(
-                    "{method} is not allowed here (see /admin/v1/openapi.json for the methods \
+        (
+            _,
+            ["connections"] | ["connections", _] | ["connections", _, "tokens" | "credentials", ..],
+        ) => Err(refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "{method} is not allowed here (see /admin/v1/openapi.json for the methods \
                      of each path)"
-                ),
-            ))
-        }
+            ),
+        )),
         _ => Err(refuse(
             StatusCode::NOT_FOUND,
             format!(
@@ -535,6 +539,92 @@ async fn rotate(registry: &Registry, id: &str, body: &Bytes) -> Answer {
             "token": token,
             "created": time_text(Some(credential.created)),
             "expires_at": time_text(credential.expires_at),
+        })),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialBody {
+    kind: String,
+    username: Option<String>,
+    password: Option<String>,
+    tenant_id: Option<String>,
+    jwks_url: Option<String>,
+}
+
+/// `POST …/credentials`: a Basic user (the password is hashed with Argon2id here and never
+/// stored) or an Entra JWT pinned to the customer's tenant id.
+async fn add_credential(registry: &Registry, id: &str, body: &Bytes) -> Answer {
+    let body: CredentialBody = parse_body(body)?;
+    let bad = |message: &str| refuse(StatusCode::BAD_REQUEST, message);
+    let hash = match body.kind.as_str() {
+        "basic" => {
+            let username = body.username.filter(|u| !u.is_empty() && !u.contains(':'));
+            let Some(username) = username else {
+                return Err(bad(
+                    "username: missing or contains `:` (Basic user names cannot)",
+                ));
+            };
+            let password = body.password.filter(|p| p.len() >= 12);
+            let Some(password) = password else {
+                return Err(bad("password: missing or shorter than 12 characters"));
+            };
+            let phc =
+                tokio::task::spawn_blocking(move || crate::server::auth::hash_password(&password))
+                    .await
+                    .map_err(|_| refuse(StatusCode::INTERNAL_SERVER_ERROR, "hashing failed"))?
+                    .map_err(|_| refuse(StatusCode::INTERNAL_SERVER_ERROR, "hashing failed"))?;
+            format!("{username}:{phc}")
+        }
+        "entra_jwt" => {
+            let Some(tenant) = body.tenant_id else {
+                return Err(bad(
+                    "tenant_id: missing (the customer's Entra tenant id, a GUID)",
+                ));
+            };
+            let mut pin = json!({"connection": id, "tenant_id": tenant});
+            if let Some(url) = body.jwks_url {
+                pin["jwks_url"] = Value::String(url);
+            }
+            format!("entra_jwt:{pin}")
+        }
+        other => {
+            return Err(bad(&format!(
+                "kind: `{other}` is not a credential kind (basic, entra_jwt; bearer tokens come \
+                 from POST …/tokens)"
+            )));
+        }
+    };
+    let credential = Credential {
+        id: format!("cred_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        kind: body.kind,
+        hash,
+        created: OffsetDateTime::now_utc(),
+        expires_at: None,
+    };
+    if let Some(settings) = super::registry::credential_settings(std::slice::from_ref(&credential))
+        && let Err(problems) = crate::server::auth::Authenticator::from_settings(&settings)
+    {
+        return Err(bad(&problems.join("; ")));
+    }
+    let added = registry
+        .store()
+        .add_credential(id, credential.clone())
+        .await
+        .map_err(|error| store_failed(&error))?;
+    if !added {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            format!("no connection `{id}`"),
+        ));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Some(json!({
+            "id": credential.id,
+            "kind": credential.kind,
+            "created": time_text(Some(credential.created)),
         })),
     ))
 }

@@ -21,9 +21,10 @@ use crate::audit::Audited;
 use crate::backend::BackendClient;
 use crate::engine::{Engine, EngineOptions, TenantService};
 use crate::mapping::Mapping;
+use crate::server::auth::{AuthSettings, Authenticator, BasicUser};
 use crate::server::service::{BoxFuture, ScimService};
 use crate::server::{Authenticate, Rejection, Tenant};
-use crate::store::connections::{Connection, tenant_key};
+use crate::store::connections::{Connection, Credential, tenant_key};
 use crate::store::{ConnectionStore, Store};
 
 /// The `WWW-Authenticate` challenge of a connection's 401.
@@ -50,8 +51,51 @@ pub struct Live {
     pub product: usize,
     /// What the router serves: the connection's engine behind its services.
     pub tenant: Tenant,
+    /// The connection's Basic users and Entra JWT pin, when it has any.
+    auth: Option<Arc<Authenticator>>,
     /// What the live copy was built from (rebuilt only when it changes).
-    built_from: (String, bool, BTreeMap<String, String>),
+    built_from: BuiltFrom,
+}
+
+/// The fields a connection's live copy depends on.
+type BuiltFrom = (
+    String,
+    bool,
+    BTreeMap<String, String>,
+    Vec<(String, String)>,
+);
+
+/// The settings of a connection's non-bearer credentials (`basic`: `hash` is
+/// `<username>:<PHC string>`; `entra_jwt`: `hash` is `entra_jwt:{"connection", "tenant_id",
+/// "jwks_url"?}`, unique per connection).
+pub fn credential_settings(credentials: &[Credential]) -> Option<AuthSettings> {
+    let mut settings = AuthSettings::default();
+    for credential in credentials {
+        match credential.kind.as_str() {
+            "basic" => {
+                if let Some((username, hash)) = credential.hash.split_once(':') {
+                    settings.basic.get_or_insert_with(Vec::new).push(BasicUser {
+                        username: username.to_owned(),
+                        password_hash: hash.to_owned(),
+                    });
+                }
+            }
+            "entra_jwt" => {
+                let pin = credential
+                    .hash
+                    .strip_prefix("entra_jwt:")
+                    .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+                if let Some(mut pin) = pin {
+                    if let Some(object) = pin.as_object_mut() {
+                        object.remove("connection");
+                    }
+                    settings.entra_jwt = serde_json::from_value(pin).ok();
+                }
+            }
+            _ => {}
+        }
+    }
+    (settings.basic.is_some() || settings.entra_jwt.is_some()).then_some(settings)
 }
 
 impl std::fmt::Debug for Live {
@@ -343,18 +387,38 @@ impl Registry {
     /// The connection the bearer token of `headers` belongs to, when it is one of
     /// `product`'s (any product's when `None`) and, when the route names one, connection `id`.
     /// Every refusal is the same 401.
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         product: Option<usize>,
         id: Option<&str>,
         headers: &http::HeaderMap,
+        peer: Option<std::net::IpAddr>,
     ) -> Result<(Arc<Live>, String), Rejection> {
-        let token = bearer(headers).ok_or_else(|| refused("missing"))?;
         let state = self.state();
-        let indexed = state
-            .by_hash
-            .get(&digest(token))
-            .ok_or_else(|| refused("unknown_token"))?;
+        let indexed = bearer(headers).and_then(|token| state.by_hash.get(&digest(token)));
+        let Some(indexed) = indexed else {
+            // Not a gateway-issued token: the Basic users or Entra JWT of the connection the
+            // route names, if it has any.
+            let live = id
+                .and_then(|id| state.by_id.get(id))
+                .filter(|live| product.is_none_or(|product| product == live.product));
+            let Some((live, auth)) = live.and_then(|live| Some((live, live.auth.as_ref()?))) else {
+                return Err(refused(if bearer(headers).is_some() {
+                    "unknown_token"
+                } else {
+                    "missing"
+                }));
+            };
+            return match auth.authenticate_from(headers, peer).await {
+                Ok(principal) => Ok((Arc::clone(live), principal.name)),
+                Err(error) => Err(Rejection {
+                    reason: error.reason(),
+                    unavailable: error.is_unavailable(),
+                    retry_after: Authenticator::retry_after(&error),
+                    ..refused("")
+                }),
+            };
+        };
         if indexed
             .expires_at
             .is_some_and(|at| at <= OffsetDateTime::now_utc())
@@ -414,10 +478,18 @@ impl Registry {
                     );
                 }
             }
+            let mut others: Vec<(String, String)> = connection
+                .credentials
+                .iter()
+                .filter(|c| c.kind != "bearer")
+                .map(|c| (c.kind.clone(), c.hash.clone()))
+                .collect();
+            others.sort();
             let built_from = (
                 connection.mapping.clone(),
                 connection.enabled,
                 connection.variables.clone(),
+                others,
             );
             let live = match current.by_id.get(&connection.id) {
                 Some(live) if live.built_from == built_from => Arc::clone(live),
@@ -429,12 +501,19 @@ impl Registry {
     }
 
     /// A connection's engine and services over its product's mapping and client.
-    fn live(
-        &self,
-        product_index: usize,
-        connection: Connection,
-        built_from: (String, bool, BTreeMap<String, String>),
-    ) -> Live {
+    fn live(&self, product_index: usize, connection: Connection, built_from: BuiltFrom) -> Live {
+        let auth = credential_settings(&connection.credentials).and_then(|settings| {
+            Authenticator::from_settings(&settings)
+                .map_err(|problems| {
+                    tracing::warn!(
+                        connection = %connection.id,
+                        problems = %problems.join("; "),
+                        "A connection credential is unusable; it is not accepted."
+                    );
+                })
+                .ok()
+                .map(Arc::new)
+        });
         let product = &self.products[product_index];
         let key = tenant_key(&connection.id);
         let options = EngineOptions {
@@ -470,6 +549,7 @@ impl Registry {
             },
             id: connection.id,
             product: product_index,
+            auth,
             built_from,
         }
     }

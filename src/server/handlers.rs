@@ -168,7 +168,9 @@ impl Router {
                     .and_then(|registry| Some((registry, registry.route(path, host)?)));
                 let result = match routed {
                     Some((registry, routed)) => {
-                        registry.authenticate(Some(product), routed.id.as_deref(), headers)
+                        registry
+                            .authenticate(Some(product), routed.id.as_deref(), headers, peer)
+                            .await
                     }
                     None => Err(no_tenant()),
                 };
@@ -206,7 +208,7 @@ impl Router {
         }
         // Any connection's token reads its own audit trail (`/admin/audit`).
         if let Some(registry) = &self.connections
-            && let Ok((live, principal)) = registry.authenticate(None, None, headers)
+            && let Ok((live, principal)) = registry.authenticate(None, None, headers, peer).await
         {
             return Ok(Authenticated {
                 tenant: usize::MAX,

@@ -3,6 +3,7 @@
 //! store, the admin API on the admin listener, and the poller that keeps every change live.
 
 mod cli;
+mod credentials;
 mod isolation;
 mod lifecycle;
 mod replicas;
@@ -178,6 +179,28 @@ impl Conns {
         body: Option<&Value>,
     ) -> Answer {
         self.send(method, url, Some(token), None, body).await
+    }
+
+    /// A SCIM call with this `Authorization` value.
+    pub(crate) async fn scim_auth(
+        &self,
+        method: &str,
+        url: &str,
+        authorization: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut request = self.client.request(method.parse().expect("method"), url);
+        request = request.header(http::header::AUTHORIZATION, authorization);
+        if let Some(body) = body {
+            request = request
+                .header(http::header::CONTENT_TYPE, "application/scim+json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("request");
+        Answer {
+            status: response.status().as_u16(),
+            text: response.text().await.expect("body"),
+        }
     }
 
     /// A SCIM call with `token` and a `Host` header.
