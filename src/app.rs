@@ -271,6 +271,36 @@ pub async fn build_connections(
     if !problems.is_empty() {
         return Err(StartError { problems });
     }
+    let secret_key = match &section.secret_key {
+        None => None,
+        Some(source) => {
+            let (key, text) = match source {
+                SecretSource::Env(name) => (
+                    "connections.secret_key_from_env",
+                    std::env::var(name).map_err(|_| {
+                        StartError::one(format!(
+                            "connections.secret_key_from_env: the environment variable `{name}` \
+                             is not set"
+                        ))
+                    })?,
+                ),
+                SecretSource::File(path) => (
+                    "connections.secret_key_from_file",
+                    std::fs::read_to_string(path).map_err(|error| {
+                        StartError::one(format!(
+                            "connections.secret_key_from_file: cannot read {}: {error}",
+                            path.display()
+                        ))
+                    })?,
+                ),
+                SecretSource::Inline(text) => ("connections.secret_key", text.clone()),
+            };
+            Some(
+                crate::connection::secrets::SecretKey::from_text(&text)
+                    .map_err(|why| StartError::one(format!("{key}: {why}")))?,
+            )
+        }
+    };
     let admin_hashes = section
         .admin_token_hashes
         .iter()
@@ -285,6 +315,7 @@ pub async fn build_connections(
             deadline: settings.backend.deadline,
             audit: settings.audit.enabled,
             admin_hashes,
+            secret_key,
         },
     ));
     registry

@@ -258,6 +258,10 @@ fn view(registry: &Registry, connection: &Connection) -> Value {
         "enabled": connection.enabled,
         "scim_base_url": base_url,
         "variables": connection.variables,
+        // Names only: the values are never returned.
+        "secret_variables": opened(registry, connection)
+            .map(|secrets| secrets.into_keys().collect::<Vec<_>>())
+            .unwrap_or_default(),
         "created": time_text(Some(connection.created)),
         "status": {
             "last_request_at": time_text(*last_request),
@@ -275,11 +279,12 @@ fn view(registry: &Registry, connection: &Connection) -> Value {
     })
 }
 
-/// Checks `variables` against what `mapping` declares.
+/// Checks `variables` and the names of `secrets` against what `mapping` declares.
 fn check_variables(
     registry: &Registry,
     mapping: &str,
     variables: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, String>,
 ) -> Result<(), Refusal> {
     let Some((_, product)) = registry.product(mapping) else {
         let known: Vec<&str> = registry
@@ -296,6 +301,37 @@ fn check_variables(
         ));
     };
     let declared = product.mapping.connection_variables();
+    let secret = product.mapping.secret_variables();
+    if let Some(name) = variables.keys().find(|name| secret.contains(name)) {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            format!("variables.{name}: a secret variable; send it in `secret_variables`"),
+        ));
+    }
+    if let Some(name) = secrets.keys().find(|name| !secret.contains(name)) {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "secret_variables.{name}: the mapping `{mapping}` declares no such secret \
+                 variable (secret: {})",
+                secret.join(", ")
+            ),
+        ));
+    }
+    if !secrets.is_empty() && registry.secret_key().is_none() {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "secret_variables: the gateway has no key to seal them; set \
+             connections.secret_key_from_env or secret_key_from_file (32 bytes, e.g. \
+             `openssl rand -hex 32`)",
+        ));
+    }
+    if let Some(missing) = secret.iter().find(|name| !secrets.contains_key(*name)) {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            format!("secret_variables.{missing}: missing (the mapping `{mapping}` uses it)"),
+        ));
+    }
     if let Some(unknown) = variables.keys().find(|name| !declared.contains(name)) {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
@@ -306,13 +342,62 @@ fn check_variables(
             ),
         ));
     }
-    if let Some(missing) = declared.iter().find(|name| !variables.contains_key(*name)) {
+    if let Some(missing) = declared
+        .iter()
+        .find(|name| !secret.contains(name) && !variables.contains_key(*name))
+    {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             format!("variables.{missing}: missing (the mapping `{mapping}` uses it)"),
         ));
     }
     Ok(())
+}
+
+/// `secrets` sealed for connection `id` (`None` when there are none).
+fn seal(
+    registry: &Registry,
+    id: &str,
+    secrets: &BTreeMap<String, String>,
+) -> Result<Option<String>, Refusal> {
+    if secrets.is_empty() {
+        return Ok(None);
+    }
+    let key = registry.secret_key().ok_or_else(|| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "secret_variables: set connections.secret_key_from_env or secret_key_from_file",
+        )
+    })?;
+    key.seal(id, secrets).map(Some).map_err(|why| {
+        refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("sealing failed: {why}"),
+        )
+    })
+}
+
+/// A connection's secret variables, opened (empty when it has none).
+fn opened(
+    registry: &Registry,
+    connection: &Connection,
+) -> Result<BTreeMap<String, String>, Refusal> {
+    let Some(sealed) = &connection.secrets else {
+        return Ok(BTreeMap::new());
+    };
+    let key = registry.secret_key().ok_or_else(|| {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the connection has secret variables but the gateway has no key to open them \
+             (connections.secret_key_from_env or secret_key_from_file)",
+        )
+    })?;
+    key.open(&connection.id, sealed).map_err(|why| {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the connection's secret variables do not open: {why}"),
+        )
+    })
 }
 
 fn valid_id(id: &str) -> bool {
@@ -332,6 +417,8 @@ struct CreateBody {
     enabled: Option<bool>,
     #[serde(default)]
     variables: BTreeMap<String, String>,
+    #[serde(default)]
+    secret_variables: BTreeMap<String, String>,
     token_expires_at: Option<String>,
 }
 
@@ -347,7 +434,7 @@ async fn create(registry: &Registry, body: &Bytes) -> Answer {
             ));
         }
     };
-    check_variables(registry, &mapping, &body.variables)?;
+    check_variables(registry, &mapping, &body.variables, &body.secret_variables)?;
     let id = match body.id {
         Some(id) if valid_id(&id) => id,
         Some(id) => {
@@ -359,6 +446,7 @@ async fn create(registry: &Registry, body: &Bytes) -> Answer {
         None => uuid::Uuid::new_v4().simple().to_string(),
     };
     let expires_at = parse_time("token_expires_at", body.token_expires_at.as_deref())?;
+    let secrets = seal(registry, &id, &body.secret_variables)?;
     let (token, credential) = issue(expires_at);
     let connection = Connection {
         name: body.name.unwrap_or_else(|| id.clone()),
@@ -366,6 +454,7 @@ async fn create(registry: &Registry, body: &Bytes) -> Answer {
         mapping,
         enabled: body.enabled.unwrap_or(true),
         variables: body.variables,
+        secrets,
         created: OffsetDateTime::now_utc(),
         credentials: vec![credential.clone()],
         status: Status::default(),
@@ -463,14 +552,27 @@ struct PatchBody {
     name: Option<String>,
     enabled: Option<bool>,
     variables: Option<BTreeMap<String, Option<String>>>,
+    secret_variables: Option<BTreeMap<String, Option<String>>>,
 }
 
 async fn patch(registry: &Registry, id: &str, body: &Bytes) -> Answer {
     let body: PatchBody = parse_body(body)?;
     let current = found(registry, id).await?;
-    if let Some(changes) = &body.variables {
-        let after = crate::store::connections::patched(current.variables.clone(), changes);
-        check_variables(registry, &current.mapping, &after)?;
+    let mut secrets = None;
+    if body.variables.is_some() || body.secret_variables.is_some() {
+        let variables = match &body.variables {
+            Some(changes) => crate::store::connections::patched(current.variables.clone(), changes),
+            None => current.variables.clone(),
+        };
+        let old = opened(registry, &current)?;
+        let new = match &body.secret_variables {
+            Some(changes) => crate::store::connections::patched(old, changes),
+            None => old,
+        };
+        check_variables(registry, &current.mapping, &variables, &new)?;
+        if body.secret_variables.is_some() {
+            secrets = seal(registry, id, &new)?;
+        }
     }
     if body.name.as_deref().is_some_and(str::is_empty) {
         return Err(refuse(StatusCode::BAD_REQUEST, "name: must not be empty"));
@@ -479,6 +581,7 @@ async fn patch(registry: &Registry, id: &str, body: &Bytes) -> Answer {
         name: body.name,
         enabled: body.enabled,
         variables: body.variables,
+        secrets,
     };
     let changed = registry
         .store()

@@ -16,6 +16,7 @@ mod activity;
 pub mod admin;
 pub mod cli;
 pub mod registry;
+pub mod secrets;
 pub mod settings;
 
 pub use registry::{Live, Product, Registry, RegistryOptions};

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::activity::{ActivityLog, Tracked};
+use super::secrets::SecretKey;
 use super::settings::RouteSpec;
 use crate::audit::Audited;
 use crate::backend::BackendClient;
@@ -135,6 +136,8 @@ pub struct Registry {
     activity: Arc<ActivityLog>,
     /// SHA-256 digests of the admin API's tokens.
     admin_hashes: Vec<[u8; 32]>,
+    /// The key of connection secrets.
+    secret_key: Option<SecretKey>,
     /// Serialises refreshes (the poller and a write through the admin API).
     refreshing: tokio::sync::Mutex<()>,
 }
@@ -158,6 +161,8 @@ pub struct RegistryOptions {
     pub audit: bool,
     /// `connections.admin_token_hashes`, parsed.
     pub admin_hashes: Vec<[u8; 32]>,
+    /// The key of connection secrets, when the settings name one.
+    pub secret_key: Option<SecretKey>,
 }
 
 /// SHA-256 of a token.
@@ -255,8 +260,14 @@ impl Registry {
             state: RwLock::default(),
             activity: Arc::default(),
             admin_hashes: options.admin_hashes,
+            secret_key: options.secret_key,
             refreshing: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The key of connection secrets, if the settings name one.
+    pub fn secret_key(&self) -> Option<&SecretKey> {
+        self.secret_key.as_ref()
     }
 
     /// The store of connections (for the admin API).
@@ -485,10 +496,28 @@ impl Registry {
                 .map(|c| (c.kind.clone(), c.hash.clone()))
                 .collect();
             others.sort();
+            let mut variables = connection.variables.clone();
+            if let Some(sealed) = &connection.secrets {
+                let opened = match &self.secret_key {
+                    Some(key) => key.open(&connection.id, sealed),
+                    None => Err("no connections.secret_key_from_env/_file is set".to_owned()),
+                };
+                match opened {
+                    Ok(secrets) => variables.extend(secrets),
+                    Err(why) => {
+                        tracing::error!(
+                            connection = %connection.id,
+                            why = %why,
+                            "The connection's secret variables cannot be opened; not served."
+                        );
+                        continue;
+                    }
+                }
+            }
             let built_from = (
                 connection.mapping.clone(),
                 connection.enabled,
-                connection.variables.clone(),
+                variables,
                 others,
             );
             let live = match current.by_id.get(&connection.id) {
@@ -528,7 +557,7 @@ impl Registry {
             Arc::clone(&self.records),
             options,
         )
-        .with_variables(Arc::new(connection.variables));
+        .with_variables(Arc::new(built_from.2.clone()));
         let mut service: Arc<dyn ScimService> =
             Arc::new(TenantService::new(Arc::new(engine), false, None));
         if self.audit {

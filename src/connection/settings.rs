@@ -27,6 +27,8 @@ pub struct ConnectionSettings {
     pub poll_interval: Duration,
     /// The mappings connections may use.
     pub mappings: Vec<ConnectionMapping>,
+    /// Where the key sealing secret variables comes from (`secret_key_from_env`, `_file`).
+    pub secret_key: Option<crate::settings::SecretSource>,
 }
 
 /// One mapping (product) that serves connections.
@@ -103,6 +105,10 @@ pub(crate) struct RawConnections {
     admin_token_hashes: Vec<String>,
     poll_interval: String,
     mappings: Vec<RawConnectionMapping>,
+    /// An environment variable holding the secrets key (64 hex digits or base64 of 32 bytes).
+    secret_key_from_env: Option<String>,
+    /// A file holding the secrets key.
+    secret_key_from_file: Option<PathBuf>,
 }
 
 impl Default for RawConnections {
@@ -111,6 +117,8 @@ impl Default for RawConnections {
             admin_token_hashes: Vec::new(),
             poll_interval: "250ms".to_owned(),
             mappings: Vec::new(),
+            secret_key_from_env: None,
+            secret_key_from_file: None,
         }
     }
 }
@@ -139,6 +147,11 @@ fn segments(path: &str) -> Vec<String> {
 impl RawConnections {
     /// Makes relative mapping paths relative to the settings file's directory.
     pub(crate) fn resolve(&mut self, dir: &std::path::Path) {
+        if let Some(file) = self.secret_key_from_file.as_mut()
+            && file.is_relative()
+        {
+            *file = dir.join(&*file);
+        }
         for mapping in &mut self.mappings {
             if mapping.mapping.is_relative() && !mapping.mapping.as_os_str().is_empty() {
                 mapping.mapping = dir.join(&mapping.mapping);
@@ -279,7 +292,20 @@ impl RawConnections {
                 route,
             });
         }
+        let secret_key = match (self.secret_key_from_env, self.secret_key_from_file) {
+            (Some(_), Some(_)) => {
+                add(
+                    "connections.secret_key_from_env".to_owned(),
+                    "set secret_key_from_env or secret_key_from_file, not both".to_owned(),
+                );
+                None
+            }
+            (Some(name), None) => Some(crate::settings::SecretSource::Env(name)),
+            (None, Some(file)) => Some(crate::settings::SecretSource::File(file)),
+            (None, None) => None,
+        };
         ConnectionSettings {
+            secret_key,
             admin_token_hashes: self.admin_token_hashes,
             poll_interval,
             mappings,

@@ -19,10 +19,18 @@ use super::reply::{self, Reply};
 const PREFIX: &str = "/api/workspaces/";
 
 /// Every workspace's state, created on first use.
-#[derive(Debug)]
 pub(crate) struct Workspaces {
     api_key: String,
     by_id: Mutex<HashMap<String, Arc<Shared>>>,
+}
+
+impl std::fmt::Debug for Workspaces {
+    // Hand-written so the API key never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspaces")
+            .field("api_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl Workspaces {

@@ -92,7 +92,17 @@ pub struct Engine {
     options: EngineOptions,
     /// The `{conn.NAME}` values of the connection this engine serves (empty for a tenant of
     /// the settings file).
-    variables: Arc<BTreeMap<String, String>>,
+    variables: Variables,
+}
+
+/// A connection's variables; `Debug` shows the names only (some values are secrets).
+#[derive(Default)]
+struct Variables(Arc<BTreeMap<String, String>>);
+
+impl std::fmt::Debug for Variables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 impl Engine {
@@ -113,7 +123,7 @@ impl Engine {
             backend,
             store,
             options,
-            variables: Arc::default(),
+            variables: Variables::default(),
         }
     }
 
@@ -121,13 +131,13 @@ impl Engine {
     /// mapping's placeholders (the store is scoped by the engine's tenant key).
     #[must_use]
     pub fn with_variables(mut self, variables: Arc<BTreeMap<String, String>>) -> Self {
-        self.variables = variables;
+        self.variables = Variables(variables);
         self
     }
 
     /// The connection variables this engine fills `{conn.NAME}` with.
     pub(crate) fn variables(&self) -> &BTreeMap<String, String> {
-        &self.variables
+        &self.variables.0
     }
 
     /// The compiled mapping (its registry serves `/Schemas` and `/ResourceTypes`).

@@ -111,7 +111,26 @@ impl<'e> Op<'e> {
         label: &str,
         rendered: RenderedRequest,
     ) -> Result<BackendResponse, Error> {
-        let request = to_request(label, rendered)?;
+        let mut request = to_request(label, rendered)?;
+        if let Some((name, value)) = self
+            .engine
+            .mapping
+            .connection_auth_header(self.engine.variables())
+        {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::Backend(backend::Error::InvalidConfig {
+                    reason: "backend.auth: the header name is not valid HTTP".to_owned(),
+                })
+            })?;
+            let mut value = HeaderValue::from_str(&value).map_err(|_| {
+                Error::Backend(backend::Error::InvalidConfig {
+                    reason: "backend.auth: the connection's value is not a valid header value"
+                        .to_owned(),
+                })
+            })?;
+            value.set_sensitive(true);
+            request.headers.push((name, value));
+        }
         self.calls.fetch_add(1, Ordering::Relaxed);
         match self.engine.backend.call(request, self.deadline).await {
             Ok(response) => Ok(response),

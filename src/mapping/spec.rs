@@ -55,6 +55,11 @@ pub struct ConnectionVariableFile {
     /// What the value is, for the people creating connections.
     #[serde(default)]
     pub description: Option<String>,
+    /// A secret (e.g. the workspace's backend API key, used in `backend.auth` as
+    /// `{conn.api_key}`): set through `secret_variables`, encrypted at rest, never returned
+    /// or logged.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 /// Who mints the SCIM `id` of a resource.

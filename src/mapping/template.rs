@@ -28,12 +28,12 @@ pub(crate) fn connection_variables<'a>(
 }
 
 /// A string with `{name}` / `{name:integer}` placeholders.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Template {
     parts: Vec<Part>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Lit(String),
     Var(String, Option<AsType>),

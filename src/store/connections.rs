@@ -36,6 +36,8 @@ pub struct Connection {
     pub enabled: bool,
     /// `{conn.NAME}` values.
     pub variables: BTreeMap<String, String>,
+    /// The secret variables, sealed (see `crate::connection::secrets`); never in clear here.
+    pub secrets: Option<String>,
     /// When it was created.
     pub created: OffsetDateTime,
     /// Its credentials (hashes only).
@@ -101,6 +103,8 @@ pub struct ConnectionPatch {
     pub enabled: Option<bool>,
     /// Variables to set (a value of `None` removes the variable).
     pub variables: Option<BTreeMap<String, Option<String>>>,
+    /// The new sealed secret variables.
+    pub secrets: Option<String>,
 }
 
 /// Connections in the store; every write is one transaction that also bumps the version.

@@ -12,7 +12,7 @@ use super::postgres::{database, from_micros, micros};
 use super::{Error, PostgresStore, StoreFuture, UniqueColumn};
 
 const CONNECTION_COLUMNS: &str = "id, name, mapping, enabled, variables::text, created, \
-                                  last_request, last_write, last_error::text";
+                                  last_request, last_write, last_error::text, secrets";
 
 fn read_connection(row: &Row) -> Result<Connection, Error> {
     let db = database("connections");
@@ -23,7 +23,9 @@ fn read_connection(row: &Row) -> Result<Connection, Error> {
     let last_write: Option<i64> = row.try_get(7).map_err(db)?;
     let last_error: Option<String> = row.try_get(8).map_err(db)?;
     let enabled: i64 = row.try_get(3).map_err(db)?;
+    let secrets: Option<String> = row.try_get(9).map_err(db)?;
     Ok(Connection {
+        secrets,
         variables: variables_from(&variables, &id)?,
         created: from_micros(created).ok_or_else(|| Error::Corrupt {
             what: "created",
@@ -223,8 +225,9 @@ impl ConnectionStore for PostgresStore {
             in_tx!(self, "create_connection", |tx| async {
                 let inserted = tx
                     .execute(
-                        "INSERT INTO connections (id, name, mapping, enabled, variables, created) \
-                         VALUES ($1, $2, $3, $4, $5::text::jsonb, $6) ON CONFLICT (id) DO NOTHING",
+                        "INSERT INTO connections (id, name, mapping, enabled, variables, created, \
+                         secrets) VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7) \
+                         ON CONFLICT (id) DO NOTHING",
                         &[
                             &connection.id,
                             &connection.name,
@@ -232,6 +235,7 @@ impl ConnectionStore for PostgresStore {
                             &i64::from(connection.enabled),
                             &variables_json(&connection.variables),
                             &micros(connection.created),
+                            &connection.secrets,
                         ],
                     )
                     .await
@@ -288,6 +292,14 @@ impl ConnectionStore for PostgresStore {
                     tx.execute(
                         "UPDATE connections SET variables = $2::text::jsonb WHERE id = $1",
                         &[&id, &variables_json(&variables)],
+                    )
+                    .await
+                    .map_err(db)?;
+                }
+                if let Some(secrets) = &patch.secrets {
+                    tx.execute(
+                        "UPDATE connections SET secrets = $2 WHERE id = $1",
+                        &[&id, secrets],
                     )
                     .await
                     .map_err(db)?;

@@ -11,8 +11,8 @@ use super::connections::{
 use super::sqlite::{database, from_micros, micros};
 use super::{Error, SqliteStore, StoreFuture, UniqueColumn};
 
-const CONNECTION_COLUMNS: &str =
-    "id, name, mapping, enabled, variables, created, last_request, last_write, last_error";
+const CONNECTION_COLUMNS: &str = "id, name, mapping, enabled, variables, created, last_request, \
+                                  last_write, last_error, secrets";
 
 /// A connection row without its credentials and 24 h figures (filled in afterwards).
 fn read_connection(row: &Row<'_>) -> rusqlite::Result<Result<Connection, Error>> {
@@ -25,6 +25,7 @@ fn read_connection(row: &Row<'_>) -> rusqlite::Result<Result<Connection, Error>>
     let name: String = row.get(1)?;
     let mapping: String = row.get(2)?;
     let enabled: i64 = row.get(3)?;
+    let secrets: Option<String> = row.get(9)?;
     Ok((|| {
         let corrupt = |what| Error::Corrupt {
             what,
@@ -40,6 +41,7 @@ fn read_connection(row: &Row<'_>) -> rusqlite::Result<Result<Connection, Error>>
                 ..Status::default()
             },
             credentials: Vec::new(),
+            secrets,
             name,
             mapping,
             enabled: enabled != 0,
@@ -218,15 +220,16 @@ impl ConnectionStore for SqliteStore {
                 });
             }
             tx.execute(
-                "INSERT INTO connections (id, name, mapping, enabled, variables, created) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO connections (id, name, mapping, enabled, variables, created, \
+                 secrets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     connection.id,
                     connection.name,
                     connection.mapping,
                     i64::from(connection.enabled),
                     variables_json(&connection.variables),
-                    micros(connection.created)
+                    micros(connection.created),
+                    connection.secrets
                 ],
             )
             .map_err(database("create_connection"))?;
@@ -271,6 +274,13 @@ impl ConnectionStore for SqliteStore {
                 tx.execute(
                     "UPDATE connections SET variables = ?2 WHERE id = ?1",
                     params![id, variables_json(&variables)],
+                )
+                .map_err(db)?;
+            }
+            if let Some(secrets) = &patch.secrets {
+                tx.execute(
+                    "UPDATE connections SET secrets = ?2 WHERE id = ?1",
+                    params![id, secrets],
                 )
                 .map_err(db)?;
             }

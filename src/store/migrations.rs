@@ -104,6 +104,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     INSERT INTO connections_version (id, version) VALUES (1, 0);",
     ),
+    (
+        4,
+        // Connection secrets (issue 14): the sealed (ChaCha20-Poly1305) JSON of its secret
+        // variables, never in clear.
+        "ALTER TABLE connections ADD COLUMN secrets TEXT;",
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -345,6 +345,12 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
         registry,
         backend: backend?,
         connection_variables: spec.connection_variables.keys().cloned().collect(),
+        secret_variables: spec
+            .connection_variables
+            .iter()
+            .filter(|(_, v)| v.secret)
+            .map(|(k, _)| k.clone())
+            .collect(),
         ids: spec.ids,
         users,
         groups,
@@ -380,9 +386,44 @@ fn compile_backend(ctx: &mut Ctx<'_>, b: &spec::BackendFile) -> Option<BackendSp
             scope,
         },
     });
+    // A credential naming connection variables is filled per connection, as a header.
+    let mut auth = auth;
+    let mut connection_auth = None;
+    let per_connection = match &auth {
+        Some(BackendAuth::Bearer { token }) if token.contains("{conn.") => {
+            Some(("authorization", format!("Bearer {token}"), "bearer"))
+        }
+        Some(BackendAuth::ApiKey { header, value }) if value.contains("{conn.") => {
+            Some((header.as_str(), value.clone(), "api_key"))
+        }
+        _ => None,
+    }
+    .map(|(header, value, key)| (header.to_owned(), value, key));
+    if let Some((header, value, key)) = per_connection {
+        let at = p(&["backend", "auth", key]);
+        match crate::mapping::template::Template::parse(&value) {
+            Ok(template) => {
+                if let Some(problem) = ctx.undeclared(template.placeholders()) {
+                    ctx.at(&at, problem);
+                } else if let Some(bad) = template
+                    .placeholders()
+                    .find(|p| !p.starts_with(crate::mapping::template::CONN_PREFIX))
+                {
+                    ctx.at(
+                        &at,
+                        format!("`{{{bad}}}` is not allowed here (only {{conn.NAME}})"),
+                    );
+                }
+                connection_auth = Some((header, template));
+                auth = None;
+            }
+            Err(e) => ctx.at(&at, format!("bad template: {e}")),
+        }
+    }
     Some(BackendSpec {
         base_url: base,
         auth,
+        connection_auth,
         connect_timeout_ms: b.timeouts.connect_ms,
         request_timeout_ms: b.timeouts.request_ms,
     })

@@ -19,6 +19,7 @@ fn connection(id: &str, hash: &str) -> Connection {
         mapping: "workspaces".to_owned(),
         enabled: true,
         variables: BTreeMap::from([("workspace_id".to_owned(), "42".to_owned())]),
+        secrets: Some("sealed".to_owned()),
         created: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
         credentials: vec![Credential {
             id: format!("tok_{id}"),
@@ -74,6 +75,7 @@ async fn connections_round_trip_bump_the_version_and_delete_their_records(store:
             ("idp".to_owned(), Some("entra".to_owned())),
             ("workspace_id".to_owned(), None),
         ])),
+        secrets: Some("resealed".to_owned()),
     };
     assert!(conns.update_connection("a", patch.clone()).await.unwrap());
     assert!(!conns.update_connection("zz", patch).await.unwrap());
@@ -84,6 +86,7 @@ async fn connections_round_trip_bump_the_version_and_delete_their_records(store:
         BTreeMap::from([("idp".to_owned(), "entra".to_owned())])
     );
 
+    assert_eq!(a.secrets.as_deref(), Some("resealed"));
     let second = Credential {
         id: "tok_a2".into(),
         kind: "bearer".into(),

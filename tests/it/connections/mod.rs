@@ -7,6 +7,7 @@ mod credentials;
 mod isolation;
 mod lifecycle;
 mod replicas;
+mod secrets;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -60,6 +61,16 @@ impl Answer {
 
 /// Starts the example API and the gateway over `store` (in-memory SQLite when `None`).
 pub(crate) async fn start(store: Option<Arc<dyn Store>>) -> Result<Conns> {
+    start_with(store, WORKSPACES.to_owned(), None).await
+}
+
+/// Like [`start`], with this mapping text for every connection mapping and, when given, a
+/// file holding the secrets key.
+pub(crate) async fn start_with(
+    store: Option<Arc<dyn Store>>,
+    mapping_text: String,
+    secret_key_file: Option<&Path>,
+) -> Result<Conns> {
     let api_key = format!("conn-backend-{}", uuid::Uuid::new_v4().simple());
     let demo = DemoServer::start(
         SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -73,11 +84,14 @@ pub(crate) async fn start(store: Option<Arc<dyn Store>>) -> Result<Conns> {
     let yaml = format!(
         "server:\n  listen: \"127.0.0.1:0\"\n  public_base_url: \"http://gateway.test\"\n  \
          admin_listen: \"127.0.0.1:0\"\n  tls:\n    mode: none\n\
-         connections:\n  admin_token_hashes: [\"{admin_hash}\"]\n  poll_interval: 100ms\n  \
+         connections:\n  admin_token_hashes: [\"{admin_hash}\"]\n  poll_interval: 100ms\n{secret}  \
          mappings:\n\
          \x20   - {{ name: workspaces, mapping: mappings/demo-workspaces.yaml, path: \"/ws/{{connection}}/scim/v2\" }}\n\
          \x20   - {{ name: hosted, mapping: mappings/demo-workspaces.yaml, host: \"{{connection}}.scim.test\", base_path: /api/scim/v2 }}\n\
-         \x20   - {{ name: shared, mapping: mappings/demo-workspaces.yaml, base_path: /scim/v2 }}\n"
+         \x20   - {{ name: shared, mapping: mappings/demo-workspaces.yaml, base_path: /scim/v2 }}\n",
+        secret = secret_key_file
+            .map(|file| format!("  secret_key_from_file: \"{}\"\n", file.display()))
+            .unwrap_or_default()
     );
     let settings = Settings::load_with(None, Some(&yaml), Some(config::Map::new()))
         .map_err(|error| anyhow!("settings: {error}"))?;
@@ -92,7 +106,7 @@ pub(crate) async fn start(store: Option<Arc<dyn Store>>) -> Result<Conns> {
         _ => None,
     };
     let mappings = |_: &Path| {
-        mapping::load("mappings/demo-workspaces.yaml", WORKSPACES, &env)
+        mapping::load("mappings/demo-workspaces.yaml", &mapping_text, &env)
             .map_err(|problems| problems.0.iter().map(ToString::to_string).collect())
     };
     let registry = app::build_connections(&settings, &store, &mappings)
@@ -237,6 +251,22 @@ impl Conns {
     pub(crate) async fn admin_as(&self, token: Option<&str>, method: &str, path: &str) -> Answer {
         let url = format!("http://{}{path}", self.admin_addr);
         self.send(method, &url, token, None, None).await
+    }
+
+    /// Creates connection `id` of `workspaces` in workspace 5 with these secret variables.
+    pub(crate) async fn create_with_secrets(&self, id: &str, secrets: Value) -> (Value, String) {
+        let created = self
+            .admin(
+                "POST",
+                "/admin/v1/connections",
+                Some(&json!({"id": id, "mapping": "workspaces",
+                             "variables": {"workspace_id": "5", "idp": "entra"},
+                             "secret_variables": secrets})),
+            )
+            .await
+            .expect(201);
+        let token = created["token"].as_str().expect("token").to_owned();
+        (created, token)
     }
 
     /// Creates connection `id` of mapping `mapping` with `variables`; returns its token.
