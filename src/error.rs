@@ -293,7 +293,7 @@ impl From<mapping::Error> for ScimError {
             | M::UnsafeHeaderValue { .. } => {
                 Self::bad_request(ScimType::InvalidValue, error.to_string())
             }
-            M::UnsupportedFilter { .. } => {
+            M::UnsupportedFilter { .. } | M::TooManyAlternatives { .. } => {
                 Self::bad_request(ScimType::InvalidFilter, error.to_string())
             }
             M::NotAnObject => Self::bad_request(ScimType::InvalidSyntax, error.to_string()),

@@ -14,9 +14,11 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::body::DemoBody;
-use super::db::{Db, Page};
+use super::db::{Db, Page, UserSearch};
 use super::error::Error;
 use super::faults::{Control, FaultMode};
 use super::model::Status;
@@ -206,21 +208,9 @@ fn users(
         return Ok(created(&format!("/api/v1/users/{}", user.id), user));
     }
     let (offset, limit) = paging(query)?;
-    let status = match query.get("status") {
-        None => None,
-        Some(text) => Some(
-            Status::parse(text)
-                .ok_or_else(|| Error::invalid("status must be active or disabled"))?,
-        ),
-    };
+    let search = user_search(query)?;
     let db = shared.read();
-    let page = db.list_users(
-        query.get("username").map(String::as_str),
-        query.get("email").map(String::as_str),
-        status,
-        offset,
-        limit,
-    );
+    let page = db.search_users(&search, offset, limit);
     Ok(list(page, offset, limit))
 }
 
@@ -333,6 +323,34 @@ fn members(
 }
 
 // ----- request parts -----
+
+/// The searches of a user list call (see [`UserSearch`]); a malformed status or timestamp is 400.
+fn user_search(query: &HashMap<String, String>) -> Result<UserSearch, Error> {
+    let text = |key: &str| query.get(key).cloned();
+    let status = match query.get("status") {
+        None => None,
+        Some(text) => Some(
+            Status::parse(text)
+                .ok_or_else(|| Error::invalid("status must be active or disabled"))?,
+        ),
+    };
+    let created_after = match query.get("created_after") {
+        None => None,
+        Some(text) => Some(OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|_| {
+            Error::invalid("created_after must be an RFC 3339 timestamp (2026-01-31T12:00:00Z)")
+        })?),
+    };
+    Ok(UserSearch {
+        username: text("username"),
+        username_prefix: text("username_prefix"),
+        email: text("email"),
+        email_contains: text("email_contains"),
+        display_name: text("display_name"),
+        last_name: text("last_name"),
+        created_after,
+        status,
+    })
+}
 
 fn query(req: &Request<Incoming>) -> HashMap<String, String> {
     let raw = req.uri().query().unwrap_or("");

@@ -6,16 +6,20 @@
 //! module (the gateway talks to it only over HTTP, as it would to a real product).
 //!
 //! # API (every `/api/...` request needs `X-Api-Key`, else 401)
-//! - `GET /api/v1/users?offset&limit&username=&email=&status=` → `{"items","total","offset",
-//!   "limit"}` in id order; limit defaults to 50 and is clamped to 200; `username` and `email`
-//!   are exact ignoring case.
+//! - `GET /api/v1/users?offset&limit&username=&email=&status=&username_prefix=&email_contains=
+//!   &display_name=&last_name=&created_after=` → `{"items","total","offset","limit"}` in id
+//!   order; limit defaults to 50 and is clamped to 200; the searches are ANDed and ignore case:
+//!   `username`, `email`, `display_name`, `last_name` exact, `username_prefix` a prefix,
+//!   `email_contains` a substring of the work or home email, `created_after` an RFC 3339
+//!   instant (strictly after).
 //! - `POST /api/v1/users` → 201 + `Location`; `GET|PUT|PATCH|DELETE /api/v1/users/{id}`.
 //!   Writable: `username` (the login: required, unique ignoring case → 409 `username taken`),
 //!   `email` (optional free text, not unique), `home_email`, `first_name`, `last_name`,
 //!   `display_name`, `nickname`, `job_title`, `phone`, `mobile`, the work address (`address`,
 //!   `street`, `city`, `region`, `postal_code`, `country`), `status` (`active`|`disabled`),
 //!   `plan` (1|2), `role`, `folders` (comma-separated string), `tag`, `metadata` (object of
-//!   strings), `employee_number`, `department`, `manager_id` (must exist), `notes`. PUT resets
+//!   strings), `employee_number`, `department`, `manager` (a reference as the client gives it,
+//!   stored and answered verbatim; empty is none), `notes`. PUT resets
 //!   absent fields; PATCH changes only the given ones; `null` resets a field to its default.
 //!   Unknown and read-only keys (`id`, `full_name`, `created_at`, ...) in a body are ignored;
 //!   `full_name` is first and last name joined.

@@ -1,8 +1,8 @@
 //! The demo API's records (users, teams) as stored and as written on the wire, and the parsing
 //! of request bodies into their writable fields, with the API's validation messages.
 //!
-//! Pure data and checks: no locking, no HTTP, no cross-record rules (unique usernames, existing
-//! managers and members are checked by `db`).
+//! Pure data and checks: no locking, no HTTP, no cross-record rules (unique usernames and
+//! existing members are checked by `db`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -65,7 +65,9 @@ pub(crate) struct UserFields {
     pub(crate) metadata: BTreeMap<String, String>,
     pub(crate) employee_number: Option<String>,
     pub(crate) department: Option<String>,
-    pub(crate) manager_id: Option<u64>,
+    /// The user's manager as the client named it (an id, an employee number, a login: whatever
+    /// the directory uses), stored and answered verbatim; an HR-style free-text reference.
+    pub(crate) manager: Option<String>,
     pub(crate) notes: Option<String>,
 }
 
@@ -99,7 +101,7 @@ impl Default for UserFields {
             metadata: BTreeMap::new(),
             employee_number: None,
             department: None,
-            manager_id: None,
+            manager: None,
             notes: None,
         }
     }
@@ -154,12 +156,9 @@ impl UserFields {
                 "metadata" => self.metadata = metadata(value)?,
                 "employee_number" => self.employee_number = nullable_string(key, value)?,
                 "department" => self.department = nullable_string(key, value)?,
-                "manager_id" => {
-                    self.manager_id = match value {
-                        Value::Null => None,
-                        Value::Number(n) => Some(n.as_u64().ok_or_else(bad_manager)?),
-                        _ => return Err(bad_manager()),
-                    }
+                // An empty reference is no manager.
+                "manager" => {
+                    self.manager = nullable_string(key, value)?.filter(|m| !m.trim().is_empty());
                 }
                 "notes" => self.notes = nullable_string(key, value)?,
                 _ => {}
@@ -202,10 +201,6 @@ impl UserFields {
 
 fn bad_status() -> Error {
     Error::invalid("status must be active or disabled")
-}
-
-fn bad_manager() -> Error {
-    Error::invalid("manager_id must be an integer")
 }
 
 /// A string field with a default: `null` gives the empty string.
@@ -349,14 +344,14 @@ mod tests {
         let mut fields = UserFields::default();
         let body = obj(
             json!({"username": "ann", "email": "a@b.c", "plan": 2, "status": "disabled", "id": 9,
-            "metadata": {"k": "v"}, "manager_id": 4, "created_at": "x"}),
+            "metadata": {"k": "v"}, "manager": "SuzzyQ", "created_at": "x"}),
         );
         assert_eq!(fields.apply(&body), Ok(()));
         assert_eq!(fields.username, "ann");
         assert_eq!(fields.email.as_deref(), Some("a@b.c"));
         assert_eq!(fields.plan, 2);
         assert_eq!(fields.status, Status::Disabled);
-        assert_eq!(fields.manager_id, Some(4));
+        assert_eq!(fields.manager.as_deref(), Some("SuzzyQ"));
         assert_eq!(fields.metadata.get("k").map(String::as_str), Some("v"));
     }
 
@@ -378,8 +373,7 @@ mod tests {
                 json!({"metadata": "k=v"}),
                 "metadata must be an object of strings",
             ),
-            (json!({"manager_id": "4"}), "manager_id must be an integer"),
-            (json!({"manager_id": -4}), "manager_id must be an integer"),
+            (json!({"manager": 4}), "manager must be a string or null"),
             (json!({"notes": false}), "notes must be a string or null"),
             (json!({"username": 7}), "username must be a string"),
             (json!({"email": 7}), "email must be a string or null"),

@@ -2,9 +2,11 @@
 //!
 //! The mapping's filter plan decides how a filter is answered: a backend query (one call per
 //! backend page), a get by id (`id eq`), a store lookup plus one get per match
-//! (`externalId eq`), or an opted-in capped scan. Zero matches is an empty list, never an
-//! error: a 404 from a get inside a filter means "no such resource". When the backend search is
-//! not exact (a substring search), the SCIM filter is evaluated again on the results.
+//! (`externalId eq`), or an opted-in capped scan; an `or` is a union of such searches, each
+//! read to its last page and deduplicated by id, so `totalResults` is exact. Zero matches is an
+//! empty list, never an error: a 404 from a get inside a filter means "no such resource". When
+//! the backend search is not exact (a substring search, or a condition it does not serve), the
+//! SCIM filter is evaluated again on the results.
 //!
 //! SCIM pages by `startIndex` (1-based) and `count`; the backend pages by offset/limit,
 //! page/per_page, cursor or next link. `walk` translates the SCIM window into the fewest backend
@@ -17,7 +19,9 @@ use serde_json::Value;
 use super::Error;
 use super::op::{Op, body_of};
 use super::{members, read};
-use crate::mapping::{FilterPlan, NextPage, OpName, Paging, RenderedRequest, Vars};
+use crate::mapping::{
+    Branch, FilterPlan, NextPage, OpName, Paging, RenderedRequest, SearchPlan, Vars,
+};
 use crate::scim::filter::Filter;
 use crate::scim::list::ListResponse;
 use crate::scim::query::ListQuery;
@@ -48,32 +52,62 @@ pub(crate) async fn run(
     };
     // A filter on `members` (Entra's legacy reference check) needs them before evaluating.
     let needs = mentions_members(filter);
-    let (plan, rest) = plan(op, filter)?;
-    let found = match plan {
-        FilterPlan::Query {
-            params,
-            post_filter: None,
-        } if rest.is_none() => {
-            let mut page = window(op, &params, start, count).await?;
-            attach_all(op, &mut page.resources, members).await?;
-            return Ok(page);
+    let found = match op.resource.plan_search(filter)? {
+        SearchPlan::One(branch) => {
+            if let Branch {
+                plan: FilterPlan::Query { params, .. },
+                check: None,
+            } = branch.as_ref()
+            {
+                let mut page = window(op, params, start, count).await?;
+                attach_all(op, &mut page.resources, members).await?;
+                return Ok(page);
+            }
+            search(op, &branch, needs).await?
         }
-        // Inexact backend search, or a conjunction: the whole filter is checked here.
+        SearchPlan::Union(branches) => {
+            // Every page of every search is read, so the union (and its total) is exact.
+            let mut found = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for branch in &branches {
+                for resource in search(op, branch, needs).await? {
+                    let id = resource
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    if id.is_none_or(|id| seen.insert(id)) {
+                        found.push(resource);
+                    }
+                }
+            }
+            found
+        }
+    };
+    let mut page = page_of(found, skip, count, start);
+    attach_all(op, &mut page.resources, members && !needs).await?;
+    Ok(page)
+}
+
+/// Every resource one search of a plan finds (all its backend pages, at most the cap), kept
+/// when they match the branch's `check`.
+async fn search(op: &Op<'_>, branch: &Branch, needs: bool) -> Result<Vec<Value>, Error> {
+    let rest = branch.check.as_ref();
+    Ok(match &branch.plan {
         FilterPlan::Query { params, .. } => {
-            filtered(op, &params, filter, POST_FILTER_CAP, needs).await?
+            filtered(op, params, rest, POST_FILTER_CAP, needs).await?
         }
-        FilterPlan::Scan { cap } => filtered(op, &[], filter, cap, needs).await?,
+        FilterPlan::Scan { cap } => filtered(op, &[], rest, *cap, needs).await?,
         FilterPlan::ById(id) => {
-            let found = match read::get(op, &id).await {
+            let found = match read::get(op, id).await {
                 Ok(resource) => vec![resource],
                 Err(error) if error.is_not_found() => Vec::new(),
                 Err(error) => return Err(error),
             };
-            checked(op, found, rest.as_ref(), needs).await?
+            checked(op, found, rest, needs).await?
         }
         FilterPlan::Store { attribute, value } => {
             let mut found = Vec::new();
-            for record in op.find_stored(&attribute, &value).await? {
+            for record in op.find_stored(attribute, value).await? {
                 let (scim_id, backend_id) = (record.scim_id.clone(), record.backend_id.clone());
                 match read::fetch_checked(op, &scim_id, &backend_id, Some(record)).await {
                     Ok((object, record)) => {
@@ -88,12 +122,9 @@ pub(crate) async fn run(
                     Err(error) => return Err(error),
                 }
             }
-            checked(op, found, rest.as_ref(), needs).await?
+            checked(op, found, rest, needs).await?
         }
-    };
-    let mut page = page_of(found, skip, count, start);
-    attach_all(op, &mut page.resources, members && !needs).await?;
-    Ok(page)
+    })
 }
 
 /// Keeps the resources that match `rest` (when set), with members loaded first if it needs them.
@@ -139,27 +170,6 @@ fn mentions_members(filter: &Filter) -> bool {
     }
 }
 
-/// The mapping's plan for `filter`; for a conjunction the mapping cannot push down as a whole
-/// (Entra's legacy `id eq "…" and manager eq "…"`), the plan of one side, with the whole filter
-/// to check in the gateway on what that side finds.
-fn plan(op: &Op<'_>, filter: &Filter) -> Result<(FilterPlan, Option<Filter>), Error> {
-    match op.resource.plan_filter(filter) {
-        Ok(plan) => Ok((plan, None)),
-        Err(error) => {
-            let Filter::And(a, b) = filter else {
-                return Err(error.into());
-            };
-            [a, b]
-                .into_iter()
-                .find_map(|side| match op.resource.plan_filter(side) {
-                    Ok(FilterPlan::Scan { .. }) | Err(_) => None,
-                    Ok(plan) => Some((plan, Some(filter.clone()))),
-                })
-                .ok_or_else(|| error.into())
-        }
-    }
-}
-
 /// One backend list call with `limit`-style page size 1: proves the backend answers.
 pub(crate) async fn probe(op: &Op<'_>) -> Result<(), Error> {
     walk(op, &[], 0, 1, false).await.map(|_| ())
@@ -187,11 +197,12 @@ async fn window(
     })
 }
 
-/// Every backend resource of the query (at most `cap`) as SCIM, kept when `filter` matches.
+/// Every backend resource of the query (at most `cap`) as SCIM, kept when `filter` matches
+/// (all of them without one).
 async fn filtered(
     op: &Op<'_>,
     params: &[(String, String)],
-    filter: &Filter,
+    filter: Option<&Filter>,
     cap: u32,
     needs_members: bool,
 ) -> Result<Vec<Value>, Error> {
@@ -212,7 +223,7 @@ async fn filtered(
         if needs_members {
             members::attach(op, &mut resource).await?;
         }
-        if filter.matches(&resource, &attrs) {
+        if filter.is_none_or(|f| f.matches(&resource, &attrs)) {
             found.push(resource);
         }
     }

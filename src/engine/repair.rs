@@ -56,6 +56,7 @@ impl Engine {
                         count: 2,
                         attributes: Vec::new(),
                         excluded_attributes: Vec::new(),
+                        value_filters: Vec::new(),
                         sort_by: None,
                         sort_order: SortOrder::default(),
                     };

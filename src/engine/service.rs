@@ -14,7 +14,7 @@ use http::StatusCode;
 use serde_json::Value;
 
 use super::Engine;
-use crate::scim::list::project;
+use crate::scim::narrow::project_query;
 use crate::scim::query::{ListQuery, QueryLimits};
 use crate::scim::schema::discovery::{self, ServiceProviderOptions};
 use crate::scim::{ScimError, ScimType};
@@ -91,13 +91,7 @@ impl TenantService {
                 let members = wants_members(&query);
                 let mut list = engine.list_with(resource_type, &query, members).await?;
                 for resource in &mut list.resources {
-                    *resource = project(
-                        resource,
-                        &query.attributes,
-                        &query.excluded_attributes,
-                        registry,
-                        resource_type,
-                    );
+                    *resource = project_query(resource, &query, registry, resource_type);
                 }
                 Ok(ok(list.into_json()))
             }
@@ -171,16 +165,13 @@ impl TenantService {
     ) -> Result<Value, ScimError> {
         let registry = self.engine.mapping().registry();
         let query = self.projection(call, resource_type)?;
-        if query.attributes.is_empty() && query.excluded_attributes.is_empty() {
+        if query.attributes.is_empty()
+            && query.excluded_attributes.is_empty()
+            && query.value_filters.is_empty()
+        {
             return Ok(resource);
         }
-        Ok(project(
-            &resource,
-            &query.attributes,
-            &query.excluded_attributes,
-            registry,
-            resource_type,
-        ))
+        Ok(project_query(&resource, &query, registry, resource_type))
     }
 
     fn schemas(&self, call: &ScimCall) -> Result<ScimReply, ScimError> {

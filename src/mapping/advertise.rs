@@ -5,6 +5,7 @@
 use crate::scim::path::eq_name;
 use crate::scim::schema::Served;
 
+use super::attribute::Rule;
 use super::resource::{OpName, ResourceMapping};
 
 /// The enabled resource mappings of one file.
@@ -44,28 +45,49 @@ impl Served for Carried<'_> {
                 || resource.has_op(OpName::ListMembers);
             return managed && sub.is_none_or(|s| MEMBER_SUBS.iter().any(|m| eq_name(m, s)));
         }
-        resource.rules.iter().any(|rule| {
-            let target = &rule.target;
-            let rule_urn = target.urn.as_deref().unwrap_or(&resource.core_urn);
-            if !eq_name(rule_urn, urn) {
-                return false;
-            }
-            if target.family {
-                return true;
-            }
-            if !eq_name(&target.name, name) {
-                return false;
-            }
-            let Some(sub) = sub else { return true };
-            match (&target.sub, &target.select) {
-                // The whole complex attribute is mapped.
-                (None, None) => true,
-                (mapped, select) => {
-                    mapped.as_deref().is_some_and(|m| eq_name(m, sub))
-                        || select.as_ref().is_some_and(|(attr, _)| eq_name(attr, sub))
-                        || (rule.primary && eq_name(sub, "primary"))
-                }
-            }
-        })
+        resource
+            .rules
+            .iter()
+            .any(|rule| carries(rule, &resource.core_urn, urn, name, sub))
+    }
+
+    fn read_only(&self, resource_type: &str, urn: &str, name: &str, sub: Option<&str>) -> bool {
+        let Some(resource) = self.resource(resource_type) else {
+            return false;
+        };
+        // Every rule carrying it only reads: with a sub-attribute, the rules of that
+        // sub-attribute; for the attribute itself, all its rules.
+        let mut rules = resource
+            .rules
+            .iter()
+            .filter(|rule| carries(rule, &resource.core_urn, urn, name, sub))
+            .filter(|rule| sub.is_some() || !rule.target.family)
+            .peekable();
+        rules.peek().is_some() && rules.all(|rule| rule.read_only)
+    }
+}
+
+/// Whether `rule` carries attribute `name` of schema `urn` (`sub`: that sub-attribute of it).
+fn carries(rule: &Rule, core_urn: &str, urn: &str, name: &str, sub: Option<&str>) -> bool {
+    let target = &rule.target;
+    let rule_urn = target.urn.as_deref().unwrap_or(core_urn);
+    if !eq_name(rule_urn, urn) {
+        return false;
+    }
+    if target.family {
+        return true;
+    }
+    if !eq_name(&target.name, name) {
+        return false;
+    }
+    let Some(sub) = sub else { return true };
+    match (&target.sub, &target.select) {
+        // The whole complex attribute is mapped.
+        (None, None) => true,
+        (mapped, select) => {
+            mapped.as_deref().is_some_and(|m| eq_name(m, sub))
+                || select.as_ref().is_some_and(|(attr, _)| eq_name(attr, sub))
+                || (rule.primary && eq_name(sub, "primary"))
+        }
     }
 }

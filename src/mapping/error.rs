@@ -75,6 +75,17 @@ pub enum Error {
         /// The operator (`eq`, `co`, `and`, …).
         operator: String,
     },
+    /// An `or` filter with more alternatives (once `and` is distributed over `or`) than the
+    /// gateway answers as a union of backend searches.
+    #[error(
+        "filter has {count} or more alternatives once `and` is distributed over `or`; at most {max} are served, each as one backend search (narrow the filter, or split it into several queries)"
+    )]
+    TooManyAlternatives {
+        /// At least this many alternatives.
+        count: usize,
+        /// The most served.
+        max: usize,
+    },
     /// A single-valued backend field mapped from the `primary` element of a multi-valued
     /// attribute, given several elements of which not exactly one is `primary` (Entra's
     /// AppRoleAssignmentsComplex marks every role `primary: false`).

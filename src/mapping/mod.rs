@@ -21,6 +21,7 @@ mod plan;
 mod problems;
 mod resource;
 mod runner;
+mod search;
 pub mod spec;
 mod template;
 
@@ -33,6 +34,7 @@ pub use plan::FilterPlan;
 pub use problems::{Problem, Problems};
 pub use resource::{ErrorClass, NextPage, OpName, Paging, ResourceMapping, Write};
 pub use runner::{TestOutcome, run_tests};
+pub use search::{Branch, MAX_ALTERNATIVES, SearchPlan};
 pub use spec::IdPolicy;
 pub use template::{RenderedRequest, Vars};
 

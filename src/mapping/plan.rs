@@ -89,6 +89,18 @@ pub(crate) fn parse_op(word: &str) -> Option<CompareOp> {
     })
 }
 
+/// The operators a `filters:` rule may push down: a backend search is an exact match, a
+/// substring, a prefix or a range (`ne` and `ew` are rarely searchable, `pr` has no value).
+const PUSHED_DOWN: [CompareOp; 7] = [
+    CompareOp::Eq,
+    CompareOp::Co,
+    CompareOp::Sw,
+    CompareOp::Gt,
+    CompareOp::Ge,
+    CompareOp::Lt,
+    CompareOp::Le,
+];
+
 /// Splits `attr op {v}` into its attribute text and operator.
 pub(crate) fn split_when(when: &str) -> Result<(String, CompareOp), String> {
     let trimmed = when.trim();
@@ -102,9 +114,9 @@ pub(crate) fn split_when(when: &str) -> Result<(String, CompareOp), String> {
     let op = parse_op(op).ok_or_else(|| {
         format!("unknown operator `{op}` (allowed: eq, ne, co, sw, ew, gt, lt, ge, le)")
     })?;
-    if op != CompareOp::Eq {
+    if !PUSHED_DOWN.contains(&op) {
         return Err(format!(
-            "operator `{}` cannot be pushed down (allowed: eq)",
+            "operator `{}` cannot be pushed down (allowed: eq, co, sw, gt, ge, lt, le)",
             op_name(op)
         ));
     }
@@ -185,7 +197,7 @@ impl FilterRule {
     }
 }
 
-fn describe(filter: &Filter) -> (String, String) {
+pub(crate) fn describe(filter: &Filter) -> (String, String) {
     match filter {
         Filter::Compare(path, op, _) => (path_text(path), op_name(*op).to_owned()),
         Filter::Present(path) => (path_text(path), "pr".into()),

@@ -5,6 +5,7 @@ use crate::mapping::Mapping;
 use crate::mapping::error::Error;
 use crate::mapping::plan::FilterPlan;
 use crate::mapping::resource::{OpName, ResourceMapping};
+use crate::mapping::search::SearchPlan;
 use crate::mapping::spec::{ExpectedRequestFile, FilterTestFile, TestFile, WriteTestFile};
 use crate::mapping::template::{RenderedRequest, Vars};
 use crate::scim::filter::Filter;
@@ -215,7 +216,7 @@ fn check_filter(
 ) -> Result<(), String> {
     let filter = Filter::parse(&f.filter, mapping.registry().urns())
         .map_err(|e| format!("bad filter: {e}"))?;
-    let plan = match (resource.plan_filter(&filter), &f.error) {
+    let plan = match (resource.plan_search(&filter), &f.error) {
         (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => return Ok(()),
         (Err(e), Some(want)) => {
             return Err(format!("expected an error containing `{want}`, got `{e}`"));
@@ -227,15 +228,27 @@ fn check_filter(
         (Ok(p), None) => p,
     };
     let described = match &plan {
-        FilterPlan::ById(id) => format!("get {id}"),
-        FilterPlan::Store { attribute, value } => format!("store {attribute} {value}"),
-        FilterPlan::Scan { cap } => format!("scan {cap}"),
-        FilterPlan::Query { params, .. } => {
-            let req = list_request(resource, params, conn).map_err(|e| e.to_string())?;
-            if let Some(want) = &f.expect {
-                check_requests(std::slice::from_ref(want), &[req])?;
+        SearchPlan::One(branch) => match &branch.plan {
+            FilterPlan::Query { params, .. } => {
+                let req = list_request(resource, params, conn).map_err(|e| e.to_string())?;
+                if let Some(want) = &f.expect {
+                    check_requests(std::slice::from_ref(want), &[req])?;
+                }
+                "query".to_owned()
             }
-            "query".to_owned()
+            other => describe_plan(resource, other, conn)?,
+        },
+        SearchPlan::Union(branches) => {
+            if f.expect.is_some() {
+                return Err(
+                    "the filter is a union of searches: give them as `plan: union: …`".into(),
+                );
+            }
+            let parts = branches
+                .iter()
+                .map(|b| describe_plan(resource, &b.plan, conn))
+                .collect::<Result<Vec<_>, _>>()?;
+            format!("union: {}", parts.join("; "))
         }
     };
     match &f.plan {
@@ -245,6 +258,24 @@ fn check_filter(
         None if f.expect.is_none() => Err("a filter case needs `expect`, `plan` or `error`".into()),
         _ => Ok(()),
     }
+}
+
+/// A plan as a `plan:` line: `get 17`, `store externalId x`, `scan 500`, or a query as the
+/// request it sends (`GET /api/v1/users?…`).
+fn describe_plan(
+    resource: &ResourceMapping,
+    plan: &FilterPlan,
+    conn: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    Ok(match plan {
+        FilterPlan::ById(id) => format!("get {id}"),
+        FilterPlan::Store { attribute, value } => format!("store {attribute} {value}"),
+        FilterPlan::Scan { cap } => format!("scan {cap}"),
+        FilterPlan::Query { params, .. } => {
+            let req = list_request(resource, params, conn).map_err(|e| e.to_string())?;
+            format!("{} {}", req.method, req.path_and_query)
+        }
+    })
 }
 
 /// A SCIM replace on a current backend object: the backend requests it becomes.

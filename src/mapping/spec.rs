@@ -747,7 +747,8 @@ pub struct FilterTestFile {
     /// The backend request it must become (list filters).
     #[serde(default)]
     pub expect: Option<ExpectedRequestFile>,
-    /// Or: `get <id>`, `store <attribute> <value>`, `scan`.
+    /// Or: `get <id>`, `store <attribute> <value>`, `scan <cap>`, or for an `or` answered as
+    /// several searches `union: <plan>; <plan>` (a query as `GET <path>`).
     #[serde(default)]
     pub plan: Option<String>,
     /// Or: text the error message must contain.

@@ -41,11 +41,13 @@
 //! with positioned errors and no new dependency.
 
 mod display;
+mod dnf;
 mod eval;
 mod parse;
 #[cfg(test)]
 mod tests;
 
+pub use dnf::TooManyAlternatives;
 pub use eval::{AttrInfo, CoreDefaults};
 pub(crate) use parse::{Parser, PathToken};
 

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod filter;
 pub mod list;
+pub mod narrow;
 pub mod patch;
 pub mod path;
 pub mod query;

@@ -8,7 +8,7 @@
 
 use crate::scim::ScimType;
 use crate::scim::filter::{self, Filter};
-use crate::scim::path::{self, AttrPath, eq_name};
+use crate::scim::path::{self, AttrPath, PatchPath, eq_name};
 use crate::scim::schema::SchemaRegistry;
 use serde_json::Value;
 
@@ -87,10 +87,30 @@ pub struct ListQuery {
     pub attributes: Vec<AttrPath>,
     /// `excludedAttributes`: return all default attributes but these.
     pub excluded_attributes: Vec<AttrPath>,
+    /// Value filters given in `attributes` / `excludedAttributes` (`emails[type eq "work"]`),
+    /// which narrow a multi-valued attribute to (or by) its matching values.
+    pub value_filters: Vec<ValueSelection>,
     /// `sortBy`, if any.
     pub sort_by: Option<AttrPath>,
     /// `sortOrder`.
     pub sort_order: SortOrder,
+}
+
+/// A value filter in an attribute list, `emails[type eq "work"]` or `emails[type eq
+/// "work"].value`: a lenient extension of RFC 7644 §3.10, whose attribute notation has no value
+/// filter (Microsoft's SCIMReferenceCode collection sends it). In `attributes` it keeps only the
+/// matching values of the attribute (and, with `.sub`, only that sub-attribute of them); in
+/// `excludedAttributes` it removes the matching values (with `.sub`, that sub-attribute of them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueSelection {
+    /// The multi-valued attribute (never has a `sub_attr`).
+    pub attr: AttrPath,
+    /// The filter each value is tested with; its names are relative to the value.
+    pub filter: Filter,
+    /// The sub-attribute after the brackets, if any.
+    pub sub_attr: Option<String>,
+    /// Given in `excludedAttributes` (removes matches) rather than `attributes` (keeps them).
+    pub excluded: bool,
 }
 
 /// The raw parameters before validation, whichever way they arrived.
@@ -125,11 +145,77 @@ fn integer(parameter: &'static str, text: &str) -> Result<i128, Error> {
     }
 }
 
+/// Splits a comma-separated attribute list; commas inside `[…]` or a quoted string belong to a
+/// value filter (`emails[value eq "a,b"]`).
 fn split_list(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(',')
+    let mut parts = Vec::new();
+    let (mut depth, mut quoted, mut escaped, mut start) = (0usize, false, false, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+        .into_iter()
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+/// The paths of one attribute list, and its value filters (see [`ValueSelection`]).
+fn attribute_list(
+    parameter: &'static str,
+    texts: &[String],
+    urns: &[String],
+) -> Result<(Vec<AttrPath>, Vec<ValueSelection>), Error> {
+    let mut paths = Vec::new();
+    let mut selections = Vec::new();
+    for text in texts {
+        if text.contains('[') {
+            let parsed =
+                PatchPath::parse(text, urns).map_err(|source| Error::Path { parameter, source })?;
+            if let Some(filter) = parsed.filter {
+                let excluded = parameter == "excludedAttributes";
+                if !excluded {
+                    // Projection keeps the attribute (or its sub-attribute); narrowing picks
+                    // the values.
+                    paths.push(AttrPath {
+                        sub_attr: parsed.sub_attr.clone(),
+                        ..parsed.attr.clone()
+                    });
+                }
+                selections.push(ValueSelection {
+                    attr: parsed.attr,
+                    filter,
+                    sub_attr: parsed.sub_attr,
+                    excluded,
+                });
+                continue;
+            }
+        }
+        // `attributes=urn:…:enterprise:2.0:User` names a whole extension: kept as a path whose
+        // name is the URN, which projection understands.
+        paths.push(match AttrPath::parse(text, urns) {
+            Ok(path) => path,
+            Err(path::Error::SchemaOnly { schema, .. }) => AttrPath {
+                schema: None,
+                name: schema,
+                sub_attr: None,
+            },
+            Err(source) => return Err(Error::Path { parameter, source }),
+        });
+    }
+    Ok((paths, selections))
 }
 
 impl ListQuery {
@@ -255,22 +341,27 @@ impl ListQuery {
                 Some(filter)
             }
         };
-        // `attributes=urn:…:enterprise:2.0:User` names a whole extension: kept as a path whose
-        // name is the URN, which projection understands.
-        let paths = |parameter: &'static str, texts: &[String]| -> Result<Vec<AttrPath>, Error> {
-            texts
-                .iter()
-                .map(|text| match AttrPath::parse(text, urns) {
-                    Ok(path) => Ok(path),
-                    Err(path::Error::SchemaOnly { schema, .. }) => Ok(AttrPath {
-                        schema: None,
-                        name: schema,
-                        sub_attr: None,
-                    }),
-                    Err(source) => Err(Error::Path { parameter, source }),
-                })
-                .collect()
-        };
+        let (attributes, mut value_filters) = attribute_list("attributes", &raw.attributes, urns)?;
+        let (excluded_attributes, excluded_filters) =
+            attribute_list("excludedAttributes", &raw.excluded_attributes, urns)?;
+        // `attributes=emails,emails[type eq "work"]`: the attribute named plainly is kept whole.
+        value_filters.retain(|selection| {
+            !raw.attributes.iter().any(|text| {
+                !text.contains('[')
+                    && AttrPath::parse(text, urns).is_ok_and(|p| {
+                        p.sub_attr.is_none()
+                            && eq_name(&p.name, &selection.attr.name)
+                            && p.schema.as_deref().is_none_or(|s| {
+                                selection
+                                    .attr
+                                    .schema
+                                    .as_deref()
+                                    .is_none_or(|t| eq_name(s, t))
+                            })
+                    })
+            })
+        });
+        value_filters.extend(excluded_filters);
         let sort_by = match raw.sort_by.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => Some(AttrPath::parse(text, urns).map_err(|source| Error::Path {
@@ -295,8 +386,9 @@ impl ListQuery {
             filter,
             start_index,
             count,
-            attributes: paths("attributes", &raw.attributes)?,
-            excluded_attributes: paths("excludedAttributes", &raw.excluded_attributes)?,
+            attributes,
+            excluded_attributes,
+            value_filters,
             sort_by,
             sort_order,
         })
@@ -365,6 +457,7 @@ mod tests {
                 count: 100,
                 attributes: Vec::new(),
                 excluded_attributes: Vec::new(),
+                value_filters: Vec::new(),
                 sort_by: None,
                 sort_order: SortOrder::Ascending,
             }

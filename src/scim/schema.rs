@@ -386,6 +386,12 @@ pub trait Served {
     /// Whether attribute `name` of schema `urn` is carried on `resource_type` (`sub`: one of
     /// its sub-attributes).
     fn attribute(&self, resource_type: &str, urn: &str, name: &str, sub: Option<&str>) -> bool;
+    /// Whether what is carried of that attribute is only read, never written (advertised as
+    /// `mutability: readOnly`, so that a client knows a value it sends is ignored, as RFC 7644
+    /// §3.5.1 says for readOnly attributes).
+    fn read_only(&self, _resource_type: &str, _urn: &str, _name: &str, _sub: Option<&str>) -> bool {
+        false
+    }
 }
 
 impl SchemaRegistry {
@@ -452,6 +458,14 @@ fn prune(schema: &Schema, resource_type: &str, served: &dyn Served) -> Schema {
             let name = attr.name.clone();
             attr.sub_attributes
                 .retain(|sub| served.attribute(resource_type, &schema.id, &name, Some(&sub.name)));
+            for sub in &mut attr.sub_attributes {
+                if served.read_only(resource_type, &schema.id, &name, Some(&sub.name)) {
+                    sub.mutability = Mutability::ReadOnly;
+                }
+            }
+            if served.read_only(resource_type, &schema.id, &name, None) {
+                attr.mutability = Mutability::ReadOnly;
+            }
             attr
         })
         .collect();

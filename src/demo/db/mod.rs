@@ -1,7 +1,7 @@
 //! The demo API's in-memory database: users and teams with the indexes that keep every lookup the
 //! gateway makes cheap at 100,000 users (username → id, email → ids, team name → id, status sets,
-//! manager → reports, user → teams), and the cross-record rules (unique usernames and team names,
-//! existing managers and members).
+//! user → teams), and the cross-record rules (unique usernames and team names, existing members).
+//! A user's `manager` is a reference as the client gave it (free text), not checked here.
 //!
 //! No locking and no HTTP here: the server holds a `Db` behind a lock and turns its answers and
 //! errors into responses.
@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 use super::error::Error;
 use super::model::{Status, Team, User, UserFields, now};
 
+mod search;
 mod teams;
+pub(crate) use search::UserSearch;
 #[cfg(test)]
 mod tests;
 
@@ -35,8 +37,6 @@ pub(crate) struct Db {
     emails: HashMap<String, BTreeSet<u64>>,
     active: BTreeSet<u64>,
     disabled: BTreeSet<u64>,
-    /// Manager id → ids of the users whose `manager_id` names it.
-    reports: HashMap<u64, BTreeSet<u64>>,
     /// User id → ids of the teams it belongs to.
     user_teams: HashMap<u64, BTreeSet<u64>>,
     teams: BTreeMap<u64, Team>,
@@ -56,7 +56,6 @@ impl Default for Db {
             emails: HashMap::new(),
             active: BTreeSet::new(),
             disabled: BTreeSet::new(),
-            reports: HashMap::new(),
             user_teams: HashMap::new(),
             teams: BTreeMap::new(),
             next_team_id: 1,
@@ -90,7 +89,8 @@ impl Db {
     }
 
     /// Users in id order, optionally only those with `username` and/or `email` (any case) and/or
-    /// one status.
+    /// one status (the tests' shorthand for [`Db::search_users`]).
+    #[cfg(test)]
     pub(crate) fn list_users(
         &self,
         username: Option<&str>,
@@ -99,45 +99,13 @@ impl Db {
         offset: usize,
         limit: usize,
     ) -> Page<&User> {
-        let wanted = |user: &&User| {
-            status.is_none_or(|s| user.fields.status == s)
-                && email.is_none_or(|e| {
-                    user.fields
-                        .email
-                        .as_deref()
-                        .is_some_and(|mine| mine.to_lowercase() == e.to_lowercase())
-                })
+        let search = UserSearch {
+            username: username.map(str::to_owned),
+            email: email.map(str::to_owned),
+            status,
+            ..UserSearch::default()
         };
-        if let Some(username) = username {
-            let found: Vec<&User> = self
-                .user_id_by_username(username)
-                .and_then(|id| self.users.get(&id))
-                .into_iter()
-                .filter(wanted)
-                .collect();
-            let total = found.len();
-            return page_of(found.into_iter(), total, offset, limit);
-        }
-        if let Some(email) = email {
-            let found: Vec<&User> = self
-                .emails
-                .get(&email.to_lowercase())
-                .into_iter()
-                .flatten()
-                .filter_map(|id| self.users.get(id))
-                .filter(wanted)
-                .collect();
-            let total = found.len();
-            return page_of(found.into_iter(), total, offset, limit);
-        }
-        match status {
-            None => page_of(self.users.values(), self.users.len(), offset, limit),
-            Some(status) => {
-                let ids = self.status_set(status);
-                let users = ids.iter().filter_map(|id| self.users.get(id));
-                page_of(users, ids.len(), offset, limit)
-            }
-        }
+        self.search_users(&search, offset, limit)
     }
 
     fn status_set(&self, status: Status) -> &BTreeSet<u64> {
@@ -220,19 +188,13 @@ impl Db {
         Ok(user)
     }
 
-    /// The rules between a user's new fields and the rest: a username no other user has, and
-    /// an existing manager.
+    /// The rules between a user's new fields and the rest: a username no other user has.
     fn check_user(&self, id: Option<u64>, fields: &UserFields) -> Result<(), Error> {
         fields.validate()?;
         if let Some(owner) = self.user_id_by_username(&fields.username)
             && Some(owner) != id
         {
             return Err(Error::Conflict("username taken"));
-        }
-        if let Some(manager) = fields.manager_id
-            && !self.users.contains_key(&manager)
-        {
-            return Err(Error::invalid(format!("unknown manager {manager}")));
         }
         Ok(())
     }
@@ -246,9 +208,6 @@ impl Db {
                 .insert(id);
         }
         self.status_set_mut(fields.status).insert(id);
-        if let Some(manager) = fields.manager_id {
-            self.reports.entry(manager).or_default().insert(id);
-        }
     }
 
     fn unindex_user(&mut self, id: u64, fields: &UserFields) {
@@ -263,17 +222,10 @@ impl Db {
             }
         }
         self.status_set_mut(fields.status).remove(&id);
-        if let Some(manager) = fields.manager_id
-            && let Some(reports) = self.reports.get_mut(&manager)
-        {
-            reports.remove(&id);
-            if reports.is_empty() {
-                self.reports.remove(&manager);
-            }
-        }
     }
 
-    /// Deletes a user, its team memberships, and clears `manager_id` on its reports.
+    /// Deletes a user and its team memberships. Users naming it as `manager` keep that text: a
+    /// free-text reference is the client's to change.
     pub(crate) fn delete_user(&mut self, id: u64) -> Result<(), Error> {
         let user = self.users.remove(&id).ok_or(Error::NotFound("user"))?;
         self.unindex_user(id, &user.fields);
@@ -282,12 +234,6 @@ impl Db {
             if let Some(team) = self.teams.get_mut(&team) {
                 team.members.remove(&id);
                 team.updated_at = at;
-            }
-        }
-        for report in self.reports.remove(&id).unwrap_or_default() {
-            if let Some(report) = self.users.get_mut(&report) {
-                report.fields.manager_id = None;
-                report.updated_at = at;
             }
         }
         Ok(())

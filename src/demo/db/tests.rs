@@ -105,19 +105,31 @@ fn status_filter_pages_over_the_status_index() -> Result<(), Error> {
 }
 
 #[test]
-fn deleting_a_manager_clears_it_on_reports_and_memberships_go() -> Result<(), Error> {
+fn a_manager_is_kept_as_given_and_memberships_go_with_the_user() -> Result<(), Error> {
     let mut db = Db::default();
     let boss = create(&mut db, json!({"username": "boss"}))?;
-    let report = create(&mut db, json!({"username": "r", "manager_id": boss}))?;
+    let report = create(
+        &mut db,
+        json!({"username": "r", "manager": boss.to_string()}),
+    )?;
+    // A reference to nobody here is stored as given (a directory's id, an employee number).
+    let other = create(&mut db, json!({"username": "s", "manager": "SuzzyQ"}))?;
     assert_eq!(
-        create(&mut db, json!({"username": "s", "manager_id": 99})),
-        Err(Error::invalid("unknown manager 99"))
+        db.user(other)
+            .and_then(|u| u.fields.manager.clone())
+            .as_deref(),
+        Some("SuzzyQ")
     );
+    db.patch_user(other, &obj(json!({"manager": ""})))?;
+    assert_eq!(db.user(other).and_then(|u| u.fields.manager.clone()), None);
     let team = db.create_team(&obj(json!({"name": "Sales"})))?.id;
     db.add_member(team, boss)?;
     db.add_member(team, report)?;
     db.delete_user(boss)?;
-    assert_eq!(db.user(report).and_then(|u| u.fields.manager_id), None);
+    assert_eq!(
+        db.user(report).and_then(|u| u.fields.manager.clone()),
+        Some(boss.to_string())
+    );
     assert_eq!(db.members(team, None, 0, 50)?.items, vec![report]);
     Ok(())
 }
@@ -154,5 +166,60 @@ fn seeding_skips_taken_usernames() -> Result<(), Error> {
             .total,
         1
     );
+    Ok(())
+}
+
+#[test]
+fn searches_are_anded_and_ignore_case() -> Result<(), Error> {
+    let mut db = Db::default();
+    let omalley = create(
+        &mut db,
+        json!({"username": "OMalley", "last_name": "OMalley", "email": "anna33@example.com",
+               "display_name": "Kimberly Baker"}),
+    )?;
+    let emp = create(
+        &mut db,
+        json!({"username": "emp1", "last_name": "Employee", "email": "anna33@gmail.com",
+               "home_email": "anna@Example.org"}),
+    )?;
+    let ids = |search: &UserSearch| -> Vec<u64> {
+        db.search_users(search, 0, 50)
+            .items
+            .iter()
+            .map(|u| u.id)
+            .collect()
+    };
+    let prefix = UserSearch {
+        username_prefix: Some("o".into()),
+        ..UserSearch::default()
+    };
+    assert_eq!(ids(&prefix), vec![omalley]);
+    let contains = UserSearch {
+        email_contains: Some("EXAMPLE".into()),
+        ..UserSearch::default()
+    };
+    assert_eq!(ids(&contains), vec![omalley, emp], "work or home email");
+    let both = UserSearch {
+        email_contains: Some("example.org".into()),
+        last_name: Some("employee".into()),
+        ..UserSearch::default()
+    };
+    assert_eq!(ids(&both), vec![emp]);
+    let display = UserSearch {
+        display_name: Some("kimberly baker".into()),
+        ..UserSearch::default()
+    };
+    assert_eq!(ids(&display), vec![omalley]);
+    let created = db.user(emp).map(|u| u.created_at);
+    let after = UserSearch {
+        created_after: created,
+        ..UserSearch::default()
+    };
+    assert!(ids(&after).is_empty(), "strictly after");
+    let earlier = UserSearch {
+        created_after: created.map(|at| at - time::Duration::seconds(1)),
+        ..UserSearch::default()
+    };
+    assert_eq!(db.search_users(&earlier, 1, 1).total, 2);
     Ok(())
 }

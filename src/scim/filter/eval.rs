@@ -186,7 +186,29 @@ fn ordered(ordering: Ordering, op: CompareOp) -> bool {
     }
 }
 
+/// An RFC 3339 timestamp (xsd:dateTime as SCIM writes it), for chronological comparison.
+fn instant(text: &str) -> Option<time::OffsetDateTime> {
+    // Only what looks like a timestamp is tried (`2015-10-10T…`), so plain strings stay cheap.
+    let looks = text.len() >= 20
+        && text
+            .as_bytes()
+            .get(10)
+            .is_some_and(|b| *b == b'T' || *b == b't');
+    looks
+        .then(|| {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .flatten()
+}
+
 fn compare_str(actual: &str, op: CompareOp, expected: &str, case_exact: bool) -> bool {
+    // RFC 7644 §3.4.2.2: dateTime values compare chronologically (an offset and any number of
+    // fractional digits are the same instant written differently).
+    if !matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
+        && let (Some(a), Some(e)) = (instant(actual), instant(expected))
+    {
+        return ordered(a.cmp(&e), op);
+    }
     let (a, e) = if case_exact {
         (actual.to_owned(), expected.to_owned())
     } else {

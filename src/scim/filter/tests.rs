@@ -621,6 +621,40 @@ fn operators_over_types() {
 }
 
 #[test]
+fn date_times_compare_chronologically_whatever_their_offset_and_precision() {
+    let u = user(); // meta.lastModified 2011-05-13T04:42:34Z
+    // Bare (unquoted) as Microsoft's collection sends it: 21:38:21.86 UTC, 2015.
+    assert!(eval(
+        "meta.lastModified lt 2015-10-10T14:38:21.8617979-07:00",
+        &u
+    ));
+    assert!(!eval(
+        "meta.lastModified gt 2015-10-10T14:38:21.8617979-07:00",
+        &u
+    ));
+    // The same instant in another offset: equal, not greater, though its text sorts higher.
+    assert!(eval(
+        r#"meta.lastModified eq "2011-05-13T06:42:34+02:00""#,
+        &u
+    ));
+    assert!(!eval(
+        r#"meta.lastModified gt "2011-05-13T06:42:34+02:00""#,
+        &u
+    ));
+    // 04:42:34Z is after 05:00:00+01:00 (04:00Z), though "04…" < "05…" as text.
+    assert!(eval(
+        r#"meta.lastModified gt "2011-05-13T05:00:00+01:00""#,
+        &u
+    ));
+    assert!(eval(
+        r#"meta.lastModified gt "2011-05-13T04:42:33.9999999Z""#,
+        &u
+    ));
+    // Substring operators still compare text.
+    assert!(eval(r#"meta.lastModified sw "2011-05""#, &u));
+}
+
+#[test]
 fn present_and_not_equal() {
     let u = user();
     assert!(eval("userName pr", &u));

@@ -94,7 +94,7 @@ async fn case_25_client_id_and_nulls_are_ignored() {
             assert!(user.get(key).is_none_or(|v| !v.is_null()), "{key}: {user}");
         }
         let backend = gw.backend_user(&id);
-        assert_eq!(backend["manager_id"], Value::Null);
+        assert_eq!(backend["manager"], Value::Null);
         assert_eq!(backend["department"], Value::Null);
     }
     gw.get("/Users/client-value", super::support::Flag::Off)

@@ -9,6 +9,7 @@ mod delete;
 mod discovery;
 mod groups;
 mod reads;
+mod searches;
 mod silent;
 pub(crate) mod support;
 mod tutorial;
