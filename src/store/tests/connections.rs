@@ -131,10 +131,10 @@ async fn connections_round_trip_bump_the_version_and_delete_their_records(store:
     );
     assert!(a.status.last_write.is_some() && a.status.last_request.is_some());
 
-    let mut record = Record::pending(&tenant_key("a"), "User", "u1", Some("x".into()));
+    let mut record = Record::pending(tenant_key("a"), "User", "u1", Some("x".into()));
     record.shadow.insert("externalId".into(), json!("E1"));
     store.insert(record.clone()).await.unwrap();
-    let mut other = Record::pending(&tenant_key("b"), "User", "u1", Some("x".into()));
+    let mut other = Record::pending(tenant_key("b"), "User", "u1", Some("x".into()));
     other.shadow.insert("externalId".into(), json!("E1"));
     store.insert(other).await.unwrap();
     assert!(conns.delete_connection("a").await.unwrap());
