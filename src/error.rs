@@ -186,7 +186,9 @@ impl From<engine::Error> for ScimError {
             E::Mapping(inner) => inner.into(),
             E::Patch(inner) => inner.into(),
             E::Filter(inner) => inner.into(),
-            E::Uniqueness { .. } => with_type(409, ScimType::Uniqueness, error.to_string()),
+            E::Uniqueness { .. } | E::Taken { .. } => {
+                with_type(409, ScimType::Uniqueness, error.to_string())
+            }
             E::TooMany { .. } => Self::bad_request(ScimType::TooMany, error.to_string()),
             E::Partial { .. } => {
                 let detail = error.to_string();

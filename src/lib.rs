@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod mapping;
 pub mod metrics;
+pub mod reconcile;
 pub mod reload;
 pub mod scim;
 pub mod server;

@@ -1,5 +1,5 @@
 //! The `scimgate` command line: `serve`, `demo`, `check`, `translate`, `schema`, `token`,
-//! `healthcheck`, `audit` and `example-api`. `anyhow` lives here only; the library returns
+//! `healthcheck`, `audit`, `reconcile` and `example-api`. `anyhow` lives here only; the library returns
 //! typed errors.
 
 use std::net::SocketAddr;
@@ -90,6 +90,19 @@ enum Command {
         #[arg(long, default_value_t = scimgate::audit::DEFAULT_LIMIT)]
         limit: usize,
         /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read-only: backend users and groups no SCIM id maps to, SCIM ids whose backend record is
+    /// gone, and records whose identity changed (README: "Reconcile").
+    Reconcile {
+        /// The settings file (YAML).
+        #[arg(long, alias = "settings", env = "SCIMGATE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -308,6 +321,21 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 "{}",
                 scimgate::audit::report(store.as_ref(), query, json).await?
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reconcile {
+            config,
+            tenant,
+            json,
+        } => {
+            let settings =
+                Settings::load(config.as_deref()).map_err(|error| anyhow::anyhow!("{error}"))?;
+            let reports = scimgate::reconcile::run(&settings, tenant.as_deref()).await?;
+            if json {
+                print!("{}", scimgate::reconcile::render_json(&reports));
+            } else {
+                print!("{}", scimgate::reconcile::render_text(&reports));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::ExampleApi {

@@ -35,5 +35,7 @@ mod tests;
 pub use client::BackendClient;
 pub use config::{BackendAuth, BackendConfig, DEFAULT_REQUEST_BUDGET};
 pub use error::Error;
+/// The error text scimgate reads from a backend answer (for mapping `tests:` cases).
+pub(crate) use message::extract as answer_message;
 pub use request::{BackendRequest, BackendResponse};
 pub use secret::Secret;

@@ -1,5 +1,5 @@
-//! The demo's `/_admin/...` endpoints for tests and the benchmark: call counts, fault injection
-//! and seeding. They need no API key and are never counted or faulted.
+//! The demo's `/_admin/...` endpoints for tests and the benchmark: call counts, fault injection,
+//! behaviour switches (quirks) and seeding. They need no API key and are never counted or faulted.
 
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
@@ -9,6 +9,7 @@ use serde_json::json;
 use super::error::Error;
 use super::faults::{Fault, FaultMode};
 use super::handler::{Shared, json_value};
+use super::quirks::Quirks;
 use super::reply::{Reply, error_reply, json, no_content};
 
 /// The most users one seed request may create.
@@ -39,6 +40,7 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Error>
         "/_admin/calls" | "/_admin/requests" => &[Method::GET],
         "/_admin/calls/reset" | "/_admin/seed" => &[Method::POST],
         "/_admin/faults" => &[Method::GET, Method::POST, Method::DELETE],
+        "/_admin/quirks" => &[Method::GET, Method::POST],
         _ => return Err(Error::NoRoute(path)),
     };
     if !allowed.contains(&method) {
@@ -53,6 +55,13 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Error>
         ("/_admin/calls/reset", _) => {
             shared.control().calls = Default::default();
             Ok(no_content())
+        }
+        ("/_admin/quirks", Method::GET) => Ok(json(StatusCode::OK, &shared.read().quirks())),
+        ("/_admin/quirks", _) => {
+            let quirks: Quirks = serde_json::from_value(json_value(req.into_body()).await?)
+                .map_err(|e| Error::invalid(format!("invalid quirks: {e}")))?;
+            shared.write().set_quirks(quirks);
+            Ok(json(StatusCode::OK, &quirks))
         }
         ("/_admin/faults", Method::GET) => Ok(json(
             StatusCode::OK,

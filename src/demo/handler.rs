@@ -22,6 +22,7 @@ use super::db::{Db, Page, UserSearch};
 use super::error::Error;
 use super::faults::{Control, FaultMode};
 use super::model::Status;
+use super::quirks;
 use super::reply::{
     Reply, created, error_reply, json, json_type, list, no_content, ok, with_json_type,
 };
@@ -144,10 +145,51 @@ async fn truncate(reply: Reply) -> Reply {
 }
 
 async fn respond(shared: &Shared, route: Option<Route>, req: Request<Incoming>) -> Reply {
-    match handle(shared, route, req).await {
+    let quirks = shared.read().quirks();
+    let reply = match handle(shared, route, req).await {
         Ok(reply) => reply,
+        Err(error) if quirks.error_codes => {
+            let (status, body) = quirks::coded(&error);
+            json(status, &body)
+        }
         Err(error) => error_reply(error.status(), &error.to_string()),
+    };
+    if quirks.total_header {
+        total_to_header(reply).await
+    } else {
+        reply
     }
+}
+
+/// Moves a list answer's `total` into the `X-Total-Count` header (the `total_header` quirk).
+async fn total_to_header(reply: Reply) -> Reply {
+    let is_list = reply.status() == StatusCode::OK
+        && reply.headers().get(quirks::TOTAL_HEADER).is_none()
+        && reply.headers().get(header::CONTENT_TYPE) == Some(&json_type());
+    if !is_list {
+        return reply;
+    }
+    let (mut parts, body) = reply.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    let mut value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let total = match value.as_object_mut() {
+        Some(map) if map.contains_key("items") => map.remove("total"),
+        _ => None,
+    };
+    let Some(total) = total else {
+        return Response::from_parts(parts, DemoBody::full(bytes));
+    };
+    if let Some(n) = total.as_u64() {
+        parts
+            .headers
+            .insert(quirks::TOTAL_HEADER, HeaderValue::from(n));
+    }
+    let bytes = serde_json::to_vec(&value).unwrap_or_default();
+    Response::from_parts(parts, DemoBody::full(bytes))
 }
 
 async fn handle(

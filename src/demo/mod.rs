@@ -37,7 +37,7 @@
 //! # Admin (no key, not counted, never faulted)
 //! `GET /_admin/calls`, `GET /_admin/requests` (the last 1024 raw request targets),
 //! `POST /_admin/calls/reset`, `GET|POST|DELETE /_admin/faults` (see
-//! [`Fault`]), `POST /_admin/seed {"users": N}` (with `"team": T`, the new users also become
+//! [`Fault`]), `GET|POST /_admin/quirks` (behaviour switches, see [`Quirks`]), `POST /_admin/seed {"users": N}` (with `"team": T`, the new users also become
 //! members of team `T`).
 
 mod admin;
@@ -47,6 +47,7 @@ mod error;
 mod faults;
 mod handler;
 mod model;
+mod quirks;
 mod reply;
 mod router;
 mod workspaces;
@@ -68,6 +69,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{CallCounts, Fault, FaultMode};
+pub use quirks::{Quirks, TOTAL_HEADER};
 
 use db::Db;
 use faults::Control;
@@ -179,6 +181,40 @@ impl DemoServer {
     /// Removes every queued fault.
     pub fn clear_faults(&self) {
         self.shared.control().clear_faults();
+    }
+
+    /// Sets the behaviour switches (duplicates, coded errors, header totals, reused ids).
+    pub fn set_quirks(&self, quirks: Quirks) {
+        self.shared.write().set_quirks(quirks);
+    }
+
+    /// Deletes a user directly in the backend (with its memberships), as an admin of the
+    /// product would; `false` when there is no such user.
+    pub fn delete_user(&self, id: u64) -> bool {
+        self.shared.write().delete_user(id).is_ok()
+    }
+
+    /// Creates a user directly in the backend, as an admin of the product would (nothing goes
+    /// through the gateway), from a `POST /api/v1/users` body: its JSON, or the refusal.
+    pub fn create_user(&self, body: &Value) -> Result<Value, String> {
+        let fields = body.as_object().cloned().unwrap_or_default();
+        let mut db = self.shared.write();
+        let user = db.create_user(&fields).map_err(|e| e.to_string())?;
+        reply::user_value(user).ok_or_else(|| "unserialisable user".to_owned())
+    }
+
+    /// Creates a team directly in the backend from a `POST /api/v1/teams` body: its JSON, or
+    /// the refusal.
+    pub fn create_team(&self, body: &Value) -> Result<Value, String> {
+        let fields = body.as_object().cloned().unwrap_or_default();
+        let mut db = self.shared.write();
+        let team = db.create_team(&fields).map_err(|e| e.to_string())?;
+        serde_json::to_value(team.view()).map_err(|e| e.to_string())
+    }
+
+    /// Deletes a team directly in the backend; `false` when there is no such team.
+    pub fn delete_team(&self, id: u64) -> bool {
+        self.shared.write().delete_team(id).is_ok()
     }
 
     /// A user's JSON as `GET /api/v1/users/{id}` would answer, for assertions without HTTP.

@@ -25,15 +25,20 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
         .check_shape(op.resource_type(), body)
         .map_err(|problem| Error::Invalid(vec![shape_error(problem)]))?;
     op.resource.validate_create(body).map_err(Error::Invalid)?;
-    let write = op
+    let mut write = op
         .resource
         .to_backend_create_in(body, op.engine.variables())?;
+    // `identity: { stamp }`: a fresh marker tells this resource from a later one on its id.
+    op.resource
+        .add_stamp(&mut write.body, &uuid::Uuid::new_v4().to_string());
     if op.resource.has_op(OpName::Deactivate)
         && let Some(record) = op.deactivated_holder(body).await?
         && let Some(resource) = reactivate(op, record, body).await?
     {
         return Ok(resource);
     }
+    // Backends that accept duplicates: the mapping's `create.unique` values are looked up.
+    super::unique::check(op, body).await?;
     // Members a client sends with the create (Okta does) are checked before the group exists,
     // so an unknown member creates nothing.
     let member_plan = match initial_members(op, body) {

@@ -46,6 +46,19 @@ pub enum Error {
         /// The SCIM value that collides (the `userName` or `displayName` sent), when known.
         value: Option<String>,
     },
+    /// A create carries a `create.unique` value an existing resource already holds (found by
+    /// the lookup before the create, for backends that accept duplicates).
+    #[error("`{attribute}` `{value}` is already taken by {resource_type} `{id}`")]
+    Taken {
+        /// `User` or `Group`.
+        resource_type: String,
+        /// The unique attribute (`userName`).
+        attribute: String,
+        /// The value the create carries.
+        value: String,
+        /// The SCIM id of the resource that holds it.
+        id: String,
+    },
     /// The backend refused a value (400/422, or a classified invalid-value answer).
     #[error("backend call {operation} refused the value: {message}")]
     Rejected {
@@ -155,6 +168,7 @@ impl Error {
             | Self::Patch(_)
             | Self::Filter(_)
             | Self::Uniqueness { .. }
+            | Self::Taken { .. }
             | Self::Rejected { .. }
             | Self::UnknownMembers { .. }
             | Self::MemberRefused { .. }

@@ -120,7 +120,7 @@ impl Op<'_> {
         })
     }
 
-    async fn by_backend_id(&self, backend_id: &str) -> Result<Option<Record>, Error> {
+    pub(crate) async fn by_backend_id(&self, backend_id: &str) -> Result<Option<Record>, Error> {
         Ok(self
             .store()
             .get_by_backend_id(self.tenant(), self.resource_type(), backend_id)
@@ -192,6 +192,34 @@ impl Op<'_> {
         self.store().update(record.inner.clone()).await?;
         record.deactivated = deactivated;
         Ok(record)
+    }
+
+    /// Every active record of this resource type (for `reconcile`).
+    pub(crate) async fn active_records(&self) -> Result<Vec<Record>, Error> {
+        Ok(self
+            .store()
+            .list_active(self.tenant(), self.resource_type())
+            .await?
+            .into_iter()
+            .filter_map(|r| self.record(r))
+            .collect())
+    }
+
+    /// Whether `object` is no longer the resource `record` was made for, by the mapping's
+    /// `identity`, without changing anything (`reconcile`; reads retire such records).
+    pub(crate) fn identity_changed(&self, record: &Record, object: &Value) -> bool {
+        let remembered = record
+            .inner
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.get(IDENTITY))
+            .and_then(Value::as_str);
+        let current = self.resource.identity_of(object);
+        match (remembered, current) {
+            (Some(known), Some(now)) => known != now,
+            (Some(_), None) => self.resource.identity_is_stamp(),
+            (None, _) => false,
+        }
     }
 
     /// The SCIM id and record of a backend object found by a list or get. A backend object
@@ -532,9 +560,7 @@ impl Op<'_> {
         record: Option<Record>,
         object: &Value,
     ) -> Result<Option<Record>, Error> {
-        let Some(current) = self.resource.identity_of(object) else {
-            return Ok(record);
-        };
+        let current = self.resource.identity_of(object);
         let Some(mut record) = record else {
             return Ok(None);
         };
@@ -545,6 +571,20 @@ impl Op<'_> {
             .and_then(|s| s.get(IDENTITY))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        // A value the backend keeps may be missing from one answer; a marker scimgate wrote
+        // that is gone means the record was replaced (or rewritten outside scimgate).
+        let Some(current) = current.filter(|c| !c.is_empty()) else {
+            if remembered.is_some() && self.resource.identity_is_stamp() {
+                tracing::warn!(
+                    resource = self.resource_type(),
+                    scim_id,
+                    "The backend record lost the gateway's identity stamp; the SCIM id is retired."
+                );
+                self.forget(&record).await?;
+                return Err(self.not_found(scim_id));
+            }
+            return Ok(Some(record));
+        };
         match remembered {
             Some(known) if known == current => Ok(Some(record)),
             Some(_) => {

@@ -335,11 +335,17 @@ fn counting_size(take: usize, max: usize) -> usize {
     }
 }
 
-/// One list call; its items and the whole answer.
-async fn list_call(op: &Op<'_>, vars: &Vars) -> Result<(Vec<Value>, Value), Error> {
+/// One list call; its items, the whole answer and the total it gives (body or header).
+pub(crate) async fn list_call(
+    op: &Op<'_>,
+    vars: &Vars,
+) -> Result<(Vec<Value>, Value, Option<u64>), Error> {
     let label = op.label(OpName::List);
-    let answer = body_of(&label, op.call(OpName::List, vars).await?)?;
-    Ok((op.resource.list_items(&answer), answer))
+    let response = op.call(OpName::List, vars).await?;
+    let headers = response.headers.clone();
+    let answer = body_of(&label, response)?;
+    let total = op.resource.list_total(&answer, &headers);
+    Ok((op.resource.list_items(&answer), answer, total))
 }
 
 fn base_vars(params: &[(String, String)]) -> Vars {
@@ -365,8 +371,8 @@ async fn walk_offset(
         let vars = base_vars(params)
             .with("offset", offset.to_string())
             .with("count", want.to_string());
-        let (page, answer) = list_call(op, &vars).await?;
-        walked.total = walked.total.or_else(|| op.resource.list_total(&answer));
+        let (page, _, total) = list_call(op, &vars).await?;
+        walked.total = walked.total.or(total);
         let n = page.len();
         walked.keep(page, take);
         offset = offset.saturating_add(n);
@@ -405,8 +411,8 @@ async fn walk_pages(
         let vars = base_vars(params)
             .with("page", page.to_string())
             .with("count", size.to_string());
-        let (items, answer) = list_call(op, &vars).await?;
-        walked.total = walked.total.or_else(|| op.resource.list_total(&answer));
+        let (items, _, total) = list_call(op, &vars).await?;
+        walked.total = walked.total.or(total);
         let n = items.len();
         walked.keep(items.into_iter().skip(drop), take);
         drop = 0;
@@ -443,8 +449,8 @@ async fn walk_sequential(
     let mut walked = Walked::default();
     let mut seen = 0usize;
     let first_vars = base_vars(params).with("count", size.to_string());
-    let (mut items, mut answer) = list_call(op, &first_vars).await?;
-    walked.total = op.resource.list_total(&answer);
+    let (mut items, mut answer, total) = list_call(op, &first_vars).await?;
+    walked.total = total;
     for _ in 0..MAX_PAGES {
         let n = items.len();
         let before = skip.saturating_sub(seen).min(n);
@@ -466,7 +472,8 @@ async fn walk_sequential(
                 let vars = base_vars(params)
                     .with("count", size.to_string())
                     .with("cursor", cursor);
-                list_call(op, &vars).await?
+                let (items, answer, _) = list_call(op, &vars).await?;
+                (items, answer)
             }
             NextPage::Link(link) => {
                 let label = op.label(OpName::List);

@@ -447,7 +447,7 @@ async fn all_items(op: &Op<'_>, group_scim_id: &str, group: &str) -> Result<Vec<
     let call = |vars: Vars| page(op, group_scim_id, vars);
     let mut items = Vec::new();
     let mut total = None;
-    let mut answer = match spec.paging {
+    let (mut answer, mut headers) = match spec.paging {
         Paging::Offset => call(base().with("offset", "0")).await?,
         Paging::Page => call(base().with("page", "1")).await?,
         Paging::Cursor | Paging::NextLink | Paging::None => call(base()).await?,
@@ -456,7 +456,7 @@ async fn all_items(op: &Op<'_>, group_scim_id: &str, group: &str) -> Result<Vec<
         let got = spec.items(&answer);
         let n = got.len();
         items.extend(got);
-        total = total.or_else(|| spec.total(&answer));
+        total = total.or_else(|| spec.total(&answer, &headers));
         let more = match spec.paging {
             Paging::None => false,
             Paging::Offset | Paging::Page => match total {
@@ -476,7 +476,7 @@ async fn all_items(op: &Op<'_>, group_scim_id: &str, group: &str) -> Result<Vec<
         if page == MAX_PAGES {
             break;
         }
-        answer = match spec.paging {
+        (answer, headers) = match spec.paging {
             Paging::Offset => call(base().with("offset", items.len().to_string())).await?,
             Paging::Page => call(base().with("page", (page + 1).to_string())).await?,
             _ => match spec.next_page(&answer) {
@@ -484,7 +484,9 @@ async fn all_items(op: &Op<'_>, group_scim_id: &str, group: &str) -> Result<Vec<
                 Some(NextPage::Link(link)) => {
                     let request =
                         super::list::link_request(op, OpName::ListMembers, &base(), &link)?;
-                    body_of(&label, op.send(&label, request).await?)?
+                    let response = op.send(&label, request).await?;
+                    let headers = response.headers.clone();
+                    (body_of(&label, response)?, headers)
                 }
                 None => return Ok(items),
             },
@@ -496,11 +498,19 @@ async fn all_items(op: &Op<'_>, group_scim_id: &str, group: &str) -> Result<Vec<
     })
 }
 
-/// One `members.list` page; a 404 means the group is gone.
-async fn page(op: &Op<'_>, group_scim_id: &str, vars: Vars) -> Result<Value, Error> {
+/// One `members.list` page and its headers (a `total_header` total); a 404 means the group is
+/// gone.
+async fn page(
+    op: &Op<'_>,
+    group_scim_id: &str,
+    vars: Vars,
+) -> Result<(Value, http::HeaderMap), Error> {
     let label = op.label(OpName::ListMembers);
     match op.call(OpName::ListMembers, &vars).await {
-        Ok(answer) => body_of(&label, answer),
+        Ok(answer) => {
+            let headers = answer.headers.clone();
+            Ok((body_of(&label, answer)?, headers))
+        }
         Err(error) if error.is_not_found() => Err(op.not_found(group_scim_id)),
         Err(error) => Err(error),
     }

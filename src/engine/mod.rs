@@ -22,8 +22,9 @@
 //!
 //! Files: `op` (per-operation context: deadline, call counting, rendering and sending),
 //! `ids` (SCIM id ↔ backend id), `view` (backend object → SCIM resource with `id`/`meta`),
-//! `create`, `read` (get), `list`, `update` (replace and patch), `members`, `delete`;
-//! `repair` resolves creates whose outcome was lost; `service` puts an engine behind the HTTP
+//! `create` (with `unique`, the lookup before a create), `read` (get), `list`, `update` (replace and patch), `members`, `delete`;
+//! `repair` resolves creates whose outcome was lost; `reconcile` compares backend and store,
+//! read-only; `service` puts an engine behind the HTTP
 //! server's `ScimService` seam.
 
 mod create;
@@ -34,12 +35,15 @@ mod list;
 mod members;
 mod op;
 mod read;
+mod reconcile;
 mod repair;
 mod service;
+mod unique;
 mod update;
 mod view;
 
 pub use error::Error;
+pub use reconcile::{Finding, ReconcileReport};
 pub use repair::RepairReport;
 pub use service::TenantService;
 
@@ -187,6 +191,17 @@ impl Engine {
         {
             op.set_id(id);
         }
+        op.finish(result)
+    }
+
+    /// `scimgate reconcile` for one resource type: backend resources no SCIM id maps to, SCIM
+    /// ids whose backend resource is gone, records whose identity changed. Read-only; reads
+    /// every backend page (one call each, plus one per item when the list is `reread`).
+    pub async fn reconcile(&self, resource_type: &str) -> Result<ReconcileReport, Error> {
+        let mut op = self.begin(resource_type, "reconcile", None)?;
+        // Every page of a large backend: far more than one SCIM request's time.
+        op.extend_deadline(self.options.deadline.saturating_mul(100));
+        let result = reconcile::run(&op).await;
         op.finish(result)
     }
 

@@ -47,6 +47,11 @@ impl<'e> Op<'e> {
         }
     }
 
+    /// Gives this operation `by` more time (a `reconcile` reads every page of a backend).
+    pub(crate) fn extend_deadline(&mut self, by: std::time::Duration) {
+        self.deadline += by;
+    }
+
     /// `User` or `Group`.
     pub(crate) fn resource_type(&self) -> &str {
         self.resource.resource_type()

@@ -254,14 +254,21 @@ pub(crate) struct Rule {
     /// The value may hold line breaks (CR, LF): only `addresses.formatted`, which RFC 7643
     /// §4.1.2 says "MAY contain newlines" (a mailing label).
     pub(crate) multiline: bool,
+    /// A `[primary eq "True"].sub` rule beside a rule that carries the whole list
+    /// (`roles.value`): the backend keeps every element and, separately, which is primary.
+    /// Several elements without a primary (Entra's AppRoleAssignmentsComplex) are then fine:
+    /// the primary stays what it was when still listed, else it is the first element.
+    pub(crate) with_list: bool,
+    /// `items:`: each SCIM element is one backend object with these fields.
+    pub(crate) items: crate::mapping::items::ItemFields,
 }
 
-fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(crate) fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     map.get(name)
         .or_else(|| map.iter().find(|(k, _)| eq_name(k, name)).map(|(_, v)| v))
 }
 
-fn loose_eq(value: &Value, literal: &str) -> bool {
+pub(crate) fn loose_eq(value: &Value, literal: &str) -> bool {
     match value {
         Value::String(s) => s.eq_ignore_ascii_case(literal),
         Value::Bool(b) => b.to_string().eq_ignore_ascii_case(literal),
@@ -270,7 +277,7 @@ fn loose_eq(value: &Value, literal: &str) -> bool {
     }
 }
 
-fn non_null(v: Option<&Value>) -> Option<&Value> {
+pub(crate) fn non_null(v: Option<&Value>) -> Option<&Value> {
     v.filter(|v| !v.is_null())
 }
 
@@ -313,7 +320,10 @@ impl Rule {
                         && items[0]
                             .as_object()
                             .is_some_and(|o| get_ci(o, attr).is_none() || self.select_boolean);
-                    lone.then(|| &items[0])
+                    // Beside a whole-list rule, several roles and none primary: the first.
+                    (lone || (self.with_list && self.select_boolean))
+                        .then(|| items.first())
+                        .flatten()
                 })?;
             return match &self.target.sub {
                 Some(sub) => non_null(found.as_object().and_then(|o| get_ci(o, sub))).cloned(),
@@ -322,12 +332,16 @@ impl Rule {
         }
         match (&self.target.sub, top) {
             (Some(sub), Value::Array(items)) => {
-                let values: Vec<Value> = items
-                    .iter()
-                    .filter_map(|item| {
-                        non_null(item.as_object().and_then(|o| get_ci(o, sub))).cloned()
-                    })
-                    .collect();
+                let mut values: Vec<Value> = Vec::new();
+                for item in items {
+                    // One backend entry per value: a primary rule renamed the primary element
+                    // to a value the list already had.
+                    if let Some(v) = non_null(item.as_object().and_then(|o| get_ci(o, sub)))
+                        && !values.contains(v)
+                    {
+                        values.push(v.clone());
+                    }
+                }
                 Some(Value::Array(values))
             }
             (Some(sub), Value::Object(o)) => non_null(get_ci(o, sub)).cloned(),
@@ -352,74 +366,6 @@ impl Rule {
             },
             None => get_ci(root, &self.target.name).is_some(),
         }
-    }
-
-    /// For a `[primary eq "True"]` rule: the error when `resource` lists several elements of
-    /// which not exactly one is primary (nothing says which one the single backend field
-    /// should hold). One element, or exactly one primary, is fine.
-    pub(crate) fn ambiguous_primary(&self, resource: &Value) -> Option<Error> {
-        let (attr, _) = self
-            .target
-            .select
-            .as_ref()
-            .filter(|_| self.select_boolean)?;
-        let root = resource.as_object()?;
-        let container = match &self.target.urn {
-            Some(urn) => non_null(get_ci(root, urn))?.as_object()?,
-            None => root,
-        };
-        let items = non_null(get_ci(container, &self.target.name))?.as_array()?;
-        let primaries = items
-            .iter()
-            .filter(|item| {
-                item.as_object()
-                    .and_then(|o| get_ci(o, attr))
-                    .is_some_and(|v| loose_eq(v, "true"))
-            })
-            .count();
-        (items.len() > 1 && primaries != 1).then(|| Error::AmbiguousPrimary {
-            attribute: self.key.clone(),
-            count: items.len(),
-            primaries,
-        })
-    }
-
-    /// For a `[primary eq "True"].sub` rule (a single-valued backend field fed from a
-    /// multi-valued SCIM attribute): the `sub` value of the newest element `new_scim` has and
-    /// `old_scim` has not. Entra only ever *adds* app-role assignments (AppRoleAssignmentsComplex,
-    /// values not marked primary), so when the primary element did not change, the newest
-    /// assignment is the one the backend field must hold.
-    pub(crate) fn newest_added(&self, old_scim: &Value, new_scim: &Value) -> Option<Value> {
-        if !self.select_boolean || self.target.family {
-            return None;
-        }
-        let sub = self.target.sub.as_deref()?;
-        let list = |resource: &Value| -> Vec<Value> {
-            let container = match &self.target.urn {
-                Some(urn) => resource
-                    .as_object()
-                    .and_then(|root| non_null(get_ci(root, urn)))
-                    .and_then(Value::as_object),
-                None => resource.as_object(),
-            };
-            container
-                .and_then(|c| non_null(get_ci(c, &self.target.name)))
-                .and_then(Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|item| {
-                            non_null(item.as_object().and_then(|o| get_ci(o, sub))).cloned()
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let before = list(old_scim);
-        list(new_scim)
-            .into_iter()
-            .rev()
-            .find(|value| !before.contains(value))
     }
 
     /// Puts a SCIM value into `resource` where this rule's target says.
@@ -456,9 +402,22 @@ impl Rule {
             let Some(items) = items.as_array_mut() else {
                 return;
             };
-            let pos = items
+            let mut pos = items
                 .iter()
                 .position(|item| item.get(attr).is_some_and(|v| loose_eq(v, lit)));
+            if pos.is_none()
+                && self.select_boolean
+                && let Some(sub) = &self.target.sub
+            {
+                // The whole list is there already (`roles.value`): mark its element primary
+                // instead of adding the same value a second time.
+                pos = items
+                    .iter()
+                    .position(|item| item.get(sub) == Some(&value) && item.get(attr).is_none());
+                if let Some(Value::Object(item)) = pos.and_then(|p| items.get_mut(p)) {
+                    item.insert(attr.clone(), Value::Bool(lit.eq_ignore_ascii_case("true")));
+                }
+            }
             let pos = pos.unwrap_or_else(|| {
                 let marker = if self.select_boolean {
                     Value::Bool(lit.eq_ignore_ascii_case("true"))
@@ -514,6 +473,10 @@ impl Rule {
     /// Reads this rule's SCIM value out of a backend object.
     pub(crate) fn read_backend(&self, backend: &Value) -> Option<Value> {
         let field = self.backend.as_ref()?;
+        if !self.items.is_empty() {
+            let list = field.query.first(backend)?;
+            return crate::mapping::items::read(&self.items, list);
+        }
         if field.family {
             let obj = field
                 .segments
@@ -604,6 +567,15 @@ impl Rule {
 
     /// A SCIM value → the backend value, checking `allowed` and applying transforms.
     pub(crate) fn to_backend(&self, value: &Value) -> Result<Value, Error> {
+        if !self.items.is_empty() {
+            if let Some(elements) = value.as_array() {
+                for v in elements.iter().filter_map(|e| e.get("value")) {
+                    self.check_allowed(scalar_text(v))?;
+                }
+            }
+            return crate::mapping::items::write(&self.items, value)
+                .map_err(|expected| self.wrong_type(value, expected));
+        }
         if self.target.family {
             let Value::Object(map) = value else {
                 return Err(self.wrong_type(value, "object"));

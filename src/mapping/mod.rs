@@ -12,18 +12,22 @@
 mod advertise;
 mod attribute;
 mod backend;
+mod classify;
 mod compile;
 mod env;
 mod error;
+mod items;
 mod jsonpath;
 mod locate;
 mod plan;
+mod primary;
 mod problems;
 mod resource;
 mod runner;
 mod search;
 pub mod spec;
 mod template;
+mod unique;
 
 #[cfg(test)]
 mod tests;
@@ -33,10 +37,13 @@ pub use error::Error;
 pub use plan::FilterPlan;
 pub use problems::{Problem, Problems};
 pub use resource::{ErrorClass, NextPage, OpName, Paging, ResourceMapping, Write};
+#[cfg(test)]
+pub(crate) use runner::unmatched_scim_error;
 pub use runner::{TestOutcome, run_tests};
 pub use search::{Branch, MAX_ALTERNATIVES, SearchPlan};
 pub use spec::IdPolicy;
 pub use template::{RenderedRequest, Vars};
+pub use unique::UniqueLookup;
 
 use crate::scim::schema::SchemaRegistry;
 

@@ -132,6 +132,8 @@ pub struct Write {
 pub(crate) struct ListSpec {
     pub(crate) items: JsonPath,
     pub(crate) total: Option<JsonPath>,
+    /// The answer header holding the total (`X-Total-Count`), read before `total`.
+    pub(crate) total_header: Option<http::HeaderName>,
     pub(crate) next_cursor: Option<JsonPath>,
     pub(crate) next_link: Option<JsonPath>,
     pub(crate) paging: Paging,
@@ -145,8 +147,17 @@ impl ListSpec {
         self.items.select(answer).into_iter().cloned().collect()
     }
 
-    /// The total in one page's answer, when the mapping says where it is.
-    pub(crate) fn total(&self, answer: &Value) -> Option<u64> {
+    /// The total of one page's answer (its `total_header`, else its `total` JSONPath), when
+    /// the mapping says where it is.
+    pub(crate) fn total(&self, answer: &Value, headers: &http::HeaderMap) -> Option<u64> {
+        if let Some(name) = &self.total_header
+            && let Some(total) = headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+        {
+            return Some(total);
+        }
         let v = first(self.total.as_ref()?, answer)?;
         v.as_u64().or_else(|| scalar_text(v).parse().ok())
     }
@@ -201,6 +212,8 @@ pub struct ResourceMapping {
     pub(crate) core_urn: String,
     pub(crate) id: JsonPath,
     pub(crate) identity: Option<JsonPath>,
+    /// The backend field of `identity: { stamp }`, where creates write a random marker.
+    pub(crate) stamp: Option<Vec<Segment>>,
     pub(crate) ops: Vec<(OpName, RequestTemplate)>,
     pub(crate) list: ListSpec,
     pub(crate) rules: Vec<Rule>,
@@ -210,6 +223,8 @@ pub struct ResourceMapping {
     pub(crate) errors: Vec<ErrorRule>,
     pub(crate) members: Option<MemberList>,
     pub(crate) email_domains: Vec<String>,
+    /// Attribute keys a create must not share with an existing resource (`create.unique`).
+    pub(crate) unique: Vec<String>,
 }
 
 fn first<'a>(q: &JsonPath, v: &'a Value) -> Option<&'a Value> {
@@ -548,7 +563,9 @@ impl ResourceMapping {
             if let Some(error) = rule.ambiguous_primary(new_scim) {
                 return Err(error);
             }
-            let new = rule.scim_value(new_scim);
+            let new = rule
+                .primary_kept(old_scim, new_scim)
+                .or_else(|| rule.scim_value(new_scim));
             if rule.store {
                 stored.insert(rule.key.clone(), new.unwrap_or(Value::Null));
                 continue;
@@ -704,6 +721,20 @@ impl ResourceMapping {
         self.identity.is_some()
     }
 
+    /// Whether the identity is a marker scimgate writes (`identity: { stamp }`): then a record
+    /// whose marker is gone is not the resource either.
+    pub fn identity_is_stamp(&self) -> bool {
+        self.stamp.is_some()
+    }
+
+    /// Writes the create's identity `marker` into a backend create body (`identity: { stamp }`;
+    /// nothing otherwise).
+    pub fn add_stamp(&self, body: &mut Value, marker: &str) {
+        if let Some(segments) = &self.stamp {
+            set_path(body, segments, Value::String(marker.to_owned()));
+        }
+    }
+
     /// Whether list items are partial and each must be read again with `get`.
     pub fn list_rereads(&self) -> bool {
         self.list.reread
@@ -723,9 +754,9 @@ impl ResourceMapping {
         self.list.items(answer)
     }
 
-    /// The total in a list answer, when the mapping says where it is.
-    pub fn list_total(&self, answer: &Value) -> Option<u64> {
-        self.list.total(answer)
+    /// The total of a list answer (body and headers), when the mapping says where it is.
+    pub fn list_total(&self, answer: &Value, headers: &http::HeaderMap) -> Option<u64> {
+        self.list.total(answer, headers)
     }
 
     /// How the list call pages.
@@ -784,58 +815,6 @@ impl ResourceMapping {
     /// Whether `members.remove` needs the member's row id (`{row}`).
     pub fn removes_by_row(&self) -> bool {
         self.members.as_ref().is_some_and(|m| m.remove_by_row)
-    }
-
-    /// What a backend error answer to operation `op` means, by the mapping's `errors` rules
-    /// (the first rule whose status, `on`, `contains` and `body` match). `contains` looks in
-    /// the answer body's JSON text and in the `message` read from it (plain-text bodies are
-    /// the message); `body` compares values at JSONPaths of the JSON body.
-    pub fn classify_error(
-        &self,
-        op: OpName,
-        status: u16,
-        message: &str,
-        body: Option<&Value>,
-    ) -> Option<ErrorClass> {
-        self.classify_error_rule(op, status, message, body)
-            .map(|(class, _)| class)
-    }
-
-    /// [`ResourceMapping::classify_error`], and whether the matched rule quotes the backend's
-    /// message in the SCIM detail (`show_message`).
-    pub fn classify_error_rule(
-        &self,
-        op: OpName,
-        status: u16,
-        message: &str,
-        body: Option<&Value>,
-    ) -> Option<(ErrorClass, bool)> {
-        let lower = message.to_lowercase();
-        let body_text = body.map(|b| b.to_string().to_lowercase());
-        self.errors
-            .iter()
-            .find(|r| {
-                r.status == status
-                    && (r.on.is_empty() || r.on.contains(&op))
-                    && r.contains.as_ref().is_none_or(|c| {
-                        let needle = c.to_lowercase();
-                        lower.contains(&needle)
-                            || body_text.as_ref().is_some_and(|t| t.contains(&needle))
-                    })
-                    && r.body.iter().all(|(path, want)| {
-                        body.and_then(|b| first(path, b))
-                            .is_some_and(|got| scalar_text(got) == scalar_text(want))
-                    })
-            })
-            .map(|r| {
-                let class = match r.means {
-                    ErrorMeaning::Uniqueness => ErrorClass::Uniqueness,
-                    ErrorMeaning::InvalidValue => ErrorClass::InvalidValue,
-                    ErrorMeaning::NotFound => ErrorClass::NotFound,
-                    ErrorMeaning::AlreadyDone => ErrorClass::AlreadyDone,
-                };
-                (class, r.show_message)
-            })
     }
 
     /// How the engine applies SCIM PATCH operations to this resource type: `add` replaces the

@@ -4,9 +4,12 @@
 use crate::mapping::Mapping;
 use crate::mapping::error::Error;
 use crate::mapping::plan::FilterPlan;
+use crate::mapping::resource::ErrorClass;
 use crate::mapping::resource::{OpName, ResourceMapping};
 use crate::mapping::search::SearchPlan;
-use crate::mapping::spec::{ExpectedRequestFile, FilterTestFile, TestFile, WriteTestFile};
+use crate::mapping::spec::{
+    BackendErrorTestFile, ExpectedRequestFile, FilterTestFile, TestFile, WriteTestFile,
+};
 use crate::mapping::template::{RenderedRequest, Vars};
 use crate::scim::filter::Filter;
 use crate::scim::patch::{MemberChange, PatchRequest, apply};
@@ -15,6 +18,9 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// What `tests:` cases see in place of the random `identity: { stamp }` marker of a create.
+const STAMP_MARKER: &str = "{stamp}";
 
 /// The result of one `tests:` case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +78,9 @@ fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
                     .map_err(|errors| errors.into_iter().next().unwrap_or(Error::NotAnObject))
             })
             .and_then(|()| resource.to_backend_create_in(scim, conn))
-            .and_then(|write| {
+            .and_then(|mut write| {
+                // The engine writes a random marker; cases see it as `{stamp}`.
+                resource.add_stamp(&mut write.body, STAMP_MARKER);
                 let vars = Vars::new().with_connection(conn).with_object(write.body);
                 let req = resource.render(write.op, &vars)?;
                 Ok((vec![req], write.stored))
@@ -100,6 +108,9 @@ fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
     }
     if let Some(f) = &t.filter {
         return check_filter(mapping, resource, f, conn);
+    }
+    if let Some(e) = &t.backend_error {
+        return check_backend_error(resource, e);
     }
     Err("nothing to test".into())
 }
@@ -391,4 +402,58 @@ pub(crate) fn list_request(
         .with("count", size)
         .with_query(params);
     resource.render(OpName::List, &vars)
+}
+
+/// A backend error answer against the mapping's `errors:` rules: the SCIM status and
+/// `scimType` it becomes, as the engine and `crate::error` answer it.
+fn check_backend_error(resource: &ResourceMapping, e: &BackendErrorTestFile) -> Result<(), String> {
+    let op = OpName::parse(&e.on).ok_or_else(|| {
+        let names: Vec<&str> = OpName::ALL.iter().map(|o| o.as_str()).collect();
+        format!(
+            "unknown operation `{}` (allowed: {})",
+            e.on,
+            names.join(", ")
+        )
+    })?;
+    let raw = e.text.clone().unwrap_or_default();
+    let message = crate::backend::answer_message(e.body.as_ref(), raw.as_bytes(), "");
+    let (status, scim_type) = match resource.classify_error(op, e.status, &message, e.body.as_ref())
+    {
+        Some(ErrorClass::Uniqueness) => (409, Some("uniqueness")),
+        Some(ErrorClass::InvalidValue) => (400, Some("invalidValue")),
+        Some(ErrorClass::NotFound) => (404, None),
+        Some(ErrorClass::AlreadyDone) => (204, None),
+        None => unmatched_scim_error(e.status),
+    };
+    let got = format!(
+        "{status}{}",
+        scim_type.map(|t| format!(" {t}")).unwrap_or_default()
+    );
+    let want = format!(
+        "{}{}",
+        e.scim.status,
+        e.scim
+            .scim_type
+            .as_ref()
+            .map(|t| format!(" {t}"))
+            .unwrap_or_default()
+    );
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("expected SCIM `{want}`, got `{got}`"))
+    }
+}
+
+/// The SCIM status and `scimType` of a backend error status no `errors:` rule matched (the
+/// table `crate::error` answers with; a test there keeps the two in step).
+pub(crate) fn unmatched_scim_error(status: u16) -> (u16, Option<&'static str>) {
+    match status {
+        404 => (404, None),
+        409 => (409, Some("uniqueness")),
+        400 | 422 => (400, Some("invalidValue")),
+        429 => (429, None),
+        503 => (503, None),
+        _ => (502, None),
+    }
 }

@@ -9,6 +9,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+mod cases;
+pub use cases::*;
+
 /// A scimgate mapping file: how SCIM Users and Groups become calls to one backend REST API.
 ///
 /// Strings may use `${NAME}` or `${NAME:-default}` to take a value from the environment
@@ -172,9 +175,10 @@ pub struct ResourceFile {
     /// JSONPath of a value that tells one backend resource from a later one that got the same
     /// id (e.g. `$.created_on`), for backends that reuse ids. scimgate remembers it when it
     /// creates or first sees the resource and compares it on every read: a different value
-    /// means the resource behind the SCIM id is gone (404), never someone else's data.
+    /// means the resource behind the SCIM id is gone (404), never someone else's data. For
+    /// backends with neither timestamps nor stable ids: `{ stamp: "$.field" }`.
     #[serde(default)]
-    pub identity: Option<String>,
+    pub identity: Option<IdentityFile>,
     /// The backend calls: `create`, `get`, `list`, `replace` and/or `update`, `delete`,
     /// optional `deactivate`.
     pub operations: OperationsFile,
@@ -208,6 +212,26 @@ pub struct ResourceFile {
 
 fn yes() -> bool {
     true
+}
+
+/// How scimgate tells a resource from a later one that got the same backend id.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum IdentityFile {
+    /// JSONPath of a value the backend keeps and never reuses (`$.created_on`).
+    Path(String),
+    /// scimgate writes a random marker into this backend field at create.
+    Stamp(StampFile),
+}
+
+/// `identity: { stamp: "$.field" }`: a backend field (free text nothing else writes) where
+/// scimgate writes a random marker at create and compares it on every read; a record whose
+/// marker differs or is gone is not the resource the SCIM id was made for.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StampFile {
+    /// Plain JSONPath of the backend field (`$.notes`); no attribute may map it.
+    pub stamp: String,
 }
 
 /// The backend calls of one resource type.
@@ -262,6 +286,12 @@ pub struct OperationFile {
     /// (`$.user` for `{"user": {...}}`). Default: the whole answer.
     #[serde(default)]
     pub answer: Option<String>,
+    /// `create` only, for backends that accept duplicates: SCIM attributes (`userName`) no two
+    /// resources may share. Before creating, scimgate looks each value up through the
+    /// mapping's filter push-down (a `filters:` rule `<attribute> eq {v}` is needed) and
+    /// answers 409 `uniqueness` when a resource already holds it.
+    #[serde(default)]
+    pub unique: Vec<String>,
 }
 
 /// The list call, with JSONPaths that read its answer and the paging style.
@@ -287,6 +317,10 @@ pub struct ListOperationFile {
     /// JSONPath of the total count, e.g. `$.total`. Without it the total is not known.
     #[serde(default)]
     pub total: Option<String>,
+    /// The answer header holding the total count, for backends that give it only there
+    /// (`X-Total-Count`). Read before `total` when both are given.
+    #[serde(default)]
+    pub total_header: Option<String>,
     /// JSONPath of the cursor for the next page (cursor paging).
     #[serde(default)]
     pub next_cursor: Option<String>,
@@ -370,6 +404,12 @@ pub struct AttributeFile {
     /// `replace`, for `Split()` attributes). Default `true`.
     #[serde(default)]
     pub add_replaces: Option<bool>,
+    /// A multi-valued complex attribute (`roles`) held as a backend list of objects: SCIM
+    /// sub-attribute → plain JSONPath within one element (`{ value: "$.name", primary:
+    /// "$.is_primary" }`). With `primary`, every write marks exactly one element primary (the
+    /// one marked, else the first).
+    #[serde(default)]
+    pub items: BTreeMap<String, String>,
 }
 
 /// An attribute rule as written: a JSONPath string, or the full rule.
@@ -655,6 +695,9 @@ pub struct MemberListFile {
     /// JSONPath of the total member count, e.g. `$.total`.
     #[serde(default)]
     pub total: Option<String>,
+    /// The answer header holding the total member count (`X-Total-Count`), read before `total`.
+    #[serde(default)]
+    pub total_header: Option<String>,
     /// JSONPath of the cursor for the next page (cursor paging).
     #[serde(default)]
     pub next_cursor: Option<String>,
@@ -664,107 +707,4 @@ pub struct MemberListFile {
     /// The largest page the backend serves; scimgate asks for pages of this size (default 100).
     #[serde(default)]
     pub max_page_size: Option<u32>,
-}
-
-/// One example that must hold. Give exactly one of `read`, `create`, `replace`, `patch`, `filter`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TestFile {
-    /// What the case shows.
-    pub name: String,
-    /// `users` (default) or `groups`.
-    #[serde(default)]
-    pub resource: Option<String>,
-    /// A backend object and the SCIM resource it must read as.
-    #[serde(default)]
-    pub read: Option<ReadTestFile>,
-    /// A SCIM create body and the backend request it must produce (or the error).
-    #[serde(default)]
-    pub create: Option<WriteTestFile>,
-    /// A SCIM PUT body on a current backend object and the request it must produce.
-    #[serde(default)]
-    pub replace: Option<WriteTestFile>,
-    /// SCIM PATCH operations on a current backend object and the request it must produce.
-    #[serde(default)]
-    pub patch: Option<WriteTestFile>,
-    /// A SCIM filter and the backend request (or plan) it must become.
-    #[serde(default)]
-    pub filter: Option<FilterTestFile>,
-    /// The connection variables (`{conn.NAME}`) the case runs with, e.g.
-    /// `{workspace_id: "42"}`.
-    #[serde(default)]
-    pub variables: BTreeMap<String, String>,
-}
-
-/// A read example.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReadTestFile {
-    /// The backend object.
-    pub backend: Value,
-    /// What scimgate's store holds for it (`store: true` attributes).
-    #[serde(default)]
-    pub stored: BTreeMap<String, Value>,
-    /// The SCIM resource it must read as (without `id`, `meta`, `schemas`).
-    pub scim: Value,
-}
-
-/// A write example.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WriteTestFile {
-    /// The current backend object (`replace`, `patch`).
-    #[serde(default)]
-    pub current: Option<Value>,
-    /// The SCIM body (`create`, `replace`).
-    #[serde(default)]
-    pub scim: Option<Value>,
-    /// The SCIM PATCH operations (`patch`): `[{op, path, value}]`.
-    #[serde(default)]
-    pub operations: Option<Vec<Value>>,
-    /// The group's `members.list` answer (one page), for `patch` cases of mappings with
-    /// `skip_present` or a `{row}` removal: adds of members listed there are skipped, and
-    /// removals take `{row}` from it.
-    #[serde(default)]
-    pub members: Option<Value>,
-    /// The backend requests it must produce, in order.
-    #[serde(default)]
-    pub expect: Vec<ExpectedRequestFile>,
-    /// What scimgate must store (`store: true` attributes).
-    #[serde(default)]
-    pub stored: Option<BTreeMap<String, Value>>,
-    /// Instead of requests: text the error message must contain.
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-/// A filter example.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FilterTestFile {
-    /// The SCIM filter, e.g. `userName eq "bjensen@example.com"`.
-    pub filter: String,
-    /// The backend request it must become (list filters).
-    #[serde(default)]
-    pub expect: Option<ExpectedRequestFile>,
-    /// Or: `get <id>`, `store <attribute> <value>`, `scan <cap>`, or for an `or` answered as
-    /// several searches `union: <plan>; <plan>` (a query as `GET <path>`).
-    #[serde(default)]
-    pub plan: Option<String>,
-    /// Or: text the error message must contain.
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-/// A backend request a test expects.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedRequestFile {
-    /// HTTP method.
-    pub method: String,
-    /// Path and query exactly as sent (percent-encoded), e.g. `/api/v1/users?email=a%40b.c`.
-    pub path: String,
-    /// The JSON body, when there is one.
-    #[serde(default)]
-    pub body: Option<Value>,
 }

@@ -132,7 +132,7 @@ fn demo_reads_ids_lists_and_backend_errors() {
     assert_eq!(u.backend_id(&json!({"id": 17})), Some("17".to_owned()));
     let page = json!({"items": [{"id": 1}, {"id": 2}], "total": 7, "offset": 0, "limit": 2});
     assert_eq!(u.list_items(&page).len(), 2);
-    assert_eq!(u.list_total(&page), Some(7));
+    assert_eq!(u.list_total(&page, &http::HeaderMap::new()), Some(7));
     assert_eq!(u.paging(), Paging::Offset);
     assert_eq!(u.max_page_size(), Some(200));
     assert_eq!(
@@ -1115,5 +1115,117 @@ fn error_rules_quote_the_backends_message_only_when_they_opt_in() {
     assert_eq!(
         users(&redmine).classify_error_rule(OpName::Create, 422, "Login is invalid", None),
         Some((ErrorClass::InvalidValue, true))
+    );
+}
+
+#[test]
+fn issue_18_quirks_example_loads_and_its_tests_pass() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/quirks.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mapping = load("docs/examples/quirks.yaml", &text, &test_env)
+        .unwrap_or_else(|p| panic!("{}", p.render()));
+    let outcomes = run_tests(&mapping);
+    assert_eq!(outcomes.len(), 15);
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| format!("{}: {}", o.name, o.detail))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    let u = users(&mapping);
+    assert!(u.identity_is_stamp());
+    let lookups = u.unique_lookups(&serde_json::json!({"userName": " Ann@Example.com "}));
+    assert_eq!(lookups.len(), 1);
+    assert_eq!(lookups[0].filter, "userName eq \"Ann@Example.com\"");
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-total-count", http::HeaderValue::from_static("42"));
+    assert_eq!(
+        u.list_total(&serde_json::json!({"items": []}), &headers),
+        Some(42)
+    );
+    assert_eq!(
+        u.list_total(&serde_json::json!({"items": []}), &http::HeaderMap::new()),
+        None
+    );
+}
+
+#[test]
+fn issue_18_unique_stamp_and_total_header_are_checked_at_load() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/quirks.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let cases = [
+        (
+            text.replace("unique: [userName]", "unique: [title]"),
+            "`title` is not an attribute of this mapping",
+        ),
+        (
+            text.replace(
+                "    - { when: 'userName eq {v}', query: { username: \"{v}\" } }\n",
+                "",
+            ),
+            "the lookup before a create must not scan",
+        ),
+        (
+            text.replace(
+                "get:     { method: GET,  path: \"/api/v1/users/{id}\" }",
+                "get:     { method: GET,  path: \"/api/v1/users/{id}\", unique: [userName] }",
+            ),
+            "`unique` belongs on `create` only",
+        ),
+        (
+            text.replace("stamp: \"$.notes\"", "stamp: \"$.email\""),
+            "written by attribute `emails[type eq \"work\"].value`",
+        ),
+        (
+            text.replace("stamp: \"$.notes\"", "stamp: \"$.items[*]\""),
+            "not a plain backend field path",
+        ),
+        (
+            text.replacen(
+                "total_header: X-Total-Count",
+                "total_header: \"X Total\"",
+                1,
+            ),
+            "not a valid HTTP header name",
+        ),
+        (
+            text.replace("ids: gateway", "ids: backend"),
+            "`identity` needs `ids: gateway`",
+        ),
+    ];
+    for (yaml, problem) in cases {
+        let problems = load("q.yaml", &yaml, &test_env).unwrap_err().render();
+        assert!(problems.contains(problem), "{problem}: {problems}");
+    }
+}
+
+#[test]
+fn issue_18_role_list_example_loads_and_its_tests_pass() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/role-list.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mapping = load("docs/examples/role-list.yaml", &text, &test_env)
+        .unwrap_or_else(|p| panic!("{}", p.render()));
+    let outcomes = run_tests(&mapping);
+    assert_eq!(outcomes.len(), 7);
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| format!("{}: {}", o.name, o.detail))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    let bad = text.replace(
+        "items: { value: \"$.name\"",
+        "items: { value: \"$.names[*]\"",
+    );
+    let problems = load("r.yaml", &bad, &test_env).unwrap_err().render();
+    assert!(
+        problems.contains("not a plain field path within one element"),
+        "{problems}"
+    );
+    let on_sub = text.replace("    roles:\n      path", "    roles.value:\n      path");
+    let problems = load("r.yaml", &on_sub, &test_env).unwrap_err().render();
+    assert!(
+        problems.contains("`items` is for a whole multi-valued complex attribute"),
+        "{problems}"
     );
 }

@@ -132,6 +132,10 @@ impl Store for Metered {
         )
     }
 
+    fn list_active(&self, tenant: &str, kind: &str) -> StoreFuture<'_, Vec<Record>> {
+        observe("list_active", self.inner.list_active(tenant, kind))
+    }
+
     fn delete_pending(&self, tenant: &str, kind: &str, scim_id: &str) -> StoreFuture<'_, bool> {
         observe(
             "delete_pending",

@@ -154,6 +154,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         older_than: OffsetDateTime,
     ) -> StoreFuture<'_, Vec<Record>>;
 
+    /// Every active record of one tenant and kind, by SCIM id (for `scimgate reconcile`, which
+    /// compares them with what the backend holds).
+    fn list_active(&self, tenant: &str, kind: &str) -> StoreFuture<'_, Vec<Record>>;
+
     /// Deletes a record only if it is still pending; true when it was deleted.
     fn delete_pending(&self, tenant: &str, kind: &str, scim_id: &str) -> StoreFuture<'_, bool>;
 

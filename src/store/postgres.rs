@@ -911,6 +911,18 @@ impl Store for PostgresStore {
         })
     }
 
+    fn list_active(&self, tenant: &str, kind: &str) -> StoreFuture<'_, Vec<Record>> {
+        let (tenant, kind) = (tenant.to_owned(), kind.to_owned());
+        Box::pin(async move {
+            let client = self.client("list_active").await?;
+            let sql = format!(
+                "SELECT {COLUMNS} FROM records WHERE tenant = $1 AND kind = $2 \
+                 AND state = 'active' ORDER BY scim_id"
+            );
+            select_many(&**client, "list_active", &sql, &[&tenant, &kind]).await
+        })
+    }
+
     fn delete_pending(&self, tenant: &str, kind: &str, scim_id: &str) -> StoreFuture<'_, bool> {
         Box::pin(self.delete_record(
             "delete_pending",

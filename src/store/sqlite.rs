@@ -531,6 +531,17 @@ impl Store for SqliteStore {
         })
     }
 
+    fn list_active(&self, tenant: &str, kind: &str) -> StoreFuture<'_, Vec<Record>> {
+        let (tenant, kind) = (tenant.to_owned(), kind.to_owned());
+        self.run("list_active", move |conn| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM records WHERE tenant = ?1 AND kind = ?2 \
+                 AND state = 'active' ORDER BY scim_id"
+            );
+            query(conn, "list_active", &sql, params![tenant, kind])
+        })
+    }
+
     fn delete_pending(&self, tenant: &str, kind: &str, scim_id: &str) -> StoreFuture<'_, bool> {
         let args = owned([tenant, kind, scim_id]);
         self.write("delete_pending", move |tx| {

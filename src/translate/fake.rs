@@ -142,7 +142,9 @@ impl ListShape {
             let items = resource.list_items(&answer);
             if items.len() == 1
                 && items[0] == probe
-                && resource.list_total(&answer).is_none_or(|t| t == 1)
+                && resource
+                    .list_total(&answer, &http::HeaderMap::new())
+                    .is_none_or(|t| t == 1)
             {
                 return shape;
             }

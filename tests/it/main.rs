@@ -3,6 +3,7 @@
 mod argon;
 mod chaos;
 mod cli;
+mod compat;
 mod connections;
 mod durability;
 mod engine;
@@ -10,6 +11,7 @@ mod entra;
 mod hostile;
 mod membership;
 mod obs;
+mod reconcile;
 mod reload;
 mod replicas;
 mod secrets;

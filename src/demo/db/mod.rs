@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::error::Error;
 use super::model::{Status, Team, User, UserFields, now};
+use super::quirks::Quirks;
 
 mod search;
 mod teams;
@@ -45,6 +46,11 @@ pub(crate) struct Db {
     team_names: HashMap<String, u64>,
     /// The next `n` tried for a seeded `user{n}@example.com`.
     next_seed: u64,
+    /// The behaviour switches (duplicates and reused ids apply here).
+    quirks: Quirks,
+    /// Ids of deleted users and teams, most recent last, for `reuse_ids`.
+    freed_users: Vec<u64>,
+    freed_teams: Vec<u64>,
 }
 
 impl Default for Db {
@@ -61,6 +67,9 @@ impl Default for Db {
             next_team_id: 1,
             team_names: HashMap::new(),
             next_seed: 1,
+            quirks: Quirks::default(),
+            freed_users: Vec::new(),
+            freed_teams: Vec::new(),
         }
     }
 }
@@ -73,6 +82,26 @@ fn page_of<T>(iter: impl Iterator<Item = T>, total: usize, offset: usize, limit:
 }
 
 impl Db {
+    /// The behaviour switches in force.
+    pub(crate) fn quirks(&self) -> Quirks {
+        self.quirks
+    }
+
+    /// Sets the behaviour switches (records already there stay as they are).
+    pub(crate) fn set_quirks(&mut self, quirks: Quirks) {
+        self.quirks = quirks;
+    }
+
+    /// The id for a new record: the most recently freed one with `reuse_ids`, else the next.
+    fn new_id(reuse: bool, freed: &mut Vec<u64>, next: &mut u64) -> u64 {
+        if reuse && let Some(id) = freed.pop() {
+            return id;
+        }
+        let id = *next;
+        *next += 1;
+        id
+    }
+
     /// One user by id.
     pub(crate) fn user(&self, id: u64) -> Option<&User> {
         self.users.get(&id)
@@ -127,8 +156,11 @@ impl Db {
         let mut fields = UserFields::default();
         fields.apply(body)?;
         self.check_user(None, &fields)?;
-        let id = self.next_user_id;
-        self.next_user_id += 1;
+        let id = Self::new_id(
+            self.quirks.reuse_ids,
+            &mut self.freed_users,
+            &mut self.next_user_id,
+        );
         let at = now();
         self.index_user(id, &fields);
         let user = User {
@@ -193,6 +225,7 @@ impl Db {
         fields.validate()?;
         if let Some(owner) = self.user_id_by_username(&fields.username)
             && Some(owner) != id
+            && !self.quirks.duplicates
         {
             return Err(Error::Conflict("username taken"));
         }
@@ -200,7 +233,10 @@ impl Db {
     }
 
     fn index_user(&mut self, id: u64, fields: &UserFields) {
-        self.usernames.insert(fields.username.to_lowercase(), id);
+        // With duplicates the index keeps the first holder of a username.
+        self.usernames
+            .entry(fields.username.to_lowercase())
+            .or_insert(id);
         if let Some(email) = &fields.email {
             self.emails
                 .entry(email.to_lowercase())
@@ -211,7 +247,19 @@ impl Db {
     }
 
     fn unindex_user(&mut self, id: u64, fields: &UserFields) {
-        self.usernames.remove(&fields.username.to_lowercase());
+        let key = fields.username.to_lowercase();
+        if self.usernames.get(&key) == Some(&id) {
+            self.usernames.remove(&key);
+            if self.quirks.duplicates {
+                // Another user with the same username (accepted as a duplicate) takes over.
+                let next = self.users.iter().find(|(other, user)| {
+                    **other != id && user.fields.username.to_lowercase() == key
+                });
+                if let Some((other, _)) = next {
+                    self.usernames.insert(key, *other);
+                }
+            }
+        }
         if let Some(email) = &fields.email {
             let key = email.to_lowercase();
             if let Some(ids) = self.emails.get_mut(&key) {
@@ -229,6 +277,7 @@ impl Db {
     pub(crate) fn delete_user(&mut self, id: u64) -> Result<(), Error> {
         let user = self.users.remove(&id).ok_or(Error::NotFound("user"))?;
         self.unindex_user(id, &user.fields);
+        self.freed_users.push(id);
         let at = now();
         for team in self.user_teams.remove(&id).unwrap_or_default() {
             if let Some(team) = self.teams.get_mut(&team) {

@@ -48,8 +48,11 @@ impl Db {
         let mut fields = TeamFields::default();
         fields.apply(body)?;
         self.check_team(None, &fields)?;
-        let id = self.next_team_id;
-        self.next_team_id += 1;
+        let id = Self::new_id(
+            self.quirks.reuse_ids,
+            &mut self.freed_teams,
+            &mut self.next_team_id,
+        );
         let at = now();
         self.team_names.insert(fields.name.to_lowercase(), id);
         let team = Team {
@@ -116,6 +119,7 @@ impl Db {
     pub(crate) fn delete_team(&mut self, id: u64) -> Result<(), Error> {
         let team = self.teams.remove(&id).ok_or(Error::NotFound("team"))?;
         self.team_names.remove(&team.fields.name.to_lowercase());
+        self.freed_teams.push(id);
         for user in team.members {
             if let Some(teams) = self.user_teams.get_mut(&user) {
                 teams.remove(&id);

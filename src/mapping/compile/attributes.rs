@@ -210,6 +210,35 @@ pub(super) fn compile_rule(
             }
         }
     }
+    let mut items = Vec::new();
+    if !a.items.is_empty() {
+        if !multi_valued || target.sub.is_some() || target.select.is_some() || target.family {
+            ctx.at(
+                &with(path, &["items"]),
+                "`items` is for a whole multi-valued complex attribute (a key like `roles`, without a sub-attribute or filter)",
+            );
+            ok = false;
+        }
+        if a.split.is_some() || a.join.is_some() || !a.map.is_empty() {
+            ctx.at(
+                &with(path, &["items"]),
+                "`items` excludes `split`, `join` and `map`",
+            );
+            ok = false;
+        }
+        for (sub, field) in &a.items {
+            match crate::mapping::attribute::plain_segments(field) {
+                Some((segments, false)) => items.push((sub.clone(), segments)),
+                _ => {
+                    ctx.at(
+                        &with(path, &["items", sub]),
+                        format!("`{field}` is not a plain field path within one element (write e.g. `$.name`)"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+    }
     // RFC 7643 §4.1.2: a formatted address "MAY contain newlines".
     let multiline = target.urn.is_none()
         && resource_type.eq_ignore_ascii_case("User")
@@ -263,5 +292,7 @@ pub(super) fn compile_rule(
         scim_type: scim_t,
         select_boolean,
         multiline,
+        with_list: false,
+        items,
     })
 }

@@ -302,11 +302,13 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
             test.replace.is_some(),
             test.patch.is_some(),
             test.filter.is_some(),
+            test.backend_error.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             ctx.at(
                 &p(&["tests", &format!("[{i}]")]),
-                "a test needs exactly one of `read`, `create`, `replace`, `patch`, `filter`",
+                "a test needs exactly one of `read`, `create`, `replace`, `patch`, `filter`, \
+                 `backend_error`",
             );
         }
         if let Some(name) = test

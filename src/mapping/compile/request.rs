@@ -180,6 +180,17 @@ pub(super) fn compile_list(
         .total
         .as_ref()
         .map(|s| ctx.jsonpath(&with(path, &["total"]), s));
+    let total_header = match l.total_header.as_deref().map(http::HeaderName::try_from) {
+        None => Some(None),
+        Some(Ok(name)) => Some(Some(name)),
+        Some(Err(_)) => {
+            ctx.at(
+                &with(path, &["total_header"]),
+                "not a valid HTTP header name (e.g. `X-Total-Count`)",
+            );
+            None
+        }
+    };
     let next_cursor = l
         .next_cursor
         .as_ref()
@@ -216,6 +227,7 @@ pub(super) fn compile_list(
         ListSpec {
             items: items?,
             total: total.flatten(),
+            total_header: total_header?,
             next_cursor: next_cursor.flatten(),
             next_link: next_link.flatten(),
             paging,

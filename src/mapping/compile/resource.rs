@@ -7,7 +7,9 @@ use super::{Ctx, p, with};
 use crate::mapping::attribute::{Target, plain_segments};
 use crate::mapping::plan::{FilterAction, FilterRule, split_when};
 use crate::mapping::resource::{ErrorRule, MemberList, OpName, ResourceMapping};
-use crate::mapping::spec::{ErrorMeaning, FilterUse, MappingFile, OperationFile, ResourceFile};
+use crate::mapping::spec::{
+    ErrorMeaning, FilterUse, IdentityFile, MappingFile, OperationFile, ResourceFile,
+};
 use crate::mapping::template::Template;
 use crate::scim::path::eq_name;
 use crate::scim::schema::{GROUP_SCHEMA, SchemaRegistry, USER_SCHEMA};
@@ -28,10 +30,23 @@ pub(super) fn compile_resource(
     let base = p(&[key]);
     let before = ctx.problems.len();
     let id = ctx.jsonpath(&with(&base, &["id"]), &file.id);
-    let identity = file
-        .identity
-        .as_ref()
-        .map(|text| ctx.jsonpath(&with(&base, &["identity"]), text));
+    let (identity_text, stamp_text) = match &file.identity {
+        None => (None, None),
+        Some(IdentityFile::Path(text)) => (Some(text), None),
+        Some(IdentityFile::Stamp(s)) => (Some(&s.stamp), Some(&s.stamp)),
+    };
+    let identity = identity_text.map(|text| ctx.jsonpath(&with(&base, &["identity"]), text));
+    let stamp = match stamp_text.map(|text| (text, plain_segments(text))) {
+        None => None,
+        Some((_, Some((segments, false)))) => Some(segments),
+        Some((text, _)) => {
+            ctx.at(
+                &with(&base, &["identity", "stamp"]),
+                format!("`{text}` is not a plain backend field path (write e.g. `$.notes`)"),
+            );
+            None
+        }
+    };
     if identity.is_some() && spec.ids != crate::mapping::spec::IdPolicy::Gateway {
         ctx.at_key(
             &with(&base, &["identity"]),
@@ -94,6 +109,29 @@ pub(super) fn compile_resource(
         if let Some(rule) = compile_rule(ctx, registry, resource_type, core, &path, name, &entry.0)
         {
             rules.push(rule);
+        }
+    }
+    // A primary rule beside a whole-list rule of the same attribute (`roles.value` and
+    // `roles[primary eq "True"].value`): a list with a separate primary field.
+    let lists: Vec<(Option<String>, String, Option<String>)> = rules
+        .iter()
+        .filter(|r| r.target.select.is_none() && r.multi_valued && !r.target.family)
+        .map(|r| {
+            (
+                r.target.urn.clone(),
+                r.target.name.to_ascii_lowercase(),
+                r.target.sub.clone(),
+            )
+        })
+        .collect();
+    for rule in &mut rules {
+        if rule.select_boolean && rule.target.select.is_some() {
+            let key = (
+                rule.target.urn.clone(),
+                rule.target.name.to_ascii_lowercase(),
+                rule.target.sub.clone(),
+            );
+            rule.with_list = lists.contains(&key);
         }
     }
     let mut constants = Vec::new();
@@ -308,6 +346,7 @@ pub(super) fn compile_resource(
                 headers: Default::default(),
                 items: l.items.clone(),
                 total: l.total.clone(),
+                total_header: l.total_header.clone(),
                 next_cursor: l.next_cursor.clone(),
                 next_link: l.next_link.clone(),
                 max_page_size: l.max_page_size,
@@ -344,14 +383,29 @@ pub(super) fn compile_resource(
             );
         }
     }
+    for (name, op) in [
+        ("get", &o.get),
+        ("replace", &o.replace),
+        ("update", &o.update),
+        ("delete", &o.delete),
+        ("deactivate", &o.deactivate),
+    ] {
+        if op.as_ref().is_some_and(|op| !op.unique.is_empty()) {
+            ctx.at_key(
+                &with(&ops_path, &[name, "unique"]),
+                "`unique` belongs on `create` only",
+            );
+        }
+    }
     if ctx.problems.len() != before {
         return None;
     }
-    Some(ResourceMapping {
+    let mapping = ResourceMapping {
         resource_type: resource_type.to_owned(),
         core_urn: core.to_owned(),
         id: id?,
         identity: identity.flatten(),
+        stamp,
         ops,
         list: list_spec?,
         rules,
@@ -365,5 +419,77 @@ pub(super) fn compile_resource(
         } else {
             Vec::new()
         },
-    })
+        unique: o
+            .create
+            .as_ref()
+            .map(|c| c.unique.clone())
+            .unwrap_or_default(),
+    };
+    check_unique(
+        ctx,
+        registry,
+        &with(&ops_path, &["create", "unique"]),
+        &mapping,
+    )?;
+    if let Some(stamp) = &mapping.stamp
+        && let Some(rule) = mapping.rules.iter().find(|r| {
+            r.backend
+                .as_ref()
+                .and_then(|b| b.segments.as_deref())
+                .is_some_and(|s| s == stamp.as_slice())
+        })
+    {
+        ctx.at(
+            &with(&base, &["identity", "stamp"]),
+            format!(
+                "the stamp field is written by attribute `{}`; use a field nothing else writes",
+                rule.key
+            ),
+        );
+        return None;
+    }
+    Some(mapping)
+}
+
+/// Each `create.unique` attribute must be a mapped single value whose `eq` filter the mapping
+/// pushes down (a query or the store): the lookup before a create must never scan.
+fn check_unique(
+    ctx: &mut Ctx<'_>,
+    registry: &SchemaRegistry,
+    path: &[String],
+    mapping: &ResourceMapping,
+) -> Option<()> {
+    let before = ctx.problems.len();
+    for key in &mapping.unique {
+        let Some(rule) = mapping.rules.iter().find(|r| r.key == *key) else {
+            ctx.at(
+                path,
+                format!("`{key}` is not an attribute of this mapping (write its key as under `attributes`)"),
+            );
+            continue;
+        };
+        if rule.target.family || (rule.multi_valued && rule.target.select.is_none()) {
+            ctx.at(
+                path,
+                format!("`{key}` holds several values; `unique` needs a single value"),
+            );
+            continue;
+        }
+        let text = crate::mapping::unique::filter_text(rule, "x");
+        let planned = crate::scim::filter::Filter::parse(&text, registry.urns())
+            .ok()
+            .and_then(|f| mapping.plan_filter(&f).ok());
+        if !matches!(
+            planned,
+            Some(
+                crate::mapping::FilterPlan::Query { .. } | crate::mapping::FilterPlan::Store { .. }
+            )
+        ) {
+            ctx.at(
+                path,
+                format!("`{key}` needs a `filters:` rule for `{text}` with a backend query (or `use: store`): the lookup before a create must not scan"),
+            );
+        }
+    }
+    (ctx.problems.len() == before).then_some(())
 }

@@ -8,6 +8,8 @@ mod logs;
 mod membership;
 mod paged;
 mod paging;
+mod quirks;
+mod reconcile;
 mod reuse;
 mod rows;
 mod users;

@@ -1,0 +1,155 @@
+//! `scimgate reconcile [--config F] [--tenant T] [--json]`: for each tenant, what its backend
+//! holds against the SCIM ids the gateway keeps (see `engine::reconcile`), as text or JSON.
+//! Read-only: nothing is written to the backend or the store. Product teams run it before they
+//! switch provisioning on (users made by hand in the product) and after incidents.
+//!
+//! Builds the engines from the settings the way `serve` does (store, mapping, backend client)
+//! but serves nothing; the report names backend ids, SCIM ids and `userName`s, for the operator
+//! who asked, and is never logged.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::app::{self, StartError};
+use crate::engine::{self, Engine, EngineOptions, ReconcileReport};
+use crate::settings::Settings;
+
+/// Why a reconcile could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The settings, store or a mapping is unusable.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// `--tenant` names no tenant of the settings.
+    #[error("no tenant `{0}` in the settings (tenants: {1})")]
+    UnknownTenant(String, String),
+    /// A backend or store call failed.
+    #[error("tenant `{tenant}`: {error}")]
+    Engine {
+        /// The tenant being reconciled.
+        tenant: String,
+        /// What failed.
+        error: engine::Error,
+    },
+}
+
+/// The findings of one tenant, per resource type it serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantReport {
+    /// The tenant's name.
+    pub tenant: String,
+    /// One report per served resource type (`User`, then `Group`).
+    pub resources: Vec<ReconcileReport>,
+}
+
+/// Reconciles every tenant of `settings` (or only `tenant`).
+pub async fn run(settings: &Settings, tenant: Option<&str>) -> Result<Vec<TenantReport>, Error> {
+    if let Some(name) = tenant
+        && !settings.tenants.iter().any(|t| t.name == name)
+    {
+        let names: Vec<&str> = settings.tenants.iter().map(|t| t.name.as_str()).collect();
+        return Err(Error::UnknownTenant(name.to_owned(), names.join(", ")));
+    }
+    let store = app::open_store(settings).await?;
+    let env = |name: &str| std::env::var(name).ok();
+    let mut reports = Vec::new();
+    for t in settings
+        .tenants
+        .iter()
+        .filter(|t| tenant.is_none_or(|name| t.name == name))
+    {
+        let checked = app::load_mapping(&t.mapping, &env)
+            .and_then(|m| app::check_mapping(&t.mapping.display().to_string(), m))
+            .map_err(|problems| StartError { problems })?;
+        let options = EngineOptions {
+            deadline: settings.backend.deadline,
+            ..EngineOptions::default()
+        };
+        let engine = Engine::new(
+            &t.name,
+            checked.mapping,
+            checked.client,
+            Arc::clone(&store),
+            options,
+        );
+        let resources = tenant_report(&engine)
+            .await
+            .map_err(|error| Error::Engine {
+                tenant: t.name.clone(),
+                error,
+            })?;
+        reports.push(TenantReport {
+            tenant: t.name.clone(),
+            resources,
+        });
+    }
+    Ok(reports)
+}
+
+/// The reports of one engine: Users, then Groups, for the types its mapping serves.
+pub async fn tenant_report(engine: &Engine) -> Result<Vec<ReconcileReport>, engine::Error> {
+    let mut out = Vec::new();
+    for (resource_type, served) in [
+        ("User", engine.mapping().users().is_some()),
+        ("Group", engine.mapping().groups().is_some()),
+    ] {
+        if served {
+            out.push(engine.reconcile(resource_type).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// The reports as text: a summary line per resource type, then one line per finding.
+pub fn render_text(reports: &[TenantReport]) -> String {
+    let mut out = String::new();
+    for tenant in reports {
+        out.push_str(&format!("tenant {}\n", tenant.tenant));
+        for r in &tenant.resources {
+            out.push_str(&format!(
+                "  {}: {} in the backend ({} pages), {} SCIM ids; {} unmanaged, {} gone, {} identity changed\n",
+                r.resource_type,
+                r.backend_resources,
+                r.backend_pages,
+                r.scim_ids,
+                r.unmanaged.len(),
+                r.gone.len(),
+                r.identity_changed.len()
+            ));
+            for f in &r.unmanaged {
+                out.push_str(&format!(
+                    "    unmanaged: backend id {}{} (in the backend, no SCIM id maps to it)\n",
+                    f.backend_id,
+                    named(f.name.as_deref())
+                ));
+            }
+            for f in &r.gone {
+                out.push_str(&format!(
+                    "    gone: SCIM id {} (backend id {} is not in the backend)\n",
+                    f.scim_id.as_deref().unwrap_or(""),
+                    f.backend_id
+                ));
+            }
+            for f in &r.identity_changed {
+                out.push_str(&format!(
+                    "    identity changed: SCIM id {} (backend id {}{} is now another record)\n",
+                    f.scim_id.as_deref().unwrap_or(""),
+                    f.backend_id,
+                    named(f.name.as_deref())
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn named(name: Option<&str>) -> String {
+    name.map(|n| format!(", {n}")).unwrap_or_default()
+}
+
+/// The reports as one JSON document: `{"tenants": [...]}`.
+pub fn render_json(reports: &[TenantReport]) -> String {
+    let doc = serde_json::json!({ "tenants": reports });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
