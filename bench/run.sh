@@ -234,7 +234,7 @@ YAML
   for conc in 1 32; do run_conn connections_1 "$conc"; done
   rss_one=$(vm_kb "$GATEWAY_PID" VmRSS)
   python3 "$ROOT/bench/connections.py" "$db" 1 9999 "$TOKEN" >/dev/null
-  sleep 1.5
+  sleep 3   # the poller loads them (well within this) before measuring
   for conc in 1 32; do run_conn connections_10000 "$conc"; done
   rss_many=$(vm_kb "$GATEWAY_PID" VmRSS)
   python3 - "$RESULTS" "$rss_one" "$rss_many" "$(nproc)" <<'PY' | tee "$ROOT/docs/benchmarks-connections.md" >&2
