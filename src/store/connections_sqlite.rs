@@ -1,13 +1,14 @@
 //! [`ConnectionStore`] for the SQLite store: the same file (and write lock) as the records, so
 //! deleting a connection removes its id map in the same transaction.
 
-use rusqlite::{OptionalExtension as _, Row, Transaction, params};
+use rusqlite::{OptionalExtension as _, Row, params};
 use time::OffsetDateTime;
 
 use super::connections::{
     Activity, Connection, ConnectionPatch, ConnectionStore, Credential, Status, day_ago_bucket,
     hour_bucket, patched, tenant_key, variables_from, variables_json,
 };
+use super::group_commit::Durability;
 use super::sqlite::{database, from_micros, micros};
 use super::{Error, SqliteStore, StoreFuture, UniqueColumn};
 
@@ -129,7 +130,7 @@ fn select(
     Ok(connections)
 }
 
-fn bump(tx: &Transaction<'_>) -> Result<(), Error> {
+fn bump(tx: &rusqlite::Connection) -> Result<(), Error> {
     tx.execute(
         "UPDATE connections_version SET version = version + 1 WHERE id = 1",
         [],
@@ -138,14 +139,18 @@ fn bump(tx: &Transaction<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-fn exists(tx: &Transaction<'_>, id: &str) -> Result<bool, Error> {
+fn exists(tx: &rusqlite::Connection, id: &str) -> Result<bool, Error> {
     tx.query_row("SELECT 1 FROM connections WHERE id = ?1", [id], |_| Ok(()))
         .optional()
         .map(|found| found.is_some())
         .map_err(database("connections"))
 }
 
-fn insert_credential(tx: &Transaction<'_>, id: &str, credential: &Credential) -> Result<(), Error> {
+fn insert_credential(
+    tx: &rusqlite::Connection,
+    id: &str,
+    credential: &Credential,
+) -> Result<(), Error> {
     tx.execute(
         "INSERT INTO connection_credentials (id, connection_id, kind, hash, created, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -212,7 +217,7 @@ impl ConnectionStore for SqliteStore {
     }
 
     fn create_connection(&self, connection: Connection) -> StoreFuture<'_, ()> {
-        self.write("create_connection", move |tx| {
+        self.write("create_connection", Durability::Synced, move |tx| {
             if exists(tx, &connection.id)? {
                 return Err(Error::Conflict {
                     what: UniqueColumn::ScimId,
@@ -242,7 +247,7 @@ impl ConnectionStore for SqliteStore {
 
     fn update_connection(&self, id: &str, patch: ConnectionPatch) -> StoreFuture<'_, bool> {
         let id = id.to_owned();
-        self.write("update_connection", move |tx| {
+        self.write("update_connection", Durability::Synced, move |tx| {
             let db = database("update_connection");
             let current: Option<String> = tx
                 .query_row(
@@ -291,7 +296,7 @@ impl ConnectionStore for SqliteStore {
 
     fn add_credential(&self, id: &str, credential: Credential) -> StoreFuture<'_, bool> {
         let id = id.to_owned();
-        self.write("add_credential", move |tx| {
+        self.write("add_credential", Durability::Synced, move |tx| {
             if !exists(tx, &id)? {
                 return Ok(false);
             }
@@ -303,7 +308,7 @@ impl ConnectionStore for SqliteStore {
 
     fn delete_credential(&self, id: &str, credential: &str) -> StoreFuture<'_, bool> {
         let (id, credential) = (id.to_owned(), credential.to_owned());
-        self.write("delete_credential", move |tx| {
+        self.write("delete_credential", Durability::Synced, move |tx| {
             let deleted = tx
                 .execute(
                     "DELETE FROM connection_credentials WHERE connection_id = ?1 AND id = ?2",
@@ -319,7 +324,7 @@ impl ConnectionStore for SqliteStore {
 
     fn delete_connection(&self, id: &str) -> StoreFuture<'_, bool> {
         let id = id.to_owned();
-        self.write("delete_connection", move |tx| {
+        self.write("delete_connection", Durability::Synced, move |tx| {
             let db = database("delete_connection");
             let deleted = tx
                 .execute("DELETE FROM connections WHERE id = ?1", [&id])
@@ -337,7 +342,7 @@ impl ConnectionStore for SqliteStore {
     }
 
     fn record_activity(&self, activity: Vec<Activity>) -> StoreFuture<'_, ()> {
-        self.write("record_activity", move |tx| {
+        self.write("record_activity", Durability::Synced, move |tx| {
             let db = database("record_activity");
             for entry in activity {
                 if let Some(at) = entry.last_request {
