@@ -6,6 +6,8 @@
 #   DURATION=10s bench/run.sh         # longer runs per scenario (default 5s)
 #   SCIMGATE_BIN=path bench/run.sh    # use this binary instead of building one
 #   ONLY=big_group bench/run.sh       # only the 10,000-member group scenario (issue 13), printed
+#   ONLY=connections bench/run.sh     # only 1 vs 10,000 connections (issue 14), printed and written
+#                                     # to docs/benchmarks-connections.md
 #   ONLY=writes bench/run.sh          # only create and PATCH at c=1 and c=8, with syncs per request
 #                                     # (issue 16); rewrites that section of docs/benchmarks.md
 #   BASE_BIN=path ONLY=writes ...     # the same for another build too (e.g. the previous commit's),
@@ -279,8 +281,103 @@ direct_pass() {
   done
 }
 
+# connections_pass: one gateway serving connections from its store (issue 14). With 1
+# connection, then with 10,000 (added straight into the store, picked up by the poller): RSS,
+# and `GET /Users?filter=userName eq` through connection c0 at c=1 and c=32 (p50, CPU per
+# request), in the same run. Writes docs/benchmarks-connections.md.
+connections_pass() {
+  local db="$WORK/connections.sqlite3" rss_one rss_many
+  stop "$GATEWAY_PID"; rm -f "$db"*
+  curl -fsS -o /dev/null -H "X-Api-Key: $API_KEY" -H 'Content-Type: application/json' \
+    -d '{"username":"user1@example.com","email":"user1@example.com"}' \
+    "http://127.0.0.1:$BACKEND_PORT/api/workspaces/w1/users"
+  cat >"$WORK/connections.yaml" <<YAML
+server:
+  listen: "127.0.0.1:$GATEWAY_PORT"
+  public_base_url: "http://127.0.0.1:$GATEWAY_PORT"
+  tls: { mode: none }
+store:
+  sqlite_path: "$db"
+log: { format: json, level: warn }
+audit: { enabled: false }
+connections:
+  poll_interval: 250ms
+  mappings:
+    - { name: workspaces, mapping: "$ROOT/mappings/demo-workspaces.yaml", path: "/ws/{connection}/scim/v2" }
+YAML
+  DEMO_BACKEND_URL="http://127.0.0.1:$BACKEND_PORT" DEMO_API_KEY="$API_KEY" \
+    "$BIN" serve --config "$WORK/connections.yaml" >"$WORK/gateway.log" 2>&1 &
+  GATEWAY_PID=$!
+  GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT"
+  wait_http "$GATEWAY_URL/healthz" || { cat "$WORK/gateway.log" >&2; exit 1; }
+  python3 "$ROOT/bench/connections.py" "$db" 0 1 "$TOKEN" >/dev/null
+  wait_http "$GATEWAY_URL/ws/c0/scim/v2/Users?count=1" -H "Authorization: Bearer $TOKEN"
+  DURATION=1s BASE=/ws/c0/scim/v2 run_conn warmup 8
+  sed -i '$d' "$RESULTS"
+  for conc in 1 32; do run_conn connections_1 "$conc"; done
+  rss_one=$(vm_kb "$GATEWAY_PID" VmRSS)
+  python3 "$ROOT/bench/connections.py" "$db" 1 9999 "$TOKEN" >/dev/null
+  sleep 3   # the poller loads them (well within this) before measuring
+  for conc in 1 32; do run_conn connections_10000 "$conc"; done
+  rss_many=$(vm_kb "$GATEWAY_PID" VmRSS)
+  python3 - "$RESULTS" "$rss_one" "$rss_many" "$(nproc)" <<'PY' | tee "$ROOT/docs/benchmarks-connections.md" >&2
+import json, sys
+rows = {}
+for line in open(sys.argv[1]):
+    row = json.loads(line)
+    if row.get("pass", "").startswith("connections_"):
+        rows[(row["pass"], row["conc"])] = row
+tick_us = 10_000  # USER_HZ = 100
+print("# Connections: 1 vs 10,000 (bench/run.sh, ONLY=connections)\n")
+print("One gateway process, SQLite store, `mappings/demo-workspaces.yaml` routed by path;")
+print("`GET /ws/c0/scim/v2/Users?filter=userName eq \"user1@example.com\"` through connection c0,")
+print(f"wrk for the run's duration per row, {sys.argv[4]} cores shared with wrk and the example API.\n")
+print("| connections | concurrency | requests/s | p50 ms | p99 ms | gateway CPU µs/request | RSS after (MB) |")
+print("|---|---|---|---|---|---|---|")
+for name, rss in (("connections_1", sys.argv[2]), ("connections_10000", sys.argv[3])):
+    for conc in (1, 32):
+        row = rows.get((name, conc))
+        if not row:
+            continue
+        w = row["wrk"]
+        rps = w["requests"] / max(w["duration_us"], 1) * 1e6
+        cpu = row["cpu_ticks"] * tick_us / max(w["requests"], 1)
+        print(f"| {name.split('_')[1]} | {conc} | {rps:.0f} | {w['p50'] / 1000:.2f} | "
+              f"{w['p99'] / 1000:.2f} | {cpu:.0f} | {int(rss) / 1024:.1f} |")
+for conc in (1, 32):
+    one, many = rows.get(("connections_1", conc)), rows.get(("connections_10000", conc))
+    if one and many:
+        p = many["wrk"]["p50"] / max(one["wrk"]["p50"], 1) - 1
+        c1 = one["cpu_ticks"] / max(one["wrk"]["requests"], 1)
+        c2 = many["cpu_ticks"] / max(many["wrk"]["requests"], 1)
+        print(f"\nc={conc}: p50 {p:+.1%}, CPU per request {c2 / max(c1, 1e-9) - 1:+.1%} "
+              "with 10,000 connections against 1 (targets: within 10 %; RSS at most 64 MB).")
+PY
+}
+
+# run_conn PASS CONCURRENCY: the connection filter scenario through connection c0.
+run_conn() {
+  local pass="$1" conc="$2" threads=1 ticks0 ticks1 out result calls0 calls1
+  [[ "$conc" -gt 1 ]] && threads=2
+  calls0=$(backend_calls); ticks0=$(cpu_ticks "$GATEWAY_PID")
+  out=$(SCENARIO=filter TOKEN="$TOKEN" USERS=1 BASE="${BASE:-/ws/c0/scim/v2}" RUN_TAG="$pass-$conc" \
+    wrk -t"$threads" -c"$conc" -d"$DURATION" --timeout 5s -s "$LUA" "$GATEWAY_URL")
+  calls1=$(backend_calls); ticks1=$(cpu_ticks "$GATEWAY_PID")
+  result=$(grep '^RESULT ' <<<"$out" | cut -d' ' -f2-)
+  [[ -n "$result" ]] || { log "wrk gave no result:"; echo "$out" >&2; exit 1; }
+  printf '{"pass":"%s","mode":"none","target":"gateway","scenario":"conn_filter","conc":%s,"cpu_ticks":%s,"backend_calls":%s,"wrk":%s}\n' \
+    "$pass" "$conc" "$((ticks1 - ticks0))" "$((calls1 - calls0))" "$result" >>"$RESULTS"
+  log "$pass c=$conc: $result"
+}
+
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
+
+if [[ "${ONLY:-}" == connections ]]; then
+  start_backend 0
+  connections_pass
+  exit 0
+fi
 
 if [[ "${ONLY:-}" == writes ]]; then
   [[ -n "${BASE_BIN:-}" ]] && GW_MAPPING="${BASE_MAPPING:-}" writes_pass base "$BASE_BIN"
@@ -307,6 +404,7 @@ for users in 10000 100000; do
   if [[ "$users" == 10000 ]]; then
     gateway_pass "$users" files "$users"
     big_group_pass "$users"
+    connections_pass
   fi
 done
 stop "$GATEWAY_PID"; GATEWAY_PID=""

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::audit::Audited;
 use crate::backend::BackendClient;
+use crate::connection::{Product, Registry, RegistryOptions};
 use crate::demo::{DemoOptions, DemoServer};
 use crate::engine::TenantService;
 use crate::engine::{Engine, EngineOptions, backend_config};
@@ -224,6 +225,104 @@ pub fn build_tenants(
     } else {
         Err(StartError { problems })
     }
+}
+
+/// What `serve` builds from the settings' `connections:` section, and what `check --config`
+/// validates: every connection mapping read from disk and checked by [`check_mapping`], and
+/// the registry over the store's connections, loaded once. `None` when no mapping is listed.
+pub async fn connections_from_disk(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+) -> Result<Option<Arc<Registry>>, StartError> {
+    let env = |name: &str| std::env::var(name).ok();
+    build_connections(settings, store, &|path| load_mapping(path, &env)).await
+}
+
+/// Builds the registry of connections over `store` (loading every connection once), with
+/// each mapping `mappings` loads checked by [`check_mapping`].
+pub async fn build_connections(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    mappings: &dyn Fn(&Path) -> Result<Mapping, Vec<String>>,
+) -> Result<Option<Arc<Registry>>, StartError> {
+    let section = &settings.connections;
+    if section.mappings.is_empty() {
+        return Ok(None);
+    }
+    let Some(connections) = store.connection_store() else {
+        return Err(StartError::one(
+            "connections: this store keeps no connections (use store.kind sqlite or postgres)",
+        ));
+    };
+    let mut problems = Vec::new();
+    let mut products = Vec::new();
+    for entry in &section.mappings {
+        let file = entry.mapping.display().to_string();
+        match mappings(&entry.mapping).and_then(|mapping| check_mapping(&file, mapping)) {
+            Ok(checked) => products.push(Product {
+                name: entry.name.clone(),
+                route: entry.route.clone(),
+                mapping: checked.mapping,
+                client: checked.client,
+            }),
+            Err(found) => problems.extend(found),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(StartError { problems });
+    }
+    let secret_key = match &section.secret_key {
+        None => None,
+        Some(source) => {
+            let (key, text) = match source {
+                SecretSource::Env(name) => (
+                    "connections.secret_key_from_env",
+                    std::env::var(name).map_err(|_| {
+                        StartError::one(format!(
+                            "connections.secret_key_from_env: the environment variable `{name}` \
+                             is not set"
+                        ))
+                    })?,
+                ),
+                SecretSource::File(path) => (
+                    "connections.secret_key_from_file",
+                    std::fs::read_to_string(path).map_err(|error| {
+                        StartError::one(format!(
+                            "connections.secret_key_from_file: cannot read {}: {error}",
+                            path.display()
+                        ))
+                    })?,
+                ),
+                SecretSource::Inline(text) => ("connections.secret_key", text.clone()),
+            };
+            Some(
+                crate::connection::secrets::SecretKey::from_text(&text)
+                    .map_err(|why| StartError::one(format!("{key}: {why}")))?,
+            )
+        }
+    };
+    let admin_hashes = section
+        .admin_token_hashes
+        .iter()
+        .filter_map(|line| crate::connection::registry::parse_hex(line))
+        .collect();
+    let registry = Arc::new(Registry::new(
+        connections,
+        crate::metrics::store::metered(Arc::clone(store)),
+        products,
+        RegistryOptions {
+            public_base_url: settings.server.public_base_url.clone(),
+            deadline: settings.backend.deadline,
+            audit: settings.audit.enabled,
+            admin_hashes,
+            secret_key,
+        },
+    ));
+    registry
+        .refresh()
+        .await
+        .map_err(|error| StartError::one(format!("connections: cannot load them: {error}")))?;
+    Ok(Some(registry))
 }
 
 /// A running `scimgate demo`: the example API and the gateway in front of it.

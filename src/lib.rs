@@ -13,6 +13,7 @@
 pub mod app;
 pub mod audit;
 pub mod backend;
+pub mod connection;
 pub mod demo;
 pub mod engine;
 pub mod error;

@@ -106,6 +106,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Manage connections (customer workspaces) in the store the settings name, as the admin
+    /// API does.
+    Connections {
+        /// The settings file (YAML).
+        #[arg(long, global = true, env = "SCIMGATE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print the admin API's JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: ConnectionsCommand,
+    },
     /// The bundled example API alone (no gateway), to bench or test against (README: "The
     /// example API").
     ExampleApi {
@@ -119,6 +131,113 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed_users: usize,
     },
+}
+
+/// `scimgate connections …`.
+#[derive(Debug, Subcommand)]
+enum ConnectionsCommand {
+    /// Create a connection: prints its SCIM Base URL and its Secret Token (shown once).
+    Create {
+        /// Its id (letters, digits, - and _; default: random).
+        #[arg(long)]
+        id: Option<String>,
+        /// Its display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Its mapping (`connections.mappings[].name`; optional when there is one).
+        #[arg(long)]
+        mapping: Option<String>,
+        /// A variable, `NAME=VALUE` (repeat for each).
+        #[arg(long = "var", value_parser = parse_variable)]
+        variables: Vec<(String, String)>,
+    },
+    /// List connections.
+    List,
+    /// Show a connection and its status.
+    Show {
+        /// The connection id.
+        id: String,
+    },
+    /// Switch provisioning on.
+    Enable {
+        /// The connection id.
+        id: String,
+    },
+    /// Switch provisioning off (403 "provisioning is switched off").
+    Disable {
+        /// The connection id.
+        id: String,
+    },
+    /// Issue a new token; the old ones keep working until deleted.
+    Rotate {
+        /// The connection id.
+        id: String,
+    },
+    /// Delete one token of a connection.
+    DeleteToken {
+        /// The connection id.
+        id: String,
+        /// The token id (`show` lists them).
+        token: String,
+    },
+    /// Delete a connection: its tokens stop at once, its id map goes.
+    Delete {
+        /// The connection id.
+        id: String,
+    },
+}
+
+fn parse_variable(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
+}
+
+/// `scimgate connections …` over the store and mappings the settings name.
+async fn connections(
+    config: Option<&Path>,
+    action: ConnectionsCommand,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use scimgate::connection::cli::Action;
+    let settings = Settings::load(config).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let store = app::open_store(&settings).await?;
+    let Some(registry) = app::connections_from_disk(&settings, &store).await? else {
+        bail!("the settings list no connections.mappings: connections are not configured");
+    };
+    let action = match action {
+        ConnectionsCommand::Create {
+            id,
+            name,
+            mapping,
+            variables,
+        } => Action::Create {
+            id,
+            name,
+            mapping,
+            variables,
+        },
+        ConnectionsCommand::List => Action::List,
+        ConnectionsCommand::Show { id } => Action::Show(id),
+        ConnectionsCommand::Enable { id } => Action::Enable(id),
+        ConnectionsCommand::Disable { id } => Action::Disable(id),
+        ConnectionsCommand::Rotate { id } => Action::Rotate(id),
+        ConnectionsCommand::DeleteToken { id, token } => Action::DeleteToken(id, token),
+        ConnectionsCommand::Delete { id } => Action::Delete(id),
+    };
+    match scimgate::connection::cli::run(&registry, action, json).await {
+        Ok(text) => {
+            print!("{text}");
+            if json {
+                println!();
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// `scimgate hash-password`: the first line of stdin (without its line ending) as an Argon2id
@@ -224,6 +343,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             api_key,
             seed_users,
         } => example_api(listen, api_key, seed_users).await,
+        Command::Connections {
+            config,
+            json,
+            action,
+        } => connections(config.as_deref(), action, json).await,
     }
 }
 
@@ -248,9 +372,28 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
             return Err(error.into());
         }
     };
+    let connections = match app::connections_from_disk(&settings, &store).await {
+        Ok(connections) => connections,
+        Err(error) => {
+            tracing::error!(
+                problems = %error.problems.join("; "),
+                "Configuration refused; the gateway does not start."
+            );
+            return Err(error.into());
+        }
+    };
+    let poller = connections
+        .as_ref()
+        .map(|registry| registry.spawn_poller(settings.connections.poll_interval));
     let admin = match settings.server.admin_listen {
         Some(addr) => {
-            let admin = server::Server::bind_admin(&settings.server, addr, tenants.clone()).await?;
+            let admin = server::Server::bind_admin_with_connections(
+                &settings.server,
+                addr,
+                tenants.clone(),
+                connections.clone(),
+            )
+            .await?;
             tracing::info!(listen = %admin.local_addr(), "Admin listener (metrics, health, audit).");
             Some(admin)
         }
@@ -260,7 +403,8 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
         .audit
         .enabled
         .then(|| scimgate::audit::spawn_pruner(store.clone(), settings.audit.retention));
-    let server = server::Server::bind(&settings.server, tenants).await?;
+    let server =
+        server::Server::bind_with_connections(&settings.server, tenants, connections).await?;
     let mut reloader = Reloader::new(
         config.map(Path::to_path_buf),
         settings,
@@ -287,6 +431,9 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     }
     if let Some(pruner) = pruner {
         pruner.abort();
+    }
+    if let Some(poller) = poller {
+        poller.abort();
     }
     tracing::info!("Gateway stopped.");
     Ok(ExitCode::SUCCESS)

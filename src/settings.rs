@@ -72,6 +72,8 @@ pub struct Settings {
     pub tenants: Vec<TenantSettings>,
     /// The audit trail of SCIM writes.
     pub audit: AuditSettings,
+    /// `connections:`: mappings that serve connections from the store, and the admin API.
+    pub connections: crate::connection::ConnectionSettings,
 }
 
 /// Validated `audit.*` keys.
@@ -273,6 +275,8 @@ struct RawSettings {
     /// `tenants`: at least one.
     tenants: Vec<RawTenant>,
     audit: RawAudit,
+    /// `connections` (none): see `crate::connection::settings`.
+    connections: crate::connection::settings::RawConnections,
 }
 
 #[derive(Debug, Deserialize)]
@@ -606,6 +610,7 @@ impl RawSettings {
                 resolve(mapping);
             }
         }
+        self.connections.resolve(dir);
         if let Some(cert) = self.server.tls.cert_file.as_mut() {
             resolve(cert);
         }
@@ -673,7 +678,12 @@ impl RawSettings {
                 &format!("{error} (e.g. info, debug, scimgate=debug)"),
             );
         }
-        let tenants = validate_tenants(self.tenants, p);
+        let mut found = Vec::new();
+        let connections = self.connections.validate(&mut found, &parse_duration);
+        for (key, message) in found {
+            p.add::<()>(&key, &message);
+        }
+        let tenants = validate_tenants(self.tenants, !connections.mappings.is_empty(), p);
         let admin_listen = match self.server.admin_listen.as_deref() {
             None | Some("") => Some(None),
             Some(text) => p
@@ -729,6 +739,7 @@ impl RawSettings {
                 backend: BackendSettings { deadline },
                 tenants,
                 audit,
+                connections,
             }),
             _ => Err(problems.0),
         }
@@ -818,8 +829,12 @@ impl RawLimits {
     }
 }
 
-fn validate_tenants(raw: Vec<RawTenant>, p: &mut Collector) -> Vec<TenantSettings> {
-    if raw.is_empty() {
+fn validate_tenants(
+    raw: Vec<RawTenant>,
+    connections: bool,
+    p: &mut Collector,
+) -> Vec<TenantSettings> {
+    if raw.is_empty() && !connections {
         p.add::<()>(
             "tenants",
             "no tenant configured (at least one, with name and mapping)",

@@ -33,6 +33,8 @@
 //!   `DELETE .../members/{user_id}` → 204 (idempotent).
 //! - Errors are `{"error": "..."}`: 400 validation or bad JSON, 401, 404, 405, 409, 413, 422.
 //!
+//! - `/api/workspaces/{workspace}/…`: the same API once per workspace (see `workspaces`).
+//!
 //! # Admin (no key, not counted, never faulted)
 //! `GET /_admin/calls`, `GET /_admin/requests` (the last 1024 raw request targets),
 //! `POST /_admin/calls/reset`, `GET|POST|DELETE /_admin/faults` (see
@@ -49,6 +51,7 @@ mod model;
 mod quirks;
 mod reply;
 mod router;
+mod workspaces;
 
 #[cfg(test)]
 mod tests;
@@ -100,6 +103,7 @@ impl Default for DemoOptions {
 pub struct DemoServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    workspaces: Arc<workspaces::Workspaces>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -117,12 +121,19 @@ impl DemoServer {
             control: Mutex::new(Control::default()),
             api_key: options.api_key,
         });
+        let workspaces = Arc::new(workspaces::Workspaces::new(shared.api_key.clone()));
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
+        let task = tokio::spawn(serve(
+            listener,
+            Arc::clone(&shared),
+            Arc::clone(&workspaces),
+            stopped,
+        ));
         tracing::info!(%addr, seeded = options.seed_users, "Demo API listening.");
         Ok(Self {
             addr,
             shared,
+            workspaces,
             stop,
             task,
         })
@@ -238,6 +249,25 @@ impl DemoServer {
             .map(|team| team.members.iter().copied().collect())
     }
 
+    /// How many users workspace `workspace` has (`/api/workspaces/{workspace}/users`).
+    pub fn workspace_user_count(&self, workspace: &str) -> usize {
+        self.workspaces
+            .find(workspace)
+            .map_or(0, |shared| shared.read().user_count())
+    }
+
+    /// A user of workspace `workspace`, as its `GET …/users/{id}` would answer.
+    pub fn workspace_user(&self, workspace: &str, id: u64) -> Option<Value> {
+        let shared = self.workspaces.find(workspace)?;
+        shared.read().user(id).and_then(reply::user_value)
+    }
+
+    /// The id of the user of workspace `workspace` with this username (ignoring case).
+    pub fn workspace_user_id_by_username(&self, workspace: &str, username: &str) -> Option<u64> {
+        let shared = self.workspaces.find(workspace)?;
+        shared.read().user_id_by_username(username)
+    }
+
     /// How many teams exist.
     pub fn team_count(&self) -> usize {
         self.shared.read().team_count()
@@ -266,7 +296,12 @@ impl DemoServer {
 }
 
 /// The accept loop: one hyper-util auto (HTTP/1 or HTTP/2) connection per socket.
-async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot::Receiver<()>) {
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    workspaces: Arc<workspaces::Workspaces>,
+    mut stopped: oneshot::Receiver<()>,
+) {
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     loop {
@@ -286,11 +321,15 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot:
         };
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
+        let workspaces = Arc::clone(&workspaces);
         let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let shared = Arc::clone(&shared);
+            let workspaces = Arc::clone(&workspaces);
             async move {
                 if req.uri().path().starts_with("/_admin/") {
                     Ok(admin::admin(&shared, req).await)
+                } else if workspaces::is_workspace_path(req.uri().path()) {
+                    workspaces::api(&workspaces, req).await
                 } else {
                     handler::api(shared, req).await
                 }

@@ -25,7 +25,9 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
         .check_shape(op.resource_type(), body)
         .map_err(|problem| Error::Invalid(vec![shape_error(problem)]))?;
     op.resource.validate_create(body).map_err(Error::Invalid)?;
-    let mut write = op.resource.to_backend_create(body)?;
+    let mut write = op
+        .resource
+        .to_backend_create_in(body, op.engine.variables())?;
     // `identity: { stamp }`: a fresh marker tells this resource from a later one on its id.
     op.resource
         .add_stamp(&mut write.body, &uuid::Uuid::new_v4().to_string());

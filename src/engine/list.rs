@@ -516,7 +516,7 @@ pub(crate) fn link_request(
         rest.push('?');
         rest.push_str(query);
     }
-    let mut request = op.resource.render(name, vars)?;
+    let mut request = op.resource.render(name, &op.with_connection(vars))?;
     request.method = "GET".to_owned();
     request.path_and_query = rest;
     request.body = None;

@@ -397,7 +397,7 @@ fn renders(op: &Op<'_>, backend: &str) -> bool {
         .with("row", "0");
     [OpName::AddMember, OpName::RemoveMember]
         .into_iter()
-        .all(|name| op.resource.render(name, &vars).is_ok())
+        .all(|name| op.resource.render(name, &op.with_connection(&vars)).is_ok())
 }
 
 /// Whether the backend has a user with this backend id (`users.get`; 404 is no).
@@ -405,7 +405,10 @@ async fn user_exists(op: &Op<'_>, backend: &str) -> Result<bool, Error> {
     let Some(users) = op.engine.mapping.users() else {
         return Ok(true);
     };
-    let Ok(rendered) = users.render(OpName::Get, &Vars::new().with("id", backend)) else {
+    let Ok(rendered) = users.render(
+        OpName::Get,
+        &op.with_connection(&Vars::new().with("id", backend)),
+    ) else {
         return Ok(false);
     };
     match op.send("users.get", rendered).await {

@@ -48,6 +48,7 @@ pub use reconcile::{Finding, ReconcileReport};
 pub use repair::RepairReport;
 pub use service::TenantService;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,6 +95,19 @@ pub struct Engine {
     backend: Arc<BackendClient>,
     store: Arc<dyn Store>,
     options: EngineOptions,
+    /// The `{conn.NAME}` values of the connection this engine serves (empty for a tenant of
+    /// the settings file).
+    variables: Variables,
+}
+
+/// A connection's variables; `Debug` shows the names only (some values are secrets).
+#[derive(Default)]
+struct Variables(Arc<BTreeMap<String, String>>);
+
+impl std::fmt::Debug for Variables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 impl Engine {
@@ -114,7 +128,21 @@ impl Engine {
             backend,
             store,
             options,
+            variables: Variables::default(),
         }
+    }
+
+    /// The same engine serving one connection: its `{conn.NAME}` variables fill the
+    /// mapping's placeholders (the store is scoped by the engine's tenant key).
+    #[must_use]
+    pub fn with_variables(mut self, variables: Arc<BTreeMap<String, String>>) -> Self {
+        self.variables = Variables(variables);
+        self
+    }
+
+    /// The connection variables this engine fills `{conn.NAME}` with.
+    pub(crate) fn variables(&self) -> &BTreeMap<String, String> {
+        &self.variables.0
     }
 
     /// The compiled mapping (its registry serves `/Schemas` and `/ResourceTypes`).

@@ -102,7 +102,7 @@ impl<'e> Op<'e> {
     /// everything else stays a [`backend::Error`] for `crate::error` to classify. A body the
     /// operation's `answer` JSONPath unwraps (`{"user": {...}}`) is the resource itself.
     pub(crate) async fn call(&self, name: OpName, vars: &Vars) -> Result<BackendResponse, Error> {
-        let rendered = self.resource.render(name, vars)?;
+        let rendered = self.resource.render(name, &self.with_connection(vars))?;
         let mut response = self.send(&self.label(name), rendered).await?;
         response.body = response
             .body
@@ -111,13 +111,42 @@ impl<'e> Op<'e> {
         Ok(response)
     }
 
+    /// `vars` with the connection's `{conn.NAME}` values (borrowed as is when there are none).
+    pub(crate) fn with_connection<'v>(&self, vars: &'v Vars) -> std::borrow::Cow<'v, Vars> {
+        let variables = self.engine.variables();
+        if variables.is_empty() {
+            std::borrow::Cow::Borrowed(vars)
+        } else {
+            std::borrow::Cow::Owned(vars.clone().with_connection(variables))
+        }
+    }
+
     /// Sends an already rendered request (also used for next-page links).
     pub(crate) async fn send(
         &self,
         label: &str,
         rendered: RenderedRequest,
     ) -> Result<BackendResponse, Error> {
-        let request = to_request(label, rendered)?;
+        let mut request = to_request(label, rendered)?;
+        if let Some((name, value)) = self
+            .engine
+            .mapping
+            .connection_auth_header(self.engine.variables())
+        {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::Backend(backend::Error::InvalidConfig {
+                    reason: "backend.auth: the header name is not valid HTTP".to_owned(),
+                })
+            })?;
+            let mut value = HeaderValue::from_str(&value).map_err(|_| {
+                Error::Backend(backend::Error::InvalidConfig {
+                    reason: "backend.auth: the connection's value is not a valid header value"
+                        .to_owned(),
+                })
+            })?;
+            value.set_sensitive(true);
+            request.headers.push((name, value));
+        }
         self.calls.fetch_add(1, Ordering::Relaxed);
         match self.engine.backend.call(request, self.deadline).await {
             Ok(response) if self.resource.has_success_rules() => {

@@ -15,6 +15,9 @@ pub struct BackendSpec {
     pub connect_timeout_ms: u64,
     /// Whole-request time limit in milliseconds.
     pub request_timeout_ms: u64,
+    /// A `bearer` or `api_key` credential that names connection variables
+    /// (`{conn.api_key}`): sent as this header, filled per connection, instead of `auth`.
+    pub(crate) connection_auth: Option<(String, crate::mapping::template::Template)>,
 }
 
 /// Backend credentials.

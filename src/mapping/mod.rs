@@ -55,6 +55,8 @@ pub struct Mapping {
     registry: SchemaRegistry,
     advertised: SchemaRegistry,
     backend: BackendSpec,
+    connection_variables: Vec<String>,
+    secret_variables: Vec<String>,
     ids: IdPolicy,
     users: Option<ResourceMapping>,
     groups: Option<ResourceMapping>,
@@ -77,6 +79,28 @@ impl Mapping {
     /// `/ResourceTypes`: enabled resource types only, and only the attributes its rules carry.
     pub fn advertised(&self) -> &SchemaRegistry {
         &self.advertised
+    }
+
+    /// The variables `connection_variables:` declares (each connection sets them).
+    pub fn connection_variables(&self) -> &[String] {
+        &self.connection_variables
+    }
+
+    /// The declared connection variables marked `secret: true`.
+    pub fn secret_variables(&self) -> &[String] {
+        &self.secret_variables
+    }
+
+    /// The backend credential header of a connection whose `backend.auth` names its
+    /// variables (`{conn.api_key}`), filled with `variables`; `None` when `backend.auth` is
+    /// the same for every connection.
+    pub fn connection_auth_header(
+        &self,
+        variables: &std::collections::BTreeMap<String, String>,
+    ) -> Option<(String, String)> {
+        let (header, template) = self.backend.connection_auth.as_ref()?;
+        let vars = template::Vars::new().with_connection(variables);
+        Some((header.clone(), template.render_raw(&vars)))
     }
 
     /// Where the backend is and how to authenticate, for the HTTP client.

@@ -8,7 +8,7 @@ use crate::mapping::error::Error;
 use crate::mapping::jsonpath::JsonPath;
 use crate::mapping::plan::FilterRule;
 use crate::mapping::spec::ErrorMeaning;
-use crate::mapping::template::{RenderedRequest, RequestTemplate, Vars};
+use crate::mapping::template::{RenderedRequest, RequestTemplate, Vars, fill_connection};
 use crate::scim::patch::{ApplyOptions, UnknownPolicy};
 use crate::scim::path::AttrPath;
 use serde_json::{Map, Value};
@@ -315,7 +315,7 @@ impl ResourceMapping {
             errors.push(e);
         }
         if errors.is_empty()
-            && let Err(e) = self.to_backend_create(&scim)
+            && let Err(e) = self.create_write(&scim, None)
         {
             // Two attributes into one field (the only problem left that creating finds).
             errors.push(e);
@@ -365,6 +365,29 @@ impl ResourceMapping {
     /// The backend create body for a SCIM resource: mapped fields, `default`s, `constant`s, and
     /// the `store: true` attributes kept aside.
     pub fn to_backend_create(&self, scim: &Value) -> Result<Write, Error> {
+        self.to_backend_create_in(scim, &std::collections::BTreeMap::new())
+    }
+
+    /// Like [`ResourceMapping::to_backend_create`] for a request through a connection: its
+    /// variables fill the `{conn.NAME}` placeholders of `constant`s and `constants`.
+    pub fn to_backend_create_in(
+        &self,
+        scim: &Value,
+        connection: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Write, Error> {
+        self.create_write(scim, Some(connection))
+    }
+
+    /// The create write; without a connection (validation only) `constants` stay unfilled.
+    fn create_write(
+        &self,
+        scim: &Value,
+        connection: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Result<Write, Error> {
+        let constant = |value: &Value| match connection {
+            Some(connection) => fill_connection(value, connection),
+            None => Ok(value.clone()),
+        };
         if let Some(error) = self
             .rules
             .iter()
@@ -389,8 +412,8 @@ impl ResourceMapping {
             let Some(segments) = rule.backend.as_ref().and_then(|b| b.segments.as_ref()) else {
                 continue;
             };
-            if let Some(constant) = &rule.constant {
-                set_path(&mut body, segments, constant.clone());
+            if let Some(value) = &rule.constant {
+                set_path(&mut body, segments, constant(value)?);
                 continue;
             }
             if rule.read_only {
@@ -408,7 +431,7 @@ impl ResourceMapping {
             }
         }
         for (segments, value) in &self.constants {
-            set_path(&mut body, segments, value.clone());
+            set_path(&mut body, segments, constant(value)?);
         }
         Ok(Write {
             op: OpName::Create,

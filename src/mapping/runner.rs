@@ -15,6 +15,7 @@ use crate::scim::filter::Filter;
 use crate::scim::patch::{MemberChange, PatchRequest, apply};
 use serde_json::json;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -49,6 +50,7 @@ pub fn run_tests(mapping: &Mapping) -> Vec<TestOutcome> {
 }
 
 fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
+    let conn = &t.variables;
     let resource = match t.resource.as_deref() {
         Some("groups") => mapping.groups(),
         _ => mapping.users(),
@@ -75,11 +77,12 @@ fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
                     .validate_create(scim)
                     .map_err(|errors| errors.into_iter().next().unwrap_or(Error::NotAnObject))
             })
-            .and_then(|()| resource.to_backend_create(scim))
+            .and_then(|()| resource.to_backend_create_in(scim, conn))
             .and_then(|mut write| {
                 // The engine writes a random marker; cases see it as `{stamp}`.
                 resource.add_stamp(&mut write.body, STAMP_MARKER);
-                let req = resource.render(write.op, &Vars::new().with_object(write.body))?;
+                let vars = Vars::new().with_connection(conn).with_object(write.body);
+                let req = resource.render(write.op, &vars)?;
                 Ok((vec![req], write.stored))
             });
         return check_write(w, result);
@@ -90,7 +93,8 @@ fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
             .as_ref()
             .ok_or("`replace` needs `current` (the backend object)")?;
         let scim = w.scim.as_ref().ok_or("`replace` needs `scim`")?;
-        let result = shape(mapping, resource, scim).and_then(|()| update(resource, current, scim));
+        let result =
+            shape(mapping, resource, scim).and_then(|()| update(resource, current, scim, conn));
         return check_write(w, result);
     }
     if let Some(w) = &t.patch {
@@ -99,11 +103,11 @@ fn run_one(mapping: &Mapping, t: &TestFile) -> Result<(), String> {
             .as_ref()
             .ok_or("`patch` needs `current` (the backend object)")?;
         let ops = w.operations.as_ref().ok_or("`patch` needs `operations`")?;
-        let result = patch(mapping, resource, current, ops, w.members.as_ref());
+        let result = patch(mapping, resource, current, ops, w.members.as_ref(), conn);
         return check_write(w, result);
     }
     if let Some(f) = &t.filter {
-        return check_filter(mapping, resource, f);
+        return check_filter(mapping, resource, f, conn);
     }
     if let Some(e) = &t.backend_error {
         return check_backend_error(resource, e);
@@ -130,6 +134,7 @@ fn patch(
     current: &Value,
     ops: &[Value],
     members: Option<&Value>,
+    conn: &BTreeMap<String, String>,
 ) -> Result<(Vec<RenderedRequest>, Map<String, Value>), Error> {
     let bad = |e: &dyn std::fmt::Display| Error::BadTestCase(e.to_string());
     let body = json!({ "schemas": [PATCH_OP_SCHEMA], "Operations": ops });
@@ -163,6 +168,7 @@ fn patch(
             };
             for member in members {
                 let mut vars = Vars::new()
+                    .with_connection(conn)
                     .with("id", id.clone())
                     .with("member", member.clone());
                 let find = |member: &str| {
@@ -200,10 +206,15 @@ fn patch(
     }
     let write = resource.to_backend_patch(current, &old, &new, &request)?;
     if write.backend_changed {
-        requests.push(resource.render(
-            write.op,
-            &Vars::new().with("id", id).with_object(write.body),
-        )?);
+        requests.push(
+            resource.render(
+                write.op,
+                &Vars::new()
+                    .with_connection(conn)
+                    .with("id", id)
+                    .with_object(write.body),
+            )?,
+        );
     }
     Ok((requests, write.stored))
 }
@@ -212,6 +223,7 @@ fn check_filter(
     mapping: &Mapping,
     resource: &ResourceMapping,
     f: &FilterTestFile,
+    conn: &BTreeMap<String, String>,
 ) -> Result<(), String> {
     let filter = Filter::parse(&f.filter, mapping.registry().urns())
         .map_err(|e| format!("bad filter: {e}"))?;
@@ -229,13 +241,13 @@ fn check_filter(
     let described = match &plan {
         SearchPlan::One(branch) => match &branch.plan {
             FilterPlan::Query { params, .. } => {
-                let req = list_request(resource, params).map_err(|e| e.to_string())?;
+                let req = list_request(resource, params, conn).map_err(|e| e.to_string())?;
                 if let Some(want) = &f.expect {
                     check_requests(std::slice::from_ref(want), &[req])?;
                 }
                 "query".to_owned()
             }
-            other => describe_plan(resource, other)?,
+            other => describe_plan(resource, other, conn)?,
         },
         SearchPlan::Union(branches) => {
             if f.expect.is_some() {
@@ -245,7 +257,7 @@ fn check_filter(
             }
             let parts = branches
                 .iter()
-                .map(|b| describe_plan(resource, &b.plan))
+                .map(|b| describe_plan(resource, &b.plan, conn))
                 .collect::<Result<Vec<_>, _>>()?;
             format!("union: {}", parts.join("; "))
         }
@@ -261,13 +273,17 @@ fn check_filter(
 
 /// A plan as a `plan:` line: `get 17`, `store externalId x`, `scan 500`, or a query as the
 /// request it sends (`GET /api/v1/users?…`).
-fn describe_plan(resource: &ResourceMapping, plan: &FilterPlan) -> Result<String, String> {
+fn describe_plan(
+    resource: &ResourceMapping,
+    plan: &FilterPlan,
+    conn: &BTreeMap<String, String>,
+) -> Result<String, String> {
     Ok(match plan {
         FilterPlan::ById(id) => format!("get {id}"),
         FilterPlan::Store { attribute, value } => format!("store {attribute} {value}"),
         FilterPlan::Scan { cap } => format!("scan {cap}"),
         FilterPlan::Query { params, .. } => {
-            let req = list_request(resource, params).map_err(|e| e.to_string())?;
+            let req = list_request(resource, params, conn).map_err(|e| e.to_string())?;
             format!("{} {}", req.method, req.path_and_query)
         }
     })
@@ -278,6 +294,7 @@ pub(crate) fn update(
     resource: &ResourceMapping,
     current: &Value,
     new_scim: &Value,
+    conn: &BTreeMap<String, String>,
 ) -> Result<(Vec<RenderedRequest>, Map<String, Value>), Error> {
     let old = resource.to_scim(current, &Map::new())?;
     let write = resource.to_backend_replace(current, &old, new_scim)?;
@@ -289,7 +306,10 @@ pub(crate) fn update(
         .ok_or_else(|| Error::BadTestCase("the current backend object has no id".into()))?;
     let req = resource.render(
         write.op,
-        &Vars::new().with("id", id).with_object(write.body),
+        &Vars::new()
+            .with_connection(conn)
+            .with("id", id)
+            .with_object(write.body),
     )?;
     Ok((vec![req], write.stored))
 }
@@ -372,9 +392,11 @@ fn same(what: &str, want: &Value, got: &Value) -> Result<(), String> {
 pub(crate) fn list_request(
     resource: &ResourceMapping,
     params: &[(String, String)],
+    conn: &BTreeMap<String, String>,
 ) -> Result<RenderedRequest, Error> {
     let size = resource.max_page_size().unwrap_or(100).to_string();
     let vars = Vars::new()
+        .with_connection(conn)
         .with("offset", "0")
         .with("page", "1")
         .with("count", size)

@@ -31,6 +31,12 @@ pub struct MappingFile {
     /// Rules that apply before anything is sent to the backend.
     #[serde(default)]
     pub policies: PoliciesFile,
+    /// The variables each connection using this mapping sets (issue 14), used as
+    /// `{conn.NAME}` in backend paths, queries, headers, body templates and `constants`, e.g.
+    /// `workspace_id: {description: "The product's workspace"}`. A placeholder naming a
+    /// variable not declared here is refused.
+    #[serde(default)]
+    pub connection_variables: BTreeMap<String, ConnectionVariableFile>,
     /// Backend error answers that mean something to SCIM, for every resource type.
     #[serde(default)]
     pub errors: Vec<ErrorRuleFile>,
@@ -43,6 +49,20 @@ pub struct MappingFile {
     /// Examples that must hold: run by `scimgate check` and `cargo test`.
     #[serde(default)]
     pub tests: Vec<TestFile>,
+}
+
+/// One declared connection variable.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionVariableFile {
+    /// What the value is, for the people creating connections.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A secret (e.g. the workspace's backend API key, used in `backend.auth` as
+    /// `{conn.api_key}`): set through `secret_variables`, encrypted at rest, never returned
+    /// or logged.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 /// Who mints the SCIM `id` of a resource.

@@ -17,13 +17,23 @@ const STRICT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// The prefix of a connection variable's placeholder: `{conn.workspace_id}`.
+pub(crate) const CONN_PREFIX: &str = "conn.";
+
+/// The connection variables named in `placeholders` (`conn.NAME` → `NAME`).
+pub(crate) fn connection_variables<'a>(
+    placeholders: impl Iterator<Item = &'a str>,
+) -> impl Iterator<Item = &'a str> {
+    placeholders.filter_map(|name| name.strip_prefix(CONN_PREFIX))
+}
+
 /// A string with `{name}` / `{name:integer}` placeholders.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Template {
     parts: Vec<Part>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Lit(String),
     Var(String, Option<AsType>),
@@ -67,7 +77,9 @@ impl Template {
                 }
                 None => (inner, None),
             };
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            // `{conn.NAME}`: a variable of the connection the request came through.
+            let bare = name.strip_prefix(CONN_PREFIX).unwrap_or(name);
+            if bare.is_empty() || !bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(format!("`{{{inner}}}` is not a placeholder name"));
             }
             if !lit.is_empty() {
@@ -158,6 +170,16 @@ impl Vars {
     #[must_use]
     pub fn with_object(mut self, object: Value) -> Self {
         self.object = Some(object);
+        self
+    }
+
+    /// Adds a connection's variables as `{conn.NAME}` values (raw; rendering encodes them).
+    #[must_use]
+    pub fn with_connection(mut self, variables: &BTreeMap<String, String>) -> Self {
+        for (name, value) in variables {
+            self.values
+                .insert(format!("{CONN_PREFIX}{name}"), value.clone());
+        }
         self
     }
 
@@ -285,6 +307,34 @@ pub(crate) fn body_placeholders(body: &Value, out: &mut Vec<String>) -> Result<(
         Value::Object(map) => map.values().try_for_each(|v| body_placeholders(v, out)),
         _ => Ok(()),
     }
+}
+
+/// A `constant` with its `{conn.NAME}` placeholders filled from `connection`; strings with
+/// other braces are literal and stay as written.
+pub(crate) fn fill_connection(
+    value: &Value,
+    connection: &BTreeMap<String, String>,
+) -> Result<Value, Error> {
+    Ok(match value {
+        Value::String(s) if s.contains("{conn.") => match Template::parse(s) {
+            Ok(t) if t.placeholders().all(|p| p.starts_with(CONN_PREFIX)) => {
+                render_body(value, &Vars::new().with_connection(connection), "constants")?
+            }
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| fill_connection(v, connection))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), fill_connection(v, connection)?)))
+                .collect::<Result<_, Error>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 fn render_body(template: &Value, vars: &Vars, operation: &str) -> Result<Value, Error> {
@@ -443,8 +493,47 @@ mod tests {
     #[test]
     fn template_syntax_errors() {
         assert!(Template::parse("/a/{id").is_err());
+        assert!(Template::parse("/a/{conn.}").is_err());
+        assert!(Template::parse("/a/{conn.a.b}").is_err());
         assert!(Template::parse("/a/{id:float}").is_err());
         assert!(Template::parse("/a/{}").is_err());
         assert!(Template::parse("/a/}").is_err());
+    }
+}
+
+#[cfg(test)]
+mod connection_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn connection_variables_are_percent_encoded_in_paths_and_queries_and_fill_bodies() {
+        let t = RequestTemplate {
+            name: "users.list".into(),
+            method: "GET".into(),
+            path_text: "/ws/{conn.workspace_id}/users".into(),
+            path: Template::parse("/ws/{conn.workspace_id}/users").unwrap(),
+            query: vec![("tag".into(), Template::parse("{conn.idp}").unwrap())],
+            headers: vec![(
+                "X-Ws".into(),
+                Template::parse("{conn.workspace_id}").unwrap(),
+            )],
+            body: Some(json!({"idp": "{conn.idp}", "n": "{conn.n:integer}"})),
+            reread: false,
+            answer: None,
+        };
+        let mut conn = BTreeMap::new();
+        conn.insert("workspace_id".to_owned(), "4/2?x".to_owned());
+        conn.insert("idp".to_owned(), "entra&a=b".to_owned());
+        conn.insert("n".to_owned(), "7".to_owned());
+        let r = t.render(&Vars::new().with_connection(&conn)).unwrap();
+        assert_eq!(r.path_and_query, "/ws/4%2F2%3Fx/users?tag=entra%26a%3Db");
+        assert_eq!(r.headers, vec![("X-Ws".to_owned(), "4/2?x".to_owned())]);
+        assert_eq!(r.body, Some(json!({"idp": "entra&a=b", "n": 7})));
+        let missing = t.render(&Vars::new()).unwrap_err();
+        assert!(matches!(missing, Error::MissingValue { .. }), "{missing:?}");
+        let names: Vec<&str> =
+            connection_variables(t.path.placeholders().chain(["id", "conn.x"])).collect();
+        assert_eq!(names, ["workspace_id", "x"]);
     }
 }

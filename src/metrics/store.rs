@@ -44,6 +44,10 @@ fn observe<'a, T: Send + 'a>(
 }
 
 impl Store for Metered {
+    fn connection_store(&self) -> Option<Arc<dyn crate::store::ConnectionStore>> {
+        self.inner.connection_store()
+    }
+
     fn insert(&self, record: Record) -> StoreFuture<'_, ()> {
         observe("insert", self.inner.insert(record))
     }

@@ -36,12 +36,24 @@ use super::service::BoxFuture;
 pub struct PeerAddr(pub Option<SocketAddr>);
 
 /// Who the gate accepted a request as, for the router.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Authenticated {
     /// The index of the tenant whose credential it carried.
     pub tenant: usize,
     /// The credential's name (`bearer#1`, `basic:alice`, …).
     pub principal: String,
+    /// The connection (from the store) whose credential it carried, instead of a tenant.
+    pub connection: Option<Arc<crate::connection::Live>>,
+}
+
+/// The `Host` a request names: its URI's authority (h2) or its `Host` header.
+pub(crate) fn host<B>(request: &Request<B>) -> Option<&str> {
+    request.uri().host().or_else(|| {
+        request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|host| host.to_str().ok())
+    })
 }
 
 /// The not-yet-authenticated requests in flight, in total and per peer.
@@ -163,7 +175,7 @@ impl<B: Send + 'static> Service<Request<B>> for Gate<B> {
                 .get::<PeerAddr>()
                 .and_then(|peer| peer.0)
                 .map(|addr| addr.ip());
-            match gate.router.access(request.uri().path()) {
+            match gate.router.access(request.uri().path(), host(&request)) {
                 Access::Trusted => gate.authenticated.oneshot(request).await,
                 Access::Open => {
                     let _permit = gate.budget.try_acquire(peer)?;
@@ -171,7 +183,13 @@ impl<B: Send + 'static> Service<Request<B>> for Gate<B> {
                 }
                 Access::Credential(which) => {
                     let authenticated = {
-                        let future = gate.router.authenticate(which, request.headers(), peer);
+                        let future = gate.router.authenticate(
+                            which,
+                            request.headers(),
+                            peer,
+                            request.uri().path(),
+                            host(&request),
+                        );
                         let mut future = std::pin::pin!(future);
                         // A check that completes at once takes no anonymous slot; one that
                         // waits (Argon2, JWKS) holds one until it ends.

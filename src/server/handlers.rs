@@ -21,12 +21,13 @@ use http::header::{self, HeaderValue};
 use http::{Request, StatusCode};
 use http_body_util::Full;
 
-use super::gate::Authenticated;
+use super::gate::{self, Authenticated};
 use super::respond::{self, BoxError, Error, Response};
 use super::routes::{self, Route};
 use super::service::{BoxFuture, Operation, ScimCall};
 use super::stack::RequestId;
 use super::tenant::{Rejection, Tenant};
+use crate::connection::Registry;
 use crate::scim::ScimError;
 use crate::{audit, metrics};
 
@@ -43,6 +44,8 @@ pub struct Router {
     admin: bool,
     /// The last `/readyz` verdict per tenant, and how long it stands.
     ready: Arc<ReadyCache>,
+    /// The connections from the store, when `connections.mappings` lists any.
+    connections: Option<Arc<Registry>>,
 }
 
 /// The last readiness probe of each tenant: at most one probe per tenant per interval, and
@@ -72,8 +75,10 @@ pub enum Access {
 pub enum Needs {
     /// The tenant at this index (its base path matched).
     Tenant(usize),
-    /// Any tenant's (`/metrics`, `/admin/audit` on the main listener).
+    /// Any tenant's (`/metrics`, `/admin/audit` on the main listener), or any connection's.
     Any,
+    /// A connection of the product at this index (its route matched).
+    Connection(usize),
 }
 
 impl Router {
@@ -95,6 +100,17 @@ impl Router {
             bases,
             admin: false,
             ready,
+            connections: None,
+        }
+    }
+
+    /// The same router also serving the connections of `registry` (and, on the admin
+    /// listener, the admin API over them).
+    #[must_use]
+    pub fn with_connections(self, registry: Option<Arc<Registry>>) -> Self {
+        Self {
+            connections: registry,
+            ..self
         }
     }
 
@@ -112,13 +128,21 @@ impl Router {
         }
     }
 
-    /// What a request to `path` needs before it is routed.
-    pub fn access(&self, path: &str) -> Access {
+    /// What a request to `path` (on `host`) needs before it is routed.
+    pub fn access(&self, path: &str, host: Option<&str>) -> Access {
         if self.admin {
             return Access::Trusted;
         }
         match routes::route(&self.bases, path) {
-            Route::Healthz | Route::Readyz | Route::Unknown => Access::Open,
+            Route::Unknown => match self
+                .connections
+                .as_ref()
+                .and_then(|registry| registry.route(path, host))
+            {
+                Some(routed) => Access::Credential(Needs::Connection(routed.product)),
+                None => Access::Open,
+            },
+            Route::Healthz | Route::Readyz => Access::Open,
             Route::Metrics | Route::Audit => Access::Credential(Needs::Any),
             Route::Tenant { tenant, .. } => Access::Credential(Needs::Tenant(tenant)),
         }
@@ -131,10 +155,36 @@ impl Router {
         needs: Needs,
         headers: &http::HeaderMap,
         peer: Option<IpAddr>,
+        path: &str,
+        host: Option<&str>,
     ) -> Result<Authenticated, Error> {
         let tenants: Vec<usize> = match needs {
             Needs::Tenant(index) => vec![index],
             Needs::Any => (0..self.tenants.len()).collect(),
+            Needs::Connection(product) => {
+                let routed = self
+                    .connections
+                    .as_ref()
+                    .and_then(|registry| Some((registry, registry.route(path, host)?)));
+                let result = match routed {
+                    Some((registry, routed)) => {
+                        registry
+                            .authenticate(Some(product), routed.id.as_deref(), headers, peer)
+                            .await
+                    }
+                    None => Err(no_tenant()),
+                };
+                return result
+                    .map(|(live, principal)| Authenticated {
+                        tenant: usize::MAX,
+                        principal,
+                        connection: Some(live),
+                    })
+                    .map_err(|rejection| {
+                        metrics::global().auth_failure(rejection.reason);
+                        Error::Unauthenticated(rejection)
+                    });
+            }
         };
         let mut refused = None;
         for index in tenants {
@@ -146,6 +196,7 @@ impl Router {
                     return Ok(Authenticated {
                         tenant: index,
                         principal,
+                        connection: None,
                     });
                 }
                 Err(rejection) => {
@@ -155,13 +206,17 @@ impl Router {
                 }
             }
         }
-        let rejection = refused.unwrap_or_else(|| Rejection {
-            detail: "no tenant is configured".to_owned(),
-            reason: "no_tenant",
-            challenge: String::new(),
-            unavailable: false,
-            retry_after: None,
-        });
+        // Any connection's token reads its own audit trail (`/admin/audit`).
+        if let Some(registry) = &self.connections
+            && let Ok((live, principal)) = registry.authenticate(None, None, headers, peer).await
+        {
+            return Ok(Authenticated {
+                tenant: usize::MAX,
+                principal,
+                connection: Some(live),
+            });
+        }
+        let rejection = refused.unwrap_or_else(no_tenant);
         metrics::global().auth_failure(rejection.reason);
         Err(Error::Unauthenticated(rejection))
     }
@@ -176,11 +231,20 @@ impl Router {
     }
 
     /// The gate's verdict for a request that needed one (see [`Router::access`]).
-    fn authenticated(&self, request: &Request<Bytes>) -> Result<(&Tenant, String), Error> {
+    fn authenticated<'a>(
+        &'a self,
+        request: &'a Request<Bytes>,
+    ) -> Result<(&'a Tenant, String), Error> {
         let found = request
             .extensions()
             .get::<Authenticated>()
-            .and_then(|auth| Some((self.tenants.get(auth.tenant)?, auth.principal.clone())));
+            .and_then(|auth| {
+                let tenant = match &auth.connection {
+                    Some(live) => &live.tenant,
+                    None => self.tenants.get(auth.tenant)?,
+                };
+                Some((tenant, auth.principal.clone()))
+            });
         let Some((tenant, principal)) = found else {
             // Unreachable through the stack (the gate authenticates first); refuse anyway.
             return Err(Error::Unauthenticated(Rejection {
@@ -231,15 +295,28 @@ impl Router {
                 return Ok(metrics_response());
             }
             Route::Audit => return self.audit(&request).await,
+            Route::Unknown if self.admin && crate::connection::admin::is_admin_path(path) => {
+                return Ok(
+                    crate::connection::admin::handle(self.connections.as_ref(), &request).await,
+                );
+            }
             Route::Tenant { .. } | Route::Unknown if self.admin => {
                 return Err(Error::NoRoute {
                     path: path.to_owned(),
                 });
             }
             Route::Unknown => {
-                return Err(Error::NoRoute {
-                    path: path.to_owned(),
-                });
+                let routed = self
+                    .connections
+                    .as_ref()
+                    .and_then(|registry| registry.route(path, gate::host(&request)));
+                let Some(routed) = routed else {
+                    return Err(Error::NoRoute {
+                        path: path.to_owned(),
+                    });
+                };
+                let (tenant, principal) = self.authenticated(&request)?;
+                (tenant, principal, routed.rest)
             }
             Route::Tenant { rest, .. } => {
                 // Authenticated by the gate before anything that could tell an anonymous
@@ -430,6 +507,17 @@ impl Router {
                 reasons: problems.join("; "),
             })
         }
+    }
+}
+
+/// The refusal when no tenant or connection could check the credential.
+fn no_tenant() -> Rejection {
+    Rejection {
+        detail: "no tenant is configured".to_owned(),
+        reason: "no_tenant",
+        challenge: String::new(),
+        unavailable: false,
+        retry_after: None,
     }
 }
 

@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use super::live::{Activity, LiveConfig, LiveService, RouterKind};
 use super::tenant::Tenant;
 use super::tls::{self, CertReloader};
+use crate::connection::Registry;
 use crate::settings::{ServerSettings, TlsMode};
 
 /// Why the server could not start.
@@ -68,7 +69,16 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Binds `settings.listen` and loads the certificate; serves `tenants` once run.
     pub async fn bind(settings: &ServerSettings, tenants: Vec<Tenant>) -> Result<Self, Error> {
-        Self::bind_router(settings, tenants, RouterKind::Scim).await
+        Self::bind_router(settings, tenants, RouterKind::Scim, None).await
+    }
+
+    /// Like [`Server::bind`], also serving the connections of `connections`.
+    pub async fn bind_with_connections(
+        settings: &ServerSettings,
+        tenants: Vec<Tenant>,
+        connections: Option<Arc<Registry>>,
+    ) -> Result<Self, Error> {
+        Self::bind_router(settings, tenants, RouterKind::Scim, connections).await
     }
 
     /// Binds the plain-HTTP admin listener on `addr` (`server.admin_listen`): `/healthz`,
@@ -79,18 +89,30 @@ impl Server {
         addr: SocketAddr,
         tenants: Vec<Tenant>,
     ) -> Result<Self, Error> {
+        Self::bind_admin_with_connections(settings, addr, tenants, None).await
+    }
+
+    /// Like [`Server::bind_admin`], also serving the admin API (`/admin/v1/…`) over
+    /// `connections`, behind `connections.admin_token_hashes`.
+    pub async fn bind_admin_with_connections(
+        settings: &ServerSettings,
+        addr: SocketAddr,
+        tenants: Vec<Tenant>,
+        connections: Option<Arc<Registry>>,
+    ) -> Result<Self, Error> {
         let admin = ServerSettings {
             listen: addr,
             tls: TlsMode::None,
             ..settings.clone()
         };
-        Self::bind_router(&admin, tenants, RouterKind::Admin).await
+        Self::bind_router(&admin, tenants, RouterKind::Admin, connections).await
     }
 
     async fn bind_router(
         settings: &ServerSettings,
         tenants: Vec<Tenant>,
         kind: RouterKind,
+        connections: Option<Arc<Registry>>,
     ) -> Result<Self, Error> {
         let addr = settings.listen;
         let tls = match &settings.tls {
@@ -116,7 +138,7 @@ impl Server {
             listener,
             local_addr,
             tls,
-            live: Arc::new(LiveConfig::new(settings, tenants, kind)),
+            live: Arc::new(LiveConfig::new(settings, tenants, kind, connections)),
         })
     }
 

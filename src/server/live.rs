@@ -28,6 +28,7 @@ use super::respond::Response;
 use super::service::BoxFuture;
 use super::stack::{self, Stack};
 use super::tenant::Tenant;
+use crate::connection::Registry;
 use crate::settings::{Limits, ServerSettings};
 
 /// One complete configuration of the server: what a request or a new connection runs on.
@@ -53,12 +54,18 @@ pub(super) enum RouterKind {
 }
 
 impl Snapshot {
-    fn build(settings: &ServerSettings, tenants: Vec<Tenant>, kind: RouterKind) -> Self {
+    fn build(
+        settings: &ServerSettings,
+        tenants: Vec<Tenant>,
+        kind: RouterKind,
+        connections: Option<Arc<Registry>>,
+    ) -> Self {
         let router = match kind {
             RouterKind::Scim => Router::new(tenants),
             RouterKind::Admin => Router::admin(tenants),
         }
-        .with_ready_cache(settings.limits.ready_cache);
+        .with_ready_cache(settings.limits.ready_cache)
+        .with_connections(connections);
         super::auth::configure_password_checks(
             settings.limits.password_hash_concurrency,
             settings.limits.login_failures,
@@ -78,6 +85,9 @@ impl Snapshot {
 pub struct LiveConfig {
     current: RwLock<Arc<Snapshot>>,
     kind: RouterKind,
+    /// The connections served next to the tenants (kept across reloads: they are live on
+    /// their own).
+    connections: Option<Arc<Registry>>,
 }
 
 impl std::fmt::Debug for LiveConfig {
@@ -90,10 +100,17 @@ impl std::fmt::Debug for LiveConfig {
 
 impl LiveConfig {
     /// The first configuration, built at bind.
-    pub(super) fn new(settings: &ServerSettings, tenants: Vec<Tenant>, kind: RouterKind) -> Self {
+    pub(super) fn new(
+        settings: &ServerSettings,
+        tenants: Vec<Tenant>,
+        kind: RouterKind,
+        connections: Option<Arc<Registry>>,
+    ) -> Self {
+        let snapshot = Snapshot::build(settings, tenants, kind, connections.clone());
         Self {
-            current: RwLock::new(Arc::new(Snapshot::build(settings, tenants, kind))),
+            current: RwLock::new(Arc::new(snapshot)),
             kind,
+            connections,
         }
     }
 
@@ -102,7 +119,12 @@ impl LiveConfig {
     /// it); `settings.listen`, `settings.tls` and `settings.public_base_url` are not read here
     /// (the listener is bound, and the base URL is already in each tenant's engine).
     pub fn replace(&self, settings: &ServerSettings, tenants: Vec<Tenant>) {
-        let next = Arc::new(Snapshot::build(settings, tenants, self.kind));
+        let next = Arc::new(Snapshot::build(
+            settings,
+            tenants,
+            self.kind,
+            self.connections.clone(),
+        ));
         match self.current.write() {
             Ok(mut current) => *current = next,
             // A writer panicked mid-assignment; the pointer itself is always whole.

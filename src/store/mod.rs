@@ -64,6 +64,9 @@
 //! lock; the shared tests in `tests.rs` take any `Arc<dyn Store>` so they can run against it.
 
 mod audit;
+pub mod connections;
+mod connections_pg;
+mod connections_sqlite;
 mod error;
 mod group_commit;
 mod migrations;
@@ -82,6 +85,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 pub use audit::{AuditEntry, AuditQuery};
+pub use connections::ConnectionStore;
 pub use error::{Error, UniqueColumn};
 pub use postgres::{PostgresStore, redact};
 pub use record::{Record, RecordState, now};
@@ -190,4 +194,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Deletes audit entries older than `older_than` (retention); returns how many.
     fn prune_audit(&self, older_than: OffsetDateTime) -> StoreFuture<'_, u64>;
+
+    /// The same database's connections (issue 14), when this store keeps them.
+    fn connection_store(&self) -> Option<std::sync::Arc<dyn ConnectionStore>> {
+        None
+    }
 }

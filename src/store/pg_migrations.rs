@@ -65,6 +65,49 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX audit_at ON audit (at);
     CREATE INDEX audit_scim_id ON audit (tenant, scim_id, at);",
     ),
+    (
+        3,
+        // Connections: as in `migrations.rs`, `last_error` as JSONB.
+        "CREATE TABLE connections (
+        id           TEXT   PRIMARY KEY,
+        name         TEXT   NOT NULL,
+        mapping      TEXT   NOT NULL,
+        enabled      BIGINT NOT NULL,
+        variables    JSONB  NOT NULL DEFAULT '{}',
+        created      BIGINT NOT NULL,
+        last_request BIGINT,
+        last_write   BIGINT,
+        last_error   JSONB
+    );
+    CREATE TABLE connection_credentials (
+        id            TEXT   PRIMARY KEY,
+        connection_id TEXT   NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+        kind          TEXT   NOT NULL,
+        hash          TEXT   NOT NULL,
+        created       BIGINT NOT NULL,
+        expires_at    BIGINT
+    );
+    CREATE UNIQUE INDEX connection_credentials_hash ON connection_credentials (hash);
+    CREATE INDEX connection_credentials_connection ON connection_credentials (connection_id);
+    CREATE TABLE connection_activity (
+        connection_id TEXT   NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+        hour          BIGINT NOT NULL,
+        writes        BIGINT NOT NULL DEFAULT 0,
+        errors        BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (connection_id, hour)
+    );
+    CREATE TABLE connections_version (
+        id      BIGINT PRIMARY KEY CHECK (id = 1),
+        version BIGINT NOT NULL
+    );
+    INSERT INTO connections_version (id, version) VALUES (1, 0);",
+    ),
+    (
+        4,
+        // Connection secrets (issue 14): the sealed (ChaCha20-Poly1305) JSON of its secret
+        // variables, never in clear.
+        "ALTER TABLE connections ADD COLUMN secrets TEXT;",
+    ),
 ];
 
 /// The newest schema version this build knows (the same as SQLite's).

@@ -201,7 +201,10 @@ impl PostgresStore {
     }
 
     /// A pooled connection for `operation`.
-    async fn client(&self, operation: &'static str) -> Result<deadpool_postgres::Object, Error> {
+    pub(super) async fn client(
+        &self,
+        operation: &'static str,
+    ) -> Result<deadpool_postgres::Object, Error> {
         self.pool.get().await.map_err(|error| Error::Database {
             operation,
             reason: pool_reason(&error),
@@ -486,11 +489,11 @@ macro_rules! write_tx {
     }};
 }
 
-fn micros(time: OffsetDateTime) -> i64 {
+pub(super) fn micros(time: OffsetDateTime) -> i64 {
     i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
-fn from_micros(value: i64) -> Option<OffsetDateTime> {
+pub(super) fn from_micros(value: i64) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000).ok()
 }
 
@@ -816,6 +819,10 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
+    fn connection_store(&self) -> Option<Arc<dyn super::ConnectionStore>> {
+        Some(Arc::new(self.clone()))
+    }
+
     fn insert(&self, record: Record) -> StoreFuture<'_, ()> {
         Box::pin(self.insert_record(record))
     }

@@ -126,7 +126,7 @@ impl SqliteStore {
     /// Runs the short read `work` inline on the read connection when it is free and answers
     /// without error; otherwise on the blocking pool with the main connection (see the module
     /// doc). `work` must be a single statement: it may run twice.
-    fn read<T: Send + 'static>(
+    pub(super) fn read<T: Send + 'static>(
         &self,
         operation: &'static str,
         work: impl Fn(&Connection) -> Result<T, Error> + Send + 'static,
@@ -145,7 +145,7 @@ impl SqliteStore {
     }
 
     /// Runs the read `work` on the writer thread's connection.
-    fn run<T: Send + 'static>(
+    pub(super) fn run<T: Send + 'static>(
         &self,
         operation: &'static str,
         work: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
@@ -156,7 +156,7 @@ impl SqliteStore {
 
     /// Runs `work` as one write, atomic on its own (a savepoint in the writer thread's group
     /// commit), answered once committed with `durability`.
-    fn write<T: Send + 'static>(
+    pub(super) fn write<T: Send + 'static>(
         &self,
         operation: &'static str,
         durability: Durability,
@@ -168,18 +168,18 @@ impl SqliteStore {
 }
 
 /// Maps a rusqlite error of `operation`.
-fn database(operation: &'static str) -> impl Fn(rusqlite::Error) -> Error + Copy {
+pub(super) fn database(operation: &'static str) -> impl Fn(rusqlite::Error) -> Error + Copy {
     move |error| Error::Database {
         operation,
         reason: error.to_string(),
     }
 }
 
-fn micros(time: OffsetDateTime) -> i64 {
+pub(super) fn micros(time: OffsetDateTime) -> i64 {
     i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
-fn from_micros(value: i64) -> Option<OffsetDateTime> {
+pub(super) fn from_micros(value: i64) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000).ok()
 }
 
@@ -335,6 +335,10 @@ fn owned(args: [&str; 3]) -> [String; 3] {
 }
 
 impl Store for SqliteStore {
+    fn connection_store(&self) -> Option<Arc<dyn super::ConnectionStore>> {
+        Some(Arc::new(self.clone()))
+    }
+
     fn insert(&self, record: Record) -> StoreFuture<'_, ()> {
         self.write("insert", Durability::Synced, move |tx| {
             use UniqueColumn::{BackendId, ScimId, UniqueKey};

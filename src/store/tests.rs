@@ -40,6 +40,8 @@ macro_rules! store_tests {
     };
 }
 
+mod connections;
+
 store_tests!(
     insert_get_round_trip,
     conflicts_on_each_unique_column,

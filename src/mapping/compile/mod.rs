@@ -29,9 +29,30 @@ pub(super) struct Ctx<'a> {
     tree: Option<Located>,
     problems: Vec<Problem>,
     env: env::Substituted,
+    /// The names `connection_variables:` declares (`{conn.NAME}` may use only these).
+    declared: Vec<String>,
 }
 
 impl Ctx<'_> {
+    /// The problem with `{conn.NAME}` placeholders among `placeholders` that
+    /// `connection_variables:` does not declare, if any.
+    pub(super) fn undeclared<'p>(
+        &self,
+        placeholders: impl Iterator<Item = &'p str>,
+    ) -> Option<String> {
+        let bad = crate::mapping::template::connection_variables(placeholders)
+            .find(|name| !self.declared.iter().any(|d| d == name))?;
+        let declared = if self.declared.is_empty() {
+            "none".to_owned()
+        } else {
+            self.declared.join(", ")
+        };
+        Some(format!(
+            "`{{conn.{bad}}}` is not declared in `connection_variables:` (declared: {declared}); \
+             add `{bad}: {{}}` there"
+        ))
+    }
+
     /// A problem about the value at `path`.
     pub(super) fn at(&mut self, path: &[String], message: impl Into<String>) {
         let (line, column) = self.tree.as_ref().map_or((0, 0), |t| t.find(path));
@@ -134,6 +155,7 @@ pub(crate) fn load(
         tree,
         problems: Vec::new(),
         env: substituted,
+        declared: Vec::new(),
     };
     for u in ctx.env.problems.clone() {
         let path = ctx
@@ -233,6 +255,15 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
             format!("unsupported version {} (allowed: 1)", spec.version),
         );
     }
+    ctx.declared = spec.connection_variables.keys().cloned().collect();
+    for name in spec.connection_variables.keys() {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            ctx.at_key(
+                &p(&["connection_variables", name]),
+                format!("`{name}` is not a variable name (letters, digits and _)"),
+            );
+        }
+    }
     let backend = compile_backend(ctx, &spec.backend);
     let mut registry = SchemaRegistry::core();
     let mut users = None;
@@ -280,6 +311,23 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
                  `backend_error`",
             );
         }
+        if let Some(name) = test
+            .variables
+            .keys()
+            .find(|name| !ctx.declared.contains(name))
+        {
+            ctx.at_key(
+                &p(&["tests", &format!("[{i}]"), "variables", name]),
+                format!(
+                    "`{name}` is not declared in `connection_variables:` (declared: {})",
+                    if ctx.declared.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        ctx.declared.join(", ")
+                    }
+                ),
+            );
+        }
         if let Some(r) = &test.resource
             && r != "users"
             && r != "groups"
@@ -298,6 +346,13 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
         advertised,
         registry,
         backend: backend?,
+        connection_variables: spec.connection_variables.keys().cloned().collect(),
+        secret_variables: spec
+            .connection_variables
+            .iter()
+            .filter(|(_, v)| v.secret)
+            .map(|(k, _)| k.clone())
+            .collect(),
         ids: spec.ids,
         users,
         groups,
@@ -333,9 +388,44 @@ fn compile_backend(ctx: &mut Ctx<'_>, b: &spec::BackendFile) -> Option<BackendSp
             scope,
         },
     });
+    // A credential naming connection variables is filled per connection, as a header.
+    let mut auth = auth;
+    let mut connection_auth = None;
+    let per_connection = match &auth {
+        Some(BackendAuth::Bearer { token }) if token.contains("{conn.") => {
+            Some(("authorization", format!("Bearer {token}"), "bearer"))
+        }
+        Some(BackendAuth::ApiKey { header, value }) if value.contains("{conn.") => {
+            Some((header.as_str(), value.clone(), "api_key"))
+        }
+        _ => None,
+    }
+    .map(|(header, value, key)| (header.to_owned(), value, key));
+    if let Some((header, value, key)) = per_connection {
+        let at = p(&["backend", "auth", key]);
+        match crate::mapping::template::Template::parse(&value) {
+            Ok(template) => {
+                if let Some(problem) = ctx.undeclared(template.placeholders()) {
+                    ctx.at(&at, problem);
+                } else if let Some(bad) = template
+                    .placeholders()
+                    .find(|p| !p.starts_with(crate::mapping::template::CONN_PREFIX))
+                {
+                    ctx.at(
+                        &at,
+                        format!("`{{{bad}}}` is not allowed here (only {{conn.NAME}})"),
+                    );
+                }
+                connection_auth = Some((header, template));
+                auth = None;
+            }
+            Err(e) => ctx.at(&at, format!("bad template: {e}")),
+        }
+    }
     Some(BackendSpec {
         base_url: base,
         auth,
+        connection_auth,
         connect_timeout_ms: b.timeouts.connect_ms,
         request_timeout_ms: b.timeouts.request_ms,
     })

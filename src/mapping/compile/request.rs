@@ -4,7 +4,7 @@
 use super::{Ctx, with};
 use crate::mapping::resource::{ListSpec, Paging};
 use crate::mapping::spec::{ListOperationFile, OperationFile};
-use crate::mapping::template::{RequestTemplate, Template, body_placeholders};
+use crate::mapping::template::{CONN_PREFIX, RequestTemplate, Template, body_placeholders};
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -45,7 +45,14 @@ pub(super) fn compile_request(
     let check = |ctx: &mut Ctx<'_>, at: Vec<String>, text: &str| -> Option<Template> {
         match Template::parse(text) {
             Ok(t) => {
-                if let Some(bad) = t.placeholders().find(|ph| !allowed.contains(ph)) {
+                if let Some(problem) = ctx.undeclared(t.placeholders()) {
+                    ctx.at(&at, problem);
+                    return None;
+                }
+                if let Some(bad) = t
+                    .placeholders()
+                    .find(|ph| !allowed.contains(ph) && !ph.starts_with(CONN_PREFIX))
+                {
                     ctx.at(
                         &at,
                         format!("unknown placeholder `{{{bad}}}` (allowed: {allowed_text})"),
@@ -88,7 +95,13 @@ pub(super) fn compile_request(
         let mut used = Vec::new();
         match body_placeholders(body, &mut used) {
             Ok(()) => {
-                if let Some(bad) = used.iter().find(|u| !allowed.contains(&u.as_str())) {
+                if let Some(problem) = ctx.undeclared(used.iter().map(String::as_str)) {
+                    ctx.at(&with(path, &["body"]), problem);
+                    ok = false;
+                } else if let Some(bad) = used
+                    .iter()
+                    .find(|u| !allowed.contains(&u.as_str()) && !u.starts_with(CONN_PREFIX))
+                {
                     ctx.at(
                         &with(path, &["body"]),
                         format!("unknown placeholder `{{{bad}}}` (allowed: {allowed_text})"),

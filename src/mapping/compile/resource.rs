@@ -137,7 +137,21 @@ pub(super) fn compile_resource(
     let mut constants = Vec::new();
     for (field, value) in &file.constants {
         match plain_segments(field) {
-            Some((segments, false)) => constants.push((segments, value.clone())),
+            Some((segments, false)) => {
+                let mut used = Vec::new();
+                match crate::mapping::template::body_placeholders(value, &mut used) {
+                    Ok(()) => {
+                        if let Some(problem) = ctx.undeclared(used.iter().map(String::as_str)) {
+                            ctx.at(&with(&base, &["constants", field]), problem);
+                        }
+                    }
+                    Err(e) => ctx.at(
+                        &with(&base, &["constants", field]),
+                        format!("bad template: {e}"),
+                    ),
+                }
+                constants.push((segments, value.clone()));
+            }
             _ => ctx.at_key(
                 &with(&base, &["constants", field]),
                 format!("`{field}` is not a plain backend field path (write e.g. `$.idp`)"),

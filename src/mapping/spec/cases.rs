@@ -33,6 +33,10 @@ pub struct TestFile {
     /// A backend error answer and the SCIM error it must become (the mapping's `errors:`).
     #[serde(default)]
     pub backend_error: Option<BackendErrorTestFile>,
+    /// The connection variables (`{conn.NAME}`) the case runs with, e.g.
+    /// `{workspace_id: "42"}`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
 }
 
 /// A backend error example: the answer one backend operation gets, and the SCIM error the

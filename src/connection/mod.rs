@@ -1,0 +1,23 @@
+//! Connections (issue 14): one gateway for a product's many customer workspaces.
+//!
+//! A connection is one customer workspace's SCIM endpoint: a mapping (product), variables
+//! (`{conn.NAME}` in the mapping), credentials and a sync switch, kept in the store
+//! (`crate::store::connections`) and changed through the admin API ([`admin`]) or the CLI.
+//! - [`settings`]: the `connections:` section (which mappings, how requests route);
+//! - [`registry`]: the connections being served, refreshed from the store's version counter,
+//!   and the O(1) token index the gate looks up;
+//! - [`activity`]: per-connection status figures, buffered and written once a second;
+//! - [`admin`]: the admin API and its OpenAPI document.
+//!
+//! One compiled mapping and one backend client per mapping are shared by all of its
+//! connections; each connection's engine differs only in its store tenant key and variables.
+
+mod activity;
+pub mod admin;
+pub mod cli;
+pub mod registry;
+pub mod secrets;
+pub mod settings;
+
+pub use registry::{Live, Product, Registry, RegistryOptions};
+pub use settings::{ConnectionMapping, ConnectionSettings, RouteSpec};
