@@ -67,6 +67,8 @@ pub(crate) struct UserFields {
     pub(crate) department: Option<String>,
     /// The user's manager as the client named it (an id, an employee number, a login: whatever
     /// the directory uses), stored and answered verbatim; an HR-style free-text reference.
+    /// Also answered as `manager_id`, the field's name before it became text (v1 mappings).
+    #[serde(flatten, serialize_with = "manager_and_alias")]
     pub(crate) manager: Option<String>,
     pub(crate) notes: Option<String>,
 }
@@ -160,6 +162,14 @@ impl UserFields {
                 "manager" => {
                     self.manager = nullable_string(key, value)?.filter(|m| !m.trim().is_empty());
                 }
+                // The field's older name (an integer id then): v1 mappings still write it.
+                "manager_id" => {
+                    let text = match value {
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => nullable_string(key, value)?,
+                    };
+                    self.manager = text.filter(|m| !m.trim().is_empty());
+                }
                 "notes" => self.notes = nullable_string(key, value)?,
                 _ => {}
             }
@@ -197,6 +207,24 @@ impl UserFields {
             (true, true) => None,
         }
     }
+}
+
+/// `manager`, and under its older name `manager_id` (a number when the text is one, as the
+/// field was an integer id then) so a v1 mapping reads back what it wrote.
+fn manager_and_alias<S: serde::Serializer>(
+    manager: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let alias = match manager.as_deref().map(|m| (m, m.parse::<u64>())) {
+        Some((_, Ok(n))) => Value::from(n),
+        Some((m, Err(_))) => Value::from(m),
+        None => Value::Null,
+    };
+    let mut map = serializer.serialize_map(Some(2))?;
+    map.serialize_entry("manager", manager)?;
+    map.serialize_entry("manager_id", &alias)?;
+    map.end()
 }
 
 fn bad_status() -> Error {

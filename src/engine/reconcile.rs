@@ -94,7 +94,7 @@ pub(crate) async fn run(op: &Op<'_>) -> Result<ReconcileReport, Error> {
                 backend_id,
                 name,
             }),
-            Some(record) if op.identity_changed(&record, object) => {
+            Some(record) if op.identity_changed(&record, object, op.resource.list_rereads()) => {
                 report.identity_changed.push(Finding {
                     scim_id: Some(record.scim_id.clone()),
                     backend_id,
