@@ -114,6 +114,19 @@ impl UserFields {
     /// `created_at` are ignored, so a client may send back what it read). `null` on a nullable
     /// field clears it; `null` on a field with a default resets it to that default.
     pub(crate) fn apply(&mut self, body: &Map<String, Value>) -> Result<(), Error> {
+        let previous = self.manager.clone();
+        self.apply_over(body, previous.as_deref())
+    }
+
+    /// [`UserFields::apply`] for a user whose stored manager is `previous` (a PUT starts from
+    /// defaults). A body with both `manager` and its older name `manager_id` that differ
+    /// carries a client's change in one and the value it read back in the other: the one that
+    /// is not `previous` wins (a v1 mapping writes `manager_id`, a newer one `manager`).
+    pub(crate) fn apply_over(
+        &mut self,
+        body: &Map<String, Value>,
+        previous: Option<&str>,
+    ) -> Result<(), Error> {
         for (key, value) in body {
             match key.as_str() {
                 "username" => self.username = string_or_default(key, value)?,
@@ -158,22 +171,20 @@ impl UserFields {
                 "metadata" => self.metadata = metadata(value)?,
                 "employee_number" => self.employee_number = nullable_string(key, value)?,
                 "department" => self.department = nullable_string(key, value)?,
-                // An empty reference is no manager.
-                "manager" => {
-                    self.manager = nullable_string(key, value)?.filter(|m| !m.trim().is_empty());
-                }
-                // The field's older name (an integer id then): v1 mappings still write it.
-                "manager_id" => {
-                    let text = match value {
-                        Value::Number(n) => Some(n.to_string()),
-                        _ => nullable_string(key, value)?,
-                    };
-                    self.manager = text.filter(|m| !m.trim().is_empty());
-                }
                 "notes" => self.notes = nullable_string(key, value)?,
                 _ => {}
             }
         }
+        let manager = body.get("manager").map(|v| manager_text("manager", v));
+        let alias = body
+            .get("manager_id")
+            .map(|v| manager_text("manager_id", v));
+        self.manager = match (manager.transpose()?, alias.transpose()?) {
+            (Some(m), Some(a)) if m != a && m.as_deref() == previous => a,
+            (Some(m), _) => m,
+            (None, Some(a)) => a,
+            (None, None) => return Ok(()),
+        };
         Ok(())
     }
 
@@ -207,6 +218,16 @@ impl UserFields {
             (true, true) => None,
         }
     }
+}
+
+/// A manager reference as text; its older name `manager_id` was an integer id. An empty
+/// reference is no manager.
+fn manager_text(key: &str, value: &Value) -> Result<Option<String>, Error> {
+    let text = match value {
+        Value::Number(n) if key == "manager_id" => Some(n.to_string()),
+        _ => nullable_string(key, value)?,
+    };
+    Ok(text.filter(|m| !m.trim().is_empty()))
 }
 
 /// `manager`, and under its older name `manager_id` (a number when the text is one, as the
@@ -487,6 +508,8 @@ mod tests {
         assert_eq!(value["created_at"], json!("1970-01-01T00:00:00Z"));
         assert_eq!(value["email"], Value::Null);
         assert_eq!(value["full_name"], Value::Null);
-        assert_eq!(value.as_object().map(Map::len), Some(30));
+        // `manager_id`, the older name of `manager`, is answered too (v1 mappings read it).
+        assert_eq!(value["manager_id"], Value::Null);
+        assert_eq!(value.as_object().map(Map::len), Some(31));
     }
 }
