@@ -6,10 +6,16 @@
 #   DURATION=10s bench/run.sh         # longer runs per scenario (default 5s)
 #   SCIMGATE_BIN=path bench/run.sh    # use this binary instead of building one
 #   ONLY=big_group bench/run.sh       # only the 10,000-member group scenario (issue 13), printed
+#   ONLY=writes bench/run.sh          # only create and PATCH at c=1 and c=8, with syncs per request
+#                                     # (issue 16); rewrites that section of docs/benchmarks.md
+#   BASE_BIN=path ONLY=writes ...     # the same for another build too (e.g. the previous commit's),
+#                                     # in the same run, for a before/after comparison;
+#                                     # BASE_MAPPING=path: that build's own demo.yaml when it differs
 #
 # Passes: 10,000 users over plain HTTP, the same over TLS (gateway only), 100,000 users over plain
-# HTTP. Each scenario runs at concurrency 1 and 32. Needs wrk (apt-get install wrk), openssl,
-# python3 and curl.
+# HTTP. Each scenario runs at concurrency 1 and 32; the writes pass (also part of the full run)
+# runs create and PATCH at 1 and 8. Needs wrk, strace, openssl, python3 and curl; wrk and strace
+# are installed with apt-get when missing and the script runs as root.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -43,7 +49,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-command -v wrk >/dev/null || { log "wrk is missing: apt-get install -y wrk"; exit 1; }
+for tool in wrk strace; do
+  if ! command -v "$tool" >/dev/null; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+      log "installing $tool (apt-get install -y $tool)"
+      apt-get install -y "$tool" >&2 || { apt-get update >&2 && apt-get install -y "$tool" >&2; }
+    fi
+    command -v "$tool" >/dev/null || { log "$tool is missing: apt-get install -y $tool"; exit 1; }
+  fi
+done
 
 if [[ -z "${SCIMGATE_BIN:-}" ]]; then
   log "building the release binary"
@@ -97,13 +111,13 @@ log:
 tenants:
   - name: bench
     base_path: /scim/v2
-    mapping: $ROOT/mappings/demo.yaml
+    mapping: ${GW_MAPPING:-$ROOT/mappings/demo.yaml}
     auth:
       bearer:
         token_hashes: ["$TOKEN_HASH"]
 YAML
   DEMO_BACKEND_URL="http://127.0.0.1:$BACKEND_PORT" DEMO_API_KEY="$API_KEY" \
-    "$BIN" serve --config "$WORK/scimgate.yaml" >"$WORK/gateway.log" 2>&1 &
+    ${GW_WRAP:-} "${GW_BIN:-$BIN}" serve --config "$WORK/scimgate.yaml" >"$WORK/gateway.log" 2>&1 &
   GATEWAY_PID=$!
   GATEWAY_URL="$scheme://127.0.0.1:$GATEWAY_PORT"
   wait_http "$GATEWAY_URL/healthz" -k || { cat "$WORK/gateway.log" >&2; exit 1; }
@@ -187,6 +201,75 @@ for line in open(sys.argv[1]):
 PY
 }
 
+# writes_pass BUILD BIN: create and PATCH at c=1 and c=8 against a fresh backend and store, then
+# the same under `strace -f -c` (short runs) for fsync/fdatasync calls per request.
+writes_pass() {
+  local build="$1" bin="$2" scenario conc
+  start_backend 10000
+  GW_BIN="$bin" start_gateway none
+  DURATION=1s run_wrk warmup "$build" gateway create 8 10000 && sed -i '$d' "$RESULTS"
+  for scenario in create patch; do
+    for conc in 1 8; do
+      run_wrk writes "$build" gateway "$scenario" "$conc" 10000
+    done
+  done
+  stop "$GATEWAY_PID"; GATEWAY_PID=""
+  local idle
+  idle=$(strace_gateway "$bin" "$build" none 1 0)
+  for scenario in create patch; do
+    for conc in 1 8; do
+      strace_gateway "$bin" "$build" "$scenario" "$conc" "$idle" >/dev/null
+    done
+  done
+}
+
+# strace_gateway BIN BUILD SCENARIO CONC IDLE_SYNCS: one short wrk run (none: no requests) with
+# the gateway under strace -f -c; appends a `syncs` row, prints the fsync+fdatasync count.
+strace_gateway() {
+  local bin="$1" build="$2" scenario="$3" conc="$4" idle="$5" out="$WORK/strace.txt" child requests=0 syncs
+  rm -f "$out"
+  GW_WRAP="strace -f -c -o $out -e trace=fsync,fdatasync" GW_BIN="$bin" start_gateway none
+  if [[ "$scenario" != none ]]; then
+    local result threads=1
+    [[ "$conc" -gt 1 ]] && threads=2
+    result=$(SCENARIO="$scenario" TOKEN="$TOKEN" USERS=10000 BASE=/scim/v2 RUN_TAG="strace-$build-$conc-$RANDOM" \
+      wrk -t"$threads" -c"$conc" -d"${STRACE_DURATION:-2s}" --timeout 5s -s "$LUA" "$GATEWAY_URL" | grep '^RESULT ' | cut -d' ' -f2-)
+    requests=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["requests"])' "$result")
+  fi
+  # strace detaches on a signal; the gateway itself is stopped, and strace then reports.
+  child=$(pgrep -P "$GATEWAY_PID" || true)
+  [[ -n "$child" ]] && kill -TERM "$child"
+  wait "$GATEWAY_PID" 2>/dev/null || true
+  GATEWAY_PID=""
+  # strace -c rows: % time, seconds, usecs/call, calls, [errors,] syscall.
+  syncs=$(awk '$NF == "fsync" || $NF == "fdatasync" {n += $4} END {print n + 0}' "$out")
+  if [[ "$scenario" != none ]]; then
+    printf '{"pass":"syncs","build":"%s","scenario":"%s","conc":%s,"requests":%s,"syncs":%s,"idle_syncs":%s,"per_request":%s}\n' \
+      "$build" "$scenario" "$conc" "$requests" "$syncs" "$idle" \
+      "$(python3 -c 'import sys; r=int(sys.argv[1]); print(round(max(int(sys.argv[2])-int(sys.argv[3]),0)/max(r,1),3))' "$requests" "$syncs" "$idle")" >>"$RESULTS"
+    log "syncs $build $scenario c=$conc: $syncs fsync/fdatasync for $requests requests (idle run: $idle)"
+  fi
+  echo "$syncs"
+}
+
+# Replaces the writes section of docs/benchmarks.md (between its markers) with a new one.
+write_writes_section() {
+  local section="$WORK/writes.md" doc="$ROOT/docs/benchmarks.md"
+  python3 "$ROOT/bench/writes.py" "$RESULTS" >"$section"
+  python3 - "$doc" "$section" <<'PY'
+import sys
+doc_path, section_path = sys.argv[1], sys.argv[2]
+begin, end = "<!-- writes:begin -->", "<!-- writes:end -->"
+doc = open(doc_path).read()
+section = open(section_path).read().rstrip("\n")
+if begin in doc and end in doc:
+    doc = doc[:doc.index(begin)] + section + doc[doc.index(end) + len(end):]
+else:
+    doc = doc.rstrip("\n") + "\n\n" + section + "\n"
+open(doc_path, "w").write(doc)
+PY
+}
+
 direct_pass() {
   local pass="$1" users="$2"
   for scenario in direct_filter direct_get; do
@@ -198,6 +281,16 @@ direct_pass() {
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
+
+if [[ "${ONLY:-}" == writes ]]; then
+  [[ -n "${BASE_BIN:-}" ]] && GW_MAPPING="${BASE_MAPPING:-}" writes_pass base "$BASE_BIN"
+  writes_pass this "$BIN"
+  stop "$BACKEND_PID"; BACKEND_PID=""
+  write_writes_section
+  log "wrote the writes section of docs/benchmarks.md"
+  sed -n '/<!-- writes:begin -->/,/<!-- writes:end -->/p' "$ROOT/docs/benchmarks.md"
+  exit 0
+fi
 
 if [[ "${ONLY:-}" == big_group ]]; then
   start_backend 10000
@@ -217,8 +310,11 @@ for users in 10000 100000; do
   fi
 done
 stop "$GATEWAY_PID"; GATEWAY_PID=""
+[[ -n "${BASE_BIN:-}" ]] && GW_MAPPING="${BASE_MAPPING:-}" writes_pass base "$BASE_BIN"
+writes_pass this "$BIN"
 stop "$BACKEND_PID"; BACKEND_PID=""
 
 python3 "$ROOT/bench/report.py" "$RESULTS" "$DURATION" >"$ROOT/docs/benchmarks.md"
+write_writes_section
 log "wrote docs/benchmarks.md"
 cat "$ROOT/docs/benchmarks.md"

@@ -495,19 +495,18 @@ async fn healthcheck(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     } else {
         "https"
     };
-    let client = reqwest::Client::builder()
-        .tls_danger_accept_invalid_certs(true)
-        .timeout(std::time::Duration::from_secs(5))
-        .build()
-        .context("cannot build the HTTP client")?;
+    let timeout = std::time::Duration::from_secs(5);
+    let client = scimgate::backend::fetch::unverified_client(timeout)
+        .map_err(|error| anyhow::anyhow!("cannot build the HTTP client: {error}"))?;
     let url = format!("{scheme}://{addr}/healthz");
-    let response = client
-        .get(&url)
-        .send()
-        .await
+    let request = http::Request::get(url.as_str())
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
         .with_context(|| format!("GET {url}"))?;
-    if !response.status().is_success() {
-        bail!("GET {url} answered {}", response.status());
+    let answer = scimgate::backend::fetch::exchange(&client, request, 64 * 1024, timeout)
+        .await
+        .map_err(|error| anyhow::anyhow!("GET {url}: {error}"))?;
+    if !answer.status.is_success() {
+        bail!("GET {url} answered {}", answer.status);
     }
     Ok(ExitCode::SUCCESS)
 }

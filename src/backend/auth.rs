@@ -14,7 +14,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
 
-use super::{BackendAuth, Error, Secret, message};
+use super::client::HttpClient;
+use super::{BackendAuth, Error, Secret, fetch, message};
 
 /// How long a token without `expires_in` is reused.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
@@ -40,7 +41,8 @@ impl Authenticator {
     /// Prepares the credentials; refuses values that are not valid header text.
     pub(crate) fn new(
         auth: &BackendAuth,
-        http: reqwest::Client,
+        http: HttpClient,
+        user_agent: HeaderValue,
         call_timeout: Duration,
     ) -> Result<Self, Error> {
         let authorization = http::header::AUTHORIZATION;
@@ -75,6 +77,7 @@ impl Authenticator {
                 }
                 Self::OAuth2(Box::new(TokenSource {
                     http,
+                    user_agent,
                     call_timeout,
                     token_url: token_url.clone(),
                     client_id: client_id.clone(),
@@ -117,7 +120,7 @@ impl Authenticator {
     }
 }
 
-/// A header value that `http` and `reqwest` will never print.
+/// A header value that `http` and `hyper` will never print.
 fn sensitive(text: &str) -> Result<HeaderValue, Error> {
     let mut value = HeaderValue::from_str(text).map_err(|_| Error::InvalidConfig {
         reason: "credential is not valid header text (control characters?)".to_owned(),
@@ -134,7 +137,8 @@ struct CachedToken {
 
 /// Fetches and caches OAuth 2.0 client-credentials tokens.
 pub(crate) struct TokenSource {
-    http: reqwest::Client,
+    http: HttpClient,
+    user_agent: HeaderValue,
     call_timeout: Duration,
     token_url: Url,
     client_id: String,
@@ -188,37 +192,30 @@ impl TokenSource {
             }
             form.finish()
         };
-        let request = self
-            .http
-            .post(self.token_url.clone())
+        let token = || Error::Token {
+            status: None,
+            reason: "the token_url is not a valid request URL".to_owned(),
+        };
+        let request = http::Request::post(self.token_url.as_str())
             .header(
                 http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
             .header(http::header::ACCEPT, "application/json")
-            .body(form);
+            .header(http::header::USER_AGENT, self.user_agent.clone())
+            .body(http_body_util::Full::new(bytes::Bytes::from(form)))
+            .map_err(|_| token())?;
         let started = Instant::now();
-        let exchange = async {
-            let mut response = request.send().await?;
-            let status = response.status();
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
-                body.extend_from_slice(&chunk);
-                if body.len() > MAX_TOKEN_BODY {
-                    break;
-                }
-            }
-            Ok::<_, reqwest::Error>((status, body))
-        };
+        let exchange = fetch::exchange(&self.http, request, MAX_TOKEN_BODY, self.call_timeout);
         let (status, body) = match tokio::time::timeout_at(limit, exchange).await {
             Err(_) => return Err(timeout),
-            Ok(Err(error)) => {
+            Ok(Err(reason)) => {
                 return Err(Error::Token {
                     status: None,
-                    reason: super::client::describe(&error.without_url()),
+                    reason,
                 });
             }
-            Ok(Ok(answer)) => answer,
+            Ok(Ok(answer)) => (answer.status, answer.body),
         };
         let latency_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(

@@ -9,9 +9,9 @@
 //! offers it by ALPN) with rustls (ring) and the platform's certificate verifier: the same
 //! stack reqwest builds, without reqwest's per-request layers (redirect policy, URL re-parsing,
 //! header merging), which cost ~40k instructions per call (callgrind, `docs/benchmarks.md`).
-//! Redirects are never followed; no system proxy is used. reqwest still serves the rare
-//! OAuth2 token requests (`auth.rs`). [`BackendClient::attempt`] is the one place where an
-//! HTTP exchange executes.
+//! Redirects are never followed; no system proxy is used. The rare OAuth2 token requests
+//! (`auth.rs`) use the same client through `fetch.rs`. [`BackendClient::attempt`] is the one
+//! place where a backend call's HTTP exchange executes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,8 +45,8 @@ const RESERVED_HEADERS: &[http::HeaderName] = &[
     http::header::TE,
 ];
 
-/// The pooled HTTP client of the hot path.
-type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+/// The pooled HTTP client of the hot path (and of the one-off exchanges in `fetch.rs`).
+pub type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// The client for one backend; cheap to share behind an `Arc`.
 #[derive(Debug)]
@@ -83,7 +83,7 @@ enum Attempt {
 impl BackendClient {
     /// Builds the client; refuses a configuration it cannot use.
     pub fn new(config: BackendConfig) -> Result<Self, Error> {
-        // reqwest is built without a default crypto provider; ring is the house choice.
+        // ring is the house choice (the TLS configs here name it; this covers other users).
         // `install_default` fails only when a provider is already installed, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let base =
@@ -93,17 +93,13 @@ impl BackendClient {
                 reason: "user agent is not a valid header value".to_owned(),
             })?;
         let http = http_client(config.connect_timeout)?;
-        // Token requests (OAuth2) only: rare, off the hot path.
-        let token_http = reqwest::Client::builder()
-            .user_agent(config.user_agent)
-            .connect_timeout(config.connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| Error::InvalidConfig {
-                reason: describe(&error),
-            })?;
-        let auth = Authenticator::new(&config.auth, token_http, config.call_timeout)?;
+        // Token requests (OAuth2) share the pool: rare, off the hot path.
+        let auth = Authenticator::new(
+            &config.auth,
+            http.clone(),
+            user_agent.clone(),
+            config.call_timeout,
+        )?;
         Ok(Self {
             http,
             user_agent,
@@ -467,7 +463,7 @@ fn status_error(operation: &str, status: StatusCode, headers: &HeaderMap, body: 
 
 /// The pooled client: connect timeout, TCP_NODELAY, 60 s idle connections, rustls (ring) with
 /// the platform verifier and ALPN `h2`/`http/1.1`, as reqwest configured it before.
-fn http_client(connect_timeout: Duration) -> Result<HttpClient, Error> {
+pub(crate) fn http_client(connect_timeout: Duration) -> Result<HttpClient, Error> {
     let invalid = |reason: String| Error::InvalidConfig { reason };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
@@ -478,6 +474,11 @@ fn http_client(connect_timeout: Duration) -> Result<HttpClient, Error> {
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
+    Ok(client_with(tls, connect_timeout))
+}
+
+/// The pooled client over `tls` (see [`http_client`]).
+pub(crate) fn client_with(tls: rustls::ClientConfig, connect_timeout: Duration) -> HttpClient {
     let mut connector = HttpConnector::new();
     connector.enforce_http(false);
     connector.set_nodelay(true);
@@ -487,28 +488,15 @@ fn http_client(connect_timeout: Duration) -> Result<HttpClient, Error> {
         .https_or_http()
         .enable_all_versions()
         .wrap_connector(connector);
-    Ok(Client::builder(TokioExecutor::new())
+    Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_timer(hyper_util::rt::TokioTimer::new())
         .timer(hyper_util::rt::TokioTimer::new())
-        .build(https))
+        .build(https)
 }
 
 /// A client error as text: its message and its sources (hyper-util errors carry no URL).
 fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message::sanitise(&text)
-}
-
-/// A reqwest error as text: its message and its sources, without the URL.
-pub(crate) fn describe(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

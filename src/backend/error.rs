@@ -118,3 +118,24 @@ impl Error {
         }
     }
 }
+
+impl Error {
+    /// A 2xx answer the mapping's error rules call a refusal (RT answers a refused update with
+    /// `200 ["User x: Name in use"]`), as the [`Error::Status`] a non-2xx answer would be, so the
+    /// same rules classify it and it is never reported as success.
+    pub fn refused_success(operation: &str, response: &super::BackendResponse) -> Self {
+        let raw = response
+            .body
+            .as_ref()
+            .map(|b| b.to_string().into_bytes())
+            .unwrap_or_default();
+        let fallback = response.status.canonical_reason().unwrap_or("no message");
+        Self::Status {
+            operation: operation.to_owned(),
+            status: response.status,
+            message: super::message::extract(response.body.as_ref(), &raw, fallback),
+            body: response.body.clone(),
+            retry_after: None,
+        }
+    }
+}

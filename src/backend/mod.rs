@@ -23,6 +23,7 @@ mod auth;
 mod client;
 mod config;
 mod error;
+pub mod fetch;
 mod message;
 mod request;
 mod retry;

@@ -61,11 +61,13 @@ pub(crate) async fn run(op: &Op<'_>, body: &Value) -> Result<Value, Error> {
             Some(id) => id,
             None => {
                 // The backend took the create but did not say which id it got; the pending
-                // record is left for the store's repair pass (it cannot be matched now).
-                return Err(Error::BadAnswer {
+                // record is kept, marked unknown, and the next request for it adopts it.
+                let error = Error::BadAnswer {
                     operation: label,
                     missing: "the new resource's id".to_owned(),
-                });
+                };
+                op.abandon_create(pending, &error).await;
+                return Err(error);
             }
         },
     };

@@ -20,6 +20,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::Error;
 use super::op::Op;
+use super::settle::{Settled, reservation_snapshot};
 use crate::mapping::{IdPolicy, OpName, Vars};
 use crate::store::{self, RecordState, UniqueColumn};
 
@@ -29,10 +30,6 @@ const IDENTITY: &str = "identity";
 /// The key, in a record's snapshot, that marks a resource soft-deleted by a SCIM `DELETE`
 /// (the mapping's `deactivate`): the backend keeps it, SCIM reads it as gone.
 const DEACTIVATED: &str = "deactivated";
-
-/// The key, in a record's snapshot, of the store writer that reserved it (see
-/// [`store::Store::writer`]): it tells a create in flight from one whose process died.
-const WRITER: &str = "writer";
 
 /// A store record as the engine uses it.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,10 +70,15 @@ pub(crate) struct Pending {
 
 /// The unique key of a SCIM resource: lowercased `userName`, else lowercased `displayName`.
 pub(crate) fn unique_key(scim: &Value) -> Option<String> {
+    name(scim).map(str::to_lowercase)
+}
+
+/// The `userName` (else `displayName`) of a SCIM resource as sent, trimmed.
+fn name(scim: &Value) -> Option<&str> {
     ["userName", "displayName"]
         .iter()
         .find_map(|key| scim.get(*key).and_then(Value::as_str))
-        .map(|v| v.trim().to_lowercase())
+        .map(str::trim)
         .filter(|v| !v.is_empty())
 }
 
@@ -132,11 +134,25 @@ impl Op<'_> {
     /// is unknown (no backend call is made for it).
     pub(crate) async fn resolve(&self, scim_id: &str) -> Result<(String, Option<Record>), Error> {
         if self.gateway_ids() {
-            let record = self
+            let found = self
                 .store()
                 .get(self.tenant(), self.resource_type(), scim_id)
-                .await?
-                .and_then(|r| self.record(r));
+                .await?;
+            // A reservation whose create ended without a certain answer (or whose activation
+            // a crash took back) is settled now: adopted when the backend has the resource.
+            let found = match found {
+                Some(pending)
+                    if pending.state == RecordState::Pending
+                        && !self.in_flight(&pending).await? =>
+                {
+                    match self.settle(&pending).await? {
+                        Settled::Adopted(record) => Some(*record),
+                        Settled::Released | Settled::Unresolved => None,
+                    }
+                }
+                found => found,
+            };
+            let record = found.and_then(|r| self.record(r));
             return match record {
                 Some(record) if !record.deactivated => {
                     Ok((record.backend_id.clone(), Some(record)))
@@ -309,10 +325,21 @@ impl Op<'_> {
         attribute: &str,
         value: &str,
     ) -> Result<Vec<Record>, Error> {
-        Ok(self
+        let (tenant, kind) = (self.tenant(), self.resource_type());
+        let mut found = self
             .store()
-            .find_by_shadow(self.tenant(), self.resource_type(), attribute, value)
-            .await?
+            .find_by_shadow(tenant, kind, attribute, value)
+            .await?;
+        // Entra's retry may match by `externalId`, which only a reservation holds while the
+        // outcome of its create is unknown: settled first, so the filter finds the user.
+        if found.iter().any(|r| r.state == RecordState::Pending) {
+            self.settle_all(found).await?;
+            found = self
+                .store()
+                .find_by_shadow(tenant, kind, attribute, value)
+                .await?;
+        }
+        Ok(found
             .into_iter()
             .filter_map(|r| self.record(r))
             .filter(|r| !r.deactivated)
@@ -328,6 +355,7 @@ impl Op<'_> {
         stored: &Map<String, Value>,
     ) -> Result<Pending, Error> {
         let key = unique_key(scim);
+        let snapshot = reservation_snapshot(self.store().writer(), name(scim));
         for _ in 0..2 {
             let mut record = store::Record::pending(
                 self.tenant(),
@@ -336,7 +364,7 @@ impl Op<'_> {
                 key.clone(),
             );
             record.shadow = stored.clone();
-            record.snapshot = Some(serde_json::json!({ WRITER: self.store().writer() }));
+            record.snapshot = Some(snapshot.clone());
             let pending = Pending {
                 key: record.scim_id.clone(),
             };
@@ -361,25 +389,25 @@ impl Op<'_> {
         else {
             return Ok(());
         };
-        // A reservation younger than the backend deadline may belong to a create still in
-        // flight (another request, or another replica sharing the store): it is not stale, so
-        // this create loses the race (409, Entra then matches the winner) instead of deleting
-        // the winner's record under it. One whose writer is gone (its process was killed
-        // before it activated) is not in flight whatever its age, and is taken over now.
-        let young = existing.state == RecordState::Pending
-            && existing.created > store::now() - self.engine.options().deadline;
-        if young {
-            let writer = existing
-                .snapshot
-                .as_ref()
-                .and_then(|snapshot| snapshot.get(WRITER))
-                .and_then(Value::as_str);
-            let in_flight = match writer {
-                Some(writer) => self.store().writer_alive(writer).await?,
-                None => true,
-            };
-            if in_flight {
+        if existing.state == RecordState::Pending {
+            // A create still in flight (another request, or another replica sharing the
+            // store) wins the race: this one answers 409 and Entra then matches the winner,
+            // instead of deleting the winner's record under it. Any other reservation is
+            // settled now by asking the backend (see `settle`).
+            if self.in_flight(&existing).await? {
                 return Err(self.taken(key));
+            }
+            match self.settle(&existing).await? {
+                Settled::Adopted(_) => return Err(self.taken(key)),
+                Settled::Released => return Ok(()),
+                // The backend cannot be asked: a reservation younger than the deadline is
+                // kept (409), an older one is taken over, as before issue 16.
+                Settled::Unresolved
+                    if existing.created > store::now() - self.engine.options().deadline =>
+                {
+                    return Err(self.taken(key));
+                }
+                Settled::Unresolved => {}
             }
         }
         match (existing.state, existing.backend_id.as_deref()) {
@@ -469,7 +497,11 @@ impl Op<'_> {
                 | Error::Backend(crate::backend::Error::InvalidConfig { .. })
         );
         if !certain {
-            tracing::info!("Create outcome unknown; the pending store record is kept for repair.");
+            tracing::info!(
+                "Create outcome unknown; the pending store record is kept and settled by the \
+                 next request for it."
+            );
+            self.mark_unknown(&pending.key).await;
             return;
         }
         if let Err(error) = self
@@ -492,6 +524,19 @@ impl Op<'_> {
     ) -> Result<Record, Error> {
         let now = store::now();
         let key = view.and_then(unique_key);
+        let (record, stored) = match record {
+            Some(record) => (Some(record), stored.cloned()),
+            None => match self.adopt_reserved(backend_id, key.as_deref()).await? {
+                Some(adopted) => {
+                    // Its stored attributes (externalId) stay unless this write replaces them.
+                    let mut merged = adopted.stored.clone();
+                    merged.extend(stored.cloned().unwrap_or_default());
+                    (Some(adopted), Some(merged))
+                }
+                None => (None, stored.cloned()),
+            },
+        };
+        let stored = stored.as_ref();
         let inner = match record {
             Some(record) => self.update_record(record, key, stored, now).await?,
             None => {
@@ -525,6 +570,39 @@ impl Op<'_> {
                 scim_id: backend_id.to_owned(),
             })
         })
+    }
+
+    /// With backend ids, a write to a backend object the store has no record for, whose name a
+    /// reservation holds that no create is working on (its answer was lost, or a crash took
+    /// its activation back): the reservation is adopted for it, so its stored attributes stay.
+    async fn adopt_reserved(
+        &self,
+        backend_id: &str,
+        key: Option<&str>,
+    ) -> Result<Option<Record>, Error> {
+        let Some(key) = key else { return Ok(None) };
+        let Some(pending) = self
+            .store()
+            .get_by_unique_key(self.tenant(), self.resource_type(), key)
+            .await?
+            .filter(|r| r.state == RecordState::Pending)
+        else {
+            return Ok(None);
+        };
+        if self.in_flight(&pending).await? {
+            return Ok(None);
+        }
+        let activated = self
+            .store()
+            .activate(
+                self.tenant(),
+                self.resource_type(),
+                &pending.scim_id,
+                backend_id,
+                pending.shadow.clone(),
+            )
+            .await?;
+        Ok(self.record(activated))
     }
 
     /// Writes a known record's stored attributes, unique key and timestamp.

@@ -38,6 +38,7 @@ mod read;
 mod reconcile;
 mod repair;
 mod service;
+mod settle;
 mod unique;
 mod update;
 mod view;

@@ -109,9 +109,35 @@ impl<'e> Op<'e> {
         let request = to_request(label, rendered)?;
         self.calls.fetch_add(1, Ordering::Relaxed);
         match self.engine.backend.call(request, self.deadline).await {
+            Ok(response) if self.resource.has_success_rules() => {
+                // A 2xx whose body an error rule calls a refusal is that refusal.
+                let error = backend::Error::refused_success(label, &response);
+                if self.matches_rule(&error) {
+                    Err(self.classify(error))
+                } else {
+                    Ok(response)
+                }
+            }
             Ok(response) => Ok(response),
             Err(error) => Err(self.classify(error)),
         }
+    }
+
+    /// Whether one of the mapping's error rules matches this backend error.
+    fn matches_rule(&self, error: &backend::Error) -> bool {
+        let backend::Error::Status {
+            operation,
+            status,
+            message,
+            body,
+            ..
+        } = error
+        else {
+            return false;
+        };
+        self.resource
+            .classify_error(op_name(operation), status.as_u16(), message, body.as_ref())
+            .is_some()
     }
 
     fn classify(&self, error: backend::Error) -> Error {
@@ -126,10 +152,7 @@ impl<'e> Op<'e> {
             return Error::Backend(error);
         };
         // The label is `users.get`, `groups.members.add`: the operation follows the prefix.
-        let name = operation
-            .split_once('.')
-            .and_then(|(_, name)| OpName::parse(name))
-            .unwrap_or(OpName::List);
+        let name = op_name(operation);
         let matched =
             self.resource
                 .classify_error_rule(name, status.as_u16(), message, body.as_ref());
@@ -210,6 +233,14 @@ impl<'e> Op<'e> {
             ),
         }
     }
+}
+
+/// The operation of a label: `users.get`, `groups.members.add` (the prefix is the resource).
+fn op_name(label: &str) -> OpName {
+    label
+        .split_once('.')
+        .and_then(|(_, name)| OpName::parse(name))
+        .unwrap_or(OpName::List)
 }
 
 /// A rendered mapping request as a backend client request.

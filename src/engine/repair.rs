@@ -37,30 +37,13 @@ impl Engine {
         {
             let op = Op::new(self, resource, "repair", None);
             let kind = resource.resource_type();
-            let attribute = if kind.eq_ignore_ascii_case("Group") {
-                "displayName"
-            } else {
-                "userName"
-            };
             for pending in self
                 .store
                 .list_pending(&self.tenant, kind, older_than)
                 .await?
             {
                 if let Some(key) = &pending.unique_key {
-                    let text = format!("{attribute} eq {}", serde_json::Value::from(key.as_str()));
-                    let filter = Filter::parse(&text, self.mapping.registry().urns())?;
-                    let query = ListQuery {
-                        filter: Some(filter),
-                        start_index: 1,
-                        count: 2,
-                        attributes: Vec::new(),
-                        excluded_attributes: Vec::new(),
-                        value_filters: Vec::new(),
-                        sort_by: None,
-                        sort_order: SortOrder::default(),
-                    };
-                    list::run(&op, &query, false).await?;
+                    look_up(&op, key).await?;
                 }
                 let still_pending = self
                     .store
@@ -83,4 +66,29 @@ impl Engine {
         }
         Ok(report)
     }
+}
+
+/// Looks the backend up for the resource named `name` (`userName eq` / `displayName eq`,
+/// pushed down as Entra's own filter is): a backend object found there that a pending record
+/// reserves is adopted by it on the way (see `Op::identify`).
+pub(super) async fn look_up(op: &Op<'_>, name: &str) -> Result<(), Error> {
+    let attribute = if op.resource_type().eq_ignore_ascii_case("Group") {
+        "displayName"
+    } else {
+        "userName"
+    };
+    let text = format!("{attribute} eq {}", serde_json::Value::from(name));
+    let filter = Filter::parse(&text, op.engine.mapping.registry().urns())?;
+    let query = ListQuery {
+        filter: Some(filter),
+        start_index: 1,
+        count: 2,
+        attributes: Vec::new(),
+        excluded_attributes: Vec::new(),
+        value_filters: Vec::new(),
+        sort_by: None,
+        sort_order: SortOrder::default(),
+    };
+    Box::pin(list::run(op, &query, false)).await?;
+    Ok(())
 }

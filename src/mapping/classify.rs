@@ -9,6 +9,13 @@ use crate::mapping::spec::ErrorMeaning;
 use serde_json::Value;
 
 impl ResourceMapping {
+    /// Whether some error rule names a 2xx status: for products that answer a refused write
+    /// with success and say so in the body (RT's `200 ["User x: Name in use"]`), every 2xx
+    /// answer is checked against the rules too.
+    pub fn has_success_rules(&self) -> bool {
+        self.errors.iter().any(|r| (200..300).contains(&r.status))
+    }
+
     /// What a backend error answer to operation `op` means, by the mapping's `errors` rules
     /// (the first rule whose status, `on`, `contains` and `body` match). `contains` looks in
     /// the answer body's JSON text and in the `message` read from it (plain-text bodies are

@@ -212,6 +212,8 @@ pub struct ResourceMapping {
     pub(crate) core_urn: String,
     pub(crate) id: JsonPath,
     pub(crate) identity: Option<JsonPath>,
+    /// A backend field holding a blank string reads as absent.
+    pub(crate) empty_is_absent: bool,
     /// The backend field of `identity: { stamp }`, where creates write a random marker.
     pub(crate) stamp: Option<Vec<Segment>>,
     pub(crate) ops: Vec<(OpName, RequestTemplate)>,
@@ -249,7 +251,8 @@ impl ResourceMapping {
                 stored.get(&rule.key).filter(|v| !v.is_null()).cloned()
             } else {
                 rule.read_backend(backend)
-            };
+            }
+            .filter(|v| !(self.empty_is_absent && v.as_str().is_some_and(|s| s.trim().is_empty())));
             if let Some(value) = value {
                 rule.set_scim(&mut out, value);
             }

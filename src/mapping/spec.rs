@@ -171,6 +171,10 @@ pub struct ResourceFile {
     /// backend field paths (`$.idp`).
     #[serde(default)]
     pub constants: BTreeMap<String, Value>,
+    /// Read a backend field holding an empty (or blank) string as absent, for products that
+    /// answer `""` for every field never set (RT): no `"emails": [{"value": ""}]` in SCIM.
+    #[serde(default)]
+    pub empty_is_absent: bool,
     /// Custom extension schemas this resource type carries (advertised in `/Schemas`).
     #[serde(default)]
     pub extensions: Vec<ExtensionFile>,

@@ -30,19 +30,29 @@ enum Part {
 }
 
 impl Template {
-    /// Parses a template; the error says what is wrong in operator words.
+    /// Parses a template; the error says what is wrong in operator words. `{{` and `}}` stand
+    /// for literal braces, so a value can carry JSON (RT's `query=[{{"field":"Name",…}}]`).
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let mut parts = Vec::new();
+        let mut lit = String::new();
         let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(Part::Lit(rest[..open].to_owned()));
+        while let Some(at) = rest.find(['{', '}']) {
+            lit.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            if rest[at..].starts_with("{{") || rest[at..].starts_with("}}") {
+                lit.push_str(&rest[at..at + 1]);
+                rest = &after[1..];
+                continue;
             }
-            let after = &rest[open + 1..];
+            if rest[at..].starts_with('}') {
+                return Err(
+                    "`}` without a matching `{` (write `}}` for a literal brace)".to_owned(),
+                );
+            }
             let Some(close) = after.find('}') else {
                 return Err(format!(
-                    "`{{` at column {} is never closed",
-                    text.len() - rest.len() + open + 1
+                    "`{{` at column {} is never closed (write `{{{{` for a literal brace)",
+                    text.len() - rest.len() + at + 1
                 ));
             };
             let inner = &after[..close];
@@ -60,17 +70,15 @@ impl Template {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(format!("`{{{inner}}}` is not a placeholder name"));
             }
+            if !lit.is_empty() {
+                parts.push(Part::Lit(std::mem::take(&mut lit)));
+            }
             parts.push(Part::Var(name.to_owned(), as_type));
             rest = &after[close + 1..];
         }
-        if !rest.is_empty() {
-            parts.push(Part::Lit(rest.to_owned()));
-        }
-        if parts
-            .iter()
-            .any(|p| matches!(p, Part::Lit(l) if l.contains('}')))
-        {
-            return Err("`}` without a matching `{`".to_owned());
+        lit.push_str(rest);
+        if !lit.is_empty() {
+            parts.push(Part::Lit(lit));
         }
         Ok(Self { parts })
     }
@@ -382,6 +390,22 @@ mod tests {
             t.render(&Vars::new()),
             Err(Error::MissingValue { .. })
         ));
+    }
+
+    #[test]
+    fn doubled_braces_are_literal_so_a_query_value_can_be_json() {
+        // As a filter rule's query value (rendered raw, then encoded whole as a parameter).
+        let t = Template::parse(r#"[{{"field":"Name","value":"{v}"}}]"#).unwrap();
+        assert_eq!(
+            t.render_raw(&Vars::new().with("v", "a@b.c")),
+            r#"[{"field":"Name","value":"a@b.c"}]"#
+        );
+        assert!(Template::parse("a}b").is_err());
+        assert!(Template::parse("{v").is_err());
+        assert_eq!(
+            Template::parse("{{}}").map(|t| t.render_raw(&Vars::new())),
+            Ok("{}".to_owned())
+        );
     }
 
     #[test]

@@ -1119,6 +1119,36 @@ fn error_rules_quote_the_backends_message_only_when_they_opt_in() {
 }
 
 #[test]
+fn a_2xx_error_rule_needs_a_body_match_and_makes_a_success_answer_a_refusal() {
+    let m = with_errors(
+        "  - { status: 200, on: [update], contains: \" in use\", means: uniqueness }\n",
+    )
+    .unwrap_or_else(|p| panic!("{}", p.render()));
+    let u = users(&m);
+    assert!(u.has_success_rules());
+    assert!(!users(&demo()).has_success_rules());
+    // RT's answer to a refused rename, and to one that worked.
+    let refused = json!(["User a@example.com: Name in use"]);
+    assert_eq!(
+        u.classify_error(OpName::Update, 200, "", Some(&refused)),
+        Some(ErrorClass::Uniqueness)
+    );
+    let done = json!(["User a@example.com: RealName changed from 'A' to 'B'"]);
+    assert_eq!(u.classify_error(OpName::Update, 200, "", Some(&done)), None);
+    assert_eq!(
+        u.classify_error(OpName::Create, 200, "", Some(&refused)),
+        None
+    );
+    let problems = with_errors("  - { status: 201, means: uniqueness }\n")
+        .unwrap_err()
+        .render();
+    assert!(
+        problems.contains("a 2xx rule needs `contains` or `body`"),
+        "{problems}"
+    );
+}
+
+#[test]
 fn issue_18_quirks_example_loads_and_its_tests_pass() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/quirks.yaml");
     let text = std::fs::read_to_string(path).unwrap();

@@ -32,10 +32,21 @@
 //!    whose unique key matches ([`Store::get_by_unique_key`]), keeping the SCIM id it minted,
 //!    or, when none is left, inserts a new active record. The retried create then sees the
 //!    user exists and answers 409 `uniqueness`, which is what Entra expects before it matches.
-//!    A retried create that meets a pending record of a writer that is gone (the process was
-//!    killed before it activated; [`Store::writer_alive`]) takes the reservation over at
-//!    once; one of a live writer younger than the request deadline is a create in flight and
-//!    the retried create loses the race (409).
+//!    A request that meets a pending record no create is working on any more (its outcome
+//!    was unknown, or its writer is gone: [`Store::writer_alive`]) settles it at once by
+//!    looking the backend up by the reserved name: adopted when the backend has it, deleted
+//!    when not (so a retried create proceeds). Only one of a live writer, younger than the
+//!    request deadline and not marked unknown, is a create in flight: a racing create loses
+//!    the race (409). See `engine/settle.rs`.
+//!
+//! # Durability (issue 16)
+//!
+//! At most one sync per SCIM write: a reservation, an updated or deleted record and a minted
+//! SCIM id are synced before they are answered; an activation (rebuilt by step 4 from its
+//! synced reservation), a released reservation and an audit entry are committed without
+//! waiting for a sync (SQLite: `group_commit`; PostgreSQL: `synchronous_commit = off` for
+//! those transactions). A process kill loses none of them; a power loss can lose only a tail
+//! of the unsynced ones, repaired like a kill. docs/benchmarks.md has the details.
 //! 5. **Garbage**: a pending record older than a grace period (longer than the request
 //!    deadline) whose backend object does not exist is deleted
 //!    ([`Store::list_pending`] + [`Store::delete_pending`], which only deletes a record that is
@@ -54,6 +65,7 @@
 
 mod audit;
 mod error;
+mod group_commit;
 mod migrations;
 mod pg_migrations;
 mod postgres;

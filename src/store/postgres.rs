@@ -416,6 +416,20 @@ fn retryable(error: &tokio_postgres::Error) -> bool {
     })
 }
 
+/// Whether the write `operation` commits without waiting for the WAL flush
+/// (`synchronous_commit = off` for its transaction): the same writes the SQLite store commits
+/// without a sync (see `group_commit`): an activation (the crash-repair protocol rebuilds it
+/// from the synced reservation and the backend), a released reservation and the audit trail.
+/// A gateway process killed after the commit loses nothing (the server has it); a server
+/// crash or power loss may lose the last few hundred milliseconds of them, never a
+/// reservation, a changed record or a deletion.
+fn deferred(operation: &str) -> bool {
+    matches!(
+        operation,
+        "activate" | "delete_pending" | "append_audit" | "prune_audit"
+    )
+}
+
 /// Runs `$body` (an expression using the transaction `$tx`, returning
 /// `Result<T, Failure>`) in one transaction, committing when it succeeds; retries
 /// serialisation failures, turns unique violations into conflicts naming the holder.
@@ -429,6 +443,10 @@ macro_rules! write_tx {
             let mut client = store.client(operation).await?;
             let outcome: Result<_, Failure> = async {
                 let $tx = client.transaction().await?;
+                if deferred(operation) {
+                    $tx.batch_execute("SET LOCAL synchronous_commit = off")
+                        .await?;
+                }
                 let value = $body?;
                 $tx.commit().await?;
                 Ok(value)

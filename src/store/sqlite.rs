@@ -1,31 +1,37 @@
 //! [`SqliteStore`]: the embedded default [`Store`], one SQLite file (or memory).
 //!
-//! rusqlite is synchronous, so every write (and every longer read) runs on
-//! `tokio::task::spawn_blocking` against one connection behind a mutex (SQLite serialises
-//! writers anyway). The point reads of the hot path (`get`, `get_by_backend_id`,
-//! `get_by_unique_key`) run inline on the calling task instead, on a second, read-only
-//! connection of the same file: one indexed lookup costs a few µs of CPU, while the hop to the
-//! blocking pool and back costs two thread wake-ups (tens of µs on a small machine, measured
-//! in `docs/benchmarks.md`). An inline read never waits: the read connection has no busy
-//! timeout and is only taken when free (`try_lock`); when it is busy, or SQLite answers with
-//! any error, the read goes to the blocking pool as before. WAL readers see every committed
-//! write, from this process or another, so nothing is cached and nothing can go stale. An
-//! in-memory store has no second connection (a private memory database cannot be shared) and
-//! reads on the blocking pool. WAL journal,
-//! `synchronous = FULL` (an id mapping must survive a power cut, not only `kill -9`),
-//! foreign keys on, a busy timeout for a second process. Every operation that writes is one
-//! `BEGIN IMMEDIATE` transaction, so conflict checks and writes cannot interleave. An operation
-//! whose caller stops waiting (request cancelled) still commits or rolls back as a whole on the
-//! blocking pool; it is never left half-done.
+//! rusqlite is synchronous, so every write (and every longer read) runs on one writer thread
+//! that owns the read-write connection (`group_commit`): writes queued together share one
+//! transaction (a savepoint each, so each is atomic on its own) and one commit. The point reads
+//! of the hot path (`get`, `get_by_backend_id`, `get_by_unique_key`) run inline on the calling
+//! task instead, on a second, read-only connection of the same file: one indexed lookup costs a
+//! few µs of CPU, while the hop to another thread and back costs two thread wake-ups (tens of µs
+//! on a small machine, measured in `docs/benchmarks.md`). An inline read never waits: the read
+//! connection has no busy timeout and is only taken when free (`try_lock`); when it is busy, or
+//! SQLite answers with any error, the read goes to the writer thread. WAL readers see every
+//! committed write, from this process or another, so nothing is cached and nothing can go
+//! stale. An in-memory store has no second connection (a private memory database cannot be
+//! shared) and reads on the writer thread.
+//!
+//! WAL journal, foreign keys on, a busy timeout for a second process. Durability per write
+//! (issue 16, see `group_commit` and docs/benchmarks.md): what nothing else can rebuild (a
+//! reservation, a changed or deleted record, a minted SCIM id) is synced before it is answered
+//! (`synchronous = FULL` for that commit); an activation, a released reservation and an audit
+//! entry are committed without a sync, which a process kill never loses, and are synced by the
+//! next synced commit or within 100 ms. Each write runs in one savepoint of a `BEGIN
+//! IMMEDIATE` transaction, so conflict checks and writes cannot interleave. An operation whose
+//! caller stops waiting (request cancelled) still commits or rolls back as a whole on the
+//! writer thread; it is never left half-done.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension as _, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use super::group_commit::{Durability, Kind, Writer};
 use super::{
     AuditEntry, AuditQuery, Error, Record, RecordState, Store, StoreFuture, UniqueColumn,
     migrations,
@@ -39,10 +45,11 @@ const COLUMNS: &str = "tenant, kind, scim_id, backend_id, unique_key, shadow, sn
 static PROCESS_WRITER: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| uuid::Uuid::new_v4().to_string());
 
-/// The SQLite store; cheap to clone (clones share the connection).
+/// The SQLite store; cheap to clone (clones share the connection and its writer thread).
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    /// The writer thread owning the read-write connection (see `group_commit`).
+    writer: Writer,
     /// Read-only connection for inline point reads (file databases only).
     reader: Option<Arc<Mutex<Connection>>>,
     location: String,
@@ -68,7 +75,9 @@ impl SqliteStore {
             location: location.clone(),
             reason: error.to_string(),
         })?;
-        let mut store = Self::setup(conn, location)?;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let mut store = Self::setup(conn, location, Some(PathBuf::from(wal)))?;
         // After `setup`: the file exists, is in WAL mode and migrated.
         let reader = Connection::open_with_flags(
             path,
@@ -89,23 +98,26 @@ impl SqliteStore {
             location: location.clone(),
             reason: error.to_string(),
         })?;
-        Self::setup(conn, location)
+        Self::setup(conn, location, None)
     }
 
-    fn setup(mut conn: Connection, location: String) -> Result<Self, Error> {
+    fn setup(mut conn: Connection, location: String, wal: Option<PathBuf>) -> Result<Self, Error> {
         let open = |reason: String| Error::Open {
             location: location.clone(),
             reason,
         };
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(|e| open(e.to_string()))?;
+        // A checkpoint syncs the WAL and the database file: every 10,000 pages (~40 MB of WAL)
+        // instead of SQLite's 1,000, so they add ~0.005 syncs per create, not ~0.05.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA wal_autocheckpoint = 10000;",
         )
         .map_err(|e| open(e.to_string()))?;
         migrations::migrate(&mut conn)?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Writer::spawn(conn, wal)?,
             reader: None,
             location,
         })
@@ -120,7 +132,7 @@ impl SqliteStore {
         work: impl Fn(&Connection) -> Result<T, Error> + Send + 'static,
     ) -> StoreFuture<'static, T> {
         let reader = self.reader.clone();
-        let conn = self.conn.clone();
+        let writer = self.writer.clone();
         Box::pin(async move {
             if let Some(reader) = reader
                 && let Ok(reader) = reader.try_lock()
@@ -128,53 +140,31 @@ impl SqliteStore {
             {
                 return Ok(value);
             }
-            blocking(conn, operation, move |conn| work(conn)).await
+            writer.call(operation, Kind::Read, work).await
         })
     }
 
-    /// Runs `work` on the blocking pool with the connection.
+    /// Runs the read `work` on the writer thread's connection.
     fn run<T: Send + 'static>(
         &self,
         operation: &'static str,
-        work: impl FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+        work: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     ) -> StoreFuture<'static, T> {
-        Box::pin(blocking(self.conn.clone(), operation, work))
+        let writer = self.writer.clone();
+        Box::pin(async move { writer.call(operation, Kind::Read, work).await })
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction, committed when it succeeds.
+    /// Runs `work` as one write, atomic on its own (a savepoint in the writer thread's group
+    /// commit), answered once committed with `durability`.
     fn write<T: Send + 'static>(
         &self,
         operation: &'static str,
-        work: impl FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
+        durability: Durability,
+        work: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     ) -> StoreFuture<'static, T> {
-        self.run(operation, move |conn| {
-            let db = database(operation);
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
-            let value = work(&tx)?;
-            tx.commit().map_err(db)?;
-            Ok(value)
-        })
+        let writer = self.writer.clone();
+        Box::pin(async move { writer.call(operation, Kind::Write(durability), work).await })
     }
-}
-
-/// Runs `work` on the blocking pool with the connection.
-async fn blocking<T: Send + 'static>(
-    conn: Arc<Mutex<Connection>>,
-    operation: &'static str,
-    work: impl FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
-) -> Result<T, Error> {
-    let task = tokio::task::spawn_blocking(move || {
-        // A panic mid-operation rolled its transaction back on unwind; the
-        // connection itself is still sound.
-        let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-        work(&mut conn)
-    });
-    task.await.map_err(|error| Error::Interrupted {
-        operation,
-        reason: error.to_string(),
-    })?
 }
 
 /// Maps a rusqlite error of `operation`.
@@ -250,7 +240,7 @@ fn query(
 /// The SCIM id of the record in (tenant, kind) whose `column` equals `value`, other than
 /// `except`.
 fn holder(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     column: UniqueColumn,
     record: &Record,
     except: Option<&str>,
@@ -275,11 +265,7 @@ fn holder(
 }
 
 /// Refuses `record` when one of its unique columns is held by another record.
-fn check_unique(
-    tx: &Transaction<'_>,
-    record: &Record,
-    columns: &[UniqueColumn],
-) -> Result<(), Error> {
+fn check_unique(tx: &Connection, record: &Record, columns: &[UniqueColumn]) -> Result<(), Error> {
     let except = columns
         .iter()
         .all(|column| *column != UniqueColumn::ScimId)
@@ -296,7 +282,7 @@ fn check_unique(
 }
 
 /// Rewrites the shadow index rows of `record` (top-level string values).
-fn reindex(tx: &Transaction<'_>, record: &Record) -> Result<(), Error> {
+fn reindex(tx: &Connection, record: &Record) -> Result<(), Error> {
     let db = database("shadow index");
     tx.execute(
         "DELETE FROM shadow_index WHERE tenant = ?1 AND kind = ?2 AND scim_id = ?3",
@@ -350,7 +336,7 @@ fn owned(args: [&str; 3]) -> [String; 3] {
 
 impl Store for SqliteStore {
     fn insert(&self, record: Record) -> StoreFuture<'_, ()> {
-        self.write("insert", move |tx| {
+        self.write("insert", Durability::Synced, move |tx| {
             use UniqueColumn::{BackendId, ScimId, UniqueKey};
             check_unique(tx, &record, &[ScimId, BackendId, UniqueKey])?;
             tx.execute(
@@ -383,7 +369,7 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'_, Record> {
         let args = owned([tenant, kind, scim_id]);
         let backend_id = backend_id.to_owned();
-        self.write("activate", move |tx| {
+        self.write("activate", Durability::Deferred, move |tx| {
             let [tenant, kind, scim_id] = args.clone();
             let Some(mut record) = select_one(tx, "activate", "scim_id", &args)? else {
                 return Err(Error::NotFound { tenant, kind, scim_id });
@@ -472,7 +458,7 @@ impl Store for SqliteStore {
     }
 
     fn update(&self, record: Record) -> StoreFuture<'_, ()> {
-        self.write("update", move |tx| {
+        self.write("update", Durability::Synced, move |tx| {
             check_unique(tx, &record, &[UniqueColumn::BackendId, UniqueColumn::UniqueKey])?;
             let changed = tx
                 .execute(
@@ -503,7 +489,9 @@ impl Store for SqliteStore {
 
     fn delete(&self, tenant: &str, kind: &str, scim_id: &str) -> StoreFuture<'_, bool> {
         let args = owned([tenant, kind, scim_id]);
-        self.write("delete", move |tx| delete_where(tx, "delete", &args, ""))
+        self.write("delete", Durability::Synced, move |tx| {
+            delete_where(tx, "delete", &args, "")
+        })
     }
 
     fn list_pending(
@@ -540,7 +528,7 @@ impl Store for SqliteStore {
 
     fn delete_pending(&self, tenant: &str, kind: &str, scim_id: &str) -> StoreFuture<'_, bool> {
         let args = owned([tenant, kind, scim_id]);
-        self.write("delete_pending", move |tx| {
+        self.write("delete_pending", Durability::Deferred, move |tx| {
             delete_where(tx, "delete_pending", &args, " AND state = 'pending'")
         })
     }
@@ -565,7 +553,7 @@ impl Store for SqliteStore {
     }
 
     fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, i64> {
-        self.write("append_audit", move |tx| {
+        self.write("append_audit", Durability::Deferred, move |tx| {
             tx.execute(
                 "INSERT INTO audit (at, tenant, credential, request_id, operation, kind, scim_id, \
                  attributes, status, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -614,7 +602,7 @@ impl Store for SqliteStore {
     }
 
     fn prune_audit(&self, older_than: OffsetDateTime) -> StoreFuture<'_, u64> {
-        self.write("prune_audit", move |tx| {
+        self.write("prune_audit", Durability::Deferred, move |tx| {
             let deleted = tx
                 .execute("DELETE FROM audit WHERE at < ?1", [micros(older_than)])
                 .map_err(database("prune_audit"))?;
@@ -659,7 +647,7 @@ fn read_audit(row: &Row<'_>) -> rusqlite::Result<Result<AuditEntry, Error>> {
 
 /// Deletes one record (and its index rows) when `extra` holds; true when one was deleted.
 fn delete_where(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     operation: &'static str,
     args: &[String; 3],
     extra: &str,

@@ -13,6 +13,7 @@ mod obs;
 mod reconcile;
 mod reload;
 mod replicas;
+mod request_tracker;
 mod secrets;
 mod server;
 mod settings;

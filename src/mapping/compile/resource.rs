@@ -277,6 +277,9 @@ pub(super) fn compile_resource(
                 body.push((compiled, want.clone()));
             }
         }
+        if (200..300).contains(&e.status) && e.contains.is_none() && e.body.is_empty() {
+            ctx.at(&with(&path, &["status"]), "a 2xx rule needs `contains` or `body` (else every success would read as a refusal)");
+        }
         errors.push(ErrorRule {
             status: e.status,
             contains: e.contains.clone(),
@@ -391,6 +394,7 @@ pub(super) fn compile_resource(
         core_urn: core.to_owned(),
         id: id?,
         identity: identity.flatten(),
+        empty_is_absent: file.empty_is_absent,
         stamp,
         ops,
         list: list_spec?,

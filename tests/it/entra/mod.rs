@@ -8,6 +8,7 @@ mod create;
 mod delete;
 mod discovery;
 mod groups;
+mod lost_create;
 mod reads;
 mod searches;
 mod silent;
