@@ -290,6 +290,7 @@ impl From<mapping::Error> for ScimError {
             | M::Required { .. }
             | M::WrongType { .. }
             | M::AmbiguousPrimary { .. }
+            | M::SeveralPrimary { .. }
             | M::Conflict { .. }
             | M::UnsafePathValue { .. }
             | M::UnsafeHeaderValue { .. } => {

@@ -154,11 +154,42 @@ async fn respond(shared: &Shared, route: Option<Route>, req: Request<Incoming>) 
         }
         Err(error) => error_reply(error.status(), &error.to_string()),
     };
+    let reply = if quirks.summaries {
+        summarize(reply).await
+    } else {
+        reply
+    };
     if quirks.total_header {
         total_to_header(reply).await
     } else {
         reply
     }
+}
+
+/// Leaves the free-text fields out of a list answer's items (the `summaries` quirk).
+async fn summarize(reply: Reply) -> Reply {
+    if reply.status() != StatusCode::OK
+        || reply.headers().get(header::CONTENT_TYPE) != Some(&json_type())
+    {
+        return reply;
+    }
+    let (parts, body) = reply.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    let mut value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let Some(items) = value.get_mut("items").and_then(Value::as_array_mut) else {
+        return Response::from_parts(parts, DemoBody::full(bytes));
+    };
+    for item in items.iter_mut().filter_map(Value::as_object_mut) {
+        for key in quirks::SUMMARY_OMITS {
+            item.remove(key);
+        }
+    }
+    let bytes = serde_json::to_vec(&value).unwrap_or_default();
+    Response::from_parts(parts, DemoBody::full(bytes))
 }
 
 /// Moves a list answer's `total` into the `X-Total-Count` header (the `total_header` quirk).

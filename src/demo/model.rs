@@ -67,6 +67,8 @@ pub(crate) struct UserFields {
     pub(crate) department: Option<String>,
     /// The user's manager as the client named it (an id, an employee number, a login: whatever
     /// the directory uses), stored and answered verbatim; an HR-style free-text reference.
+    /// Also answered as `manager_id`, the field's name before it became text (v1 mappings).
+    #[serde(flatten, serialize_with = "manager_and_alias")]
     pub(crate) manager: Option<String>,
     pub(crate) notes: Option<String>,
     /// The `full_name` as the last write gave it; when that write gave none, `full_name` is
@@ -118,6 +120,19 @@ impl UserFields {
     /// `created_at` are ignored, so a client may send back what it read). `null` on a nullable
     /// field clears it; `null` on a field with a default resets it to that default.
     pub(crate) fn apply(&mut self, body: &Map<String, Value>) -> Result<(), Error> {
+        let previous = self.manager.clone();
+        self.apply_over(body, previous.as_deref())
+    }
+
+    /// [`UserFields::apply`] for a user whose stored manager is `previous` (a PUT starts from
+    /// defaults). A body with both `manager` and its older name `manager_id` that differ
+    /// carries a client's change in one and the value it read back in the other: the one that
+    /// is not `previous` wins (a v1 mapping writes `manager_id`, a newer one `manager`).
+    pub(crate) fn apply_over(
+        &mut self,
+        body: &Map<String, Value>,
+        previous: Option<&str>,
+    ) -> Result<(), Error> {
         // A write that gives no `full_name` derives it again from the names it leaves.
         self.formatted = None;
         for (key, value) in body {
@@ -164,10 +179,6 @@ impl UserFields {
                 "metadata" => self.metadata = metadata(value)?,
                 "employee_number" => self.employee_number = nullable_string(key, value)?,
                 "department" => self.department = nullable_string(key, value)?,
-                // An empty reference is no manager.
-                "manager" => {
-                    self.manager = nullable_string(key, value)?.filter(|m| !m.trim().is_empty());
-                }
                 "notes" => self.notes = nullable_string(key, value)?,
                 // Stored as given; blank or `null` goes back to deriving it from the names.
                 "full_name" => {
@@ -177,6 +188,16 @@ impl UserFields {
                 _ => {}
             }
         }
+        let manager = body.get("manager").map(|v| manager_text("manager", v));
+        let alias = body
+            .get("manager_id")
+            .map(|v| manager_text("manager_id", v));
+        self.manager = match (manager.transpose()?, alias.transpose()?) {
+            (Some(m), Some(a)) if m != a && m.as_deref() == previous => a,
+            (Some(m), _) => m,
+            (None, Some(a)) => a,
+            (None, None) => return Ok(()),
+        };
         Ok(())
     }
 
@@ -226,6 +247,34 @@ impl UserFields {
             (true, true) => None,
         }
     }
+}
+
+/// A manager reference as text; its older name `manager_id` was an integer id. An empty
+/// reference is no manager.
+fn manager_text(key: &str, value: &Value) -> Result<Option<String>, Error> {
+    let text = match value {
+        Value::Number(n) if key == "manager_id" => Some(n.to_string()),
+        _ => nullable_string(key, value)?,
+    };
+    Ok(text.filter(|m| !m.trim().is_empty()))
+}
+
+/// `manager`, and under its older name `manager_id` (a number when the text is one, as the
+/// field was an integer id then) so a v1 mapping reads back what it wrote.
+fn manager_and_alias<S: serde::Serializer>(
+    manager: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let alias = match manager.as_deref().map(|m| (m, m.parse::<u64>())) {
+        Some((_, Ok(n))) => Value::from(n),
+        Some((m, Err(_))) => Value::from(m),
+        None => Value::Null,
+    };
+    let mut map = serializer.serialize_map(Some(2))?;
+    map.serialize_entry("manager", manager)?;
+    map.serialize_entry("manager_id", &alias)?;
+    map.end()
 }
 
 fn bad_status() -> Error {
@@ -532,6 +581,8 @@ mod tests {
         assert_eq!(value["created_at"], json!("1970-01-01T00:00:00Z"));
         assert_eq!(value["email"], Value::Null);
         assert_eq!(value["full_name"], Value::Null);
-        assert_eq!(value.as_object().map(Map::len), Some(30));
+        // `manager_id`, the older name of `manager`, is answered too (v1 mappings read it).
+        assert_eq!(value["manager_id"], Value::Null);
+        assert_eq!(value.as_object().map(Map::len), Some(31));
     }
 }

@@ -31,7 +31,13 @@ pub struct Quirks {
     /// A new user or team takes the id of the most recently deleted one, as a table without
     /// AUTOINCREMENT does.
     pub reuse_ids: bool,
+    /// List answers give summaries, as many products' list endpoints do: user items without
+    /// `notes`, team items without `description` (a get still answers in full).
+    pub summaries: bool,
 }
+
+/// Keys a list item leaves out under [`Quirks::summaries`].
+pub(crate) const SUMMARY_OMITS: [&str; 2] = ["notes", "description"];
 
 /// The status and coded body of `error` in the `error_codes` style.
 pub(crate) fn coded(error: &Error) -> (StatusCode, Value) {

@@ -223,7 +223,9 @@ impl Op<'_> {
 
     /// Whether `object` is no longer the resource `record` was made for, by the mapping's
     /// `identity`, without changing anything (`reconcile`; reads retire such records).
-    pub(crate) fn identity_changed(&self, record: &Record, object: &Value) -> bool {
+    /// `complete`: `object` is a full answer (a get, or a list with `reread`); a list summary
+    /// without the stamp field decides nothing.
+    pub(crate) fn identity_changed(&self, record: &Record, object: &Value, complete: bool) -> bool {
         let remembered = record
             .inner
             .snapshot
@@ -233,7 +235,7 @@ impl Op<'_> {
         let current = self.resource.identity_of(object);
         match (remembered, current) {
             (Some(known), Some(now)) => known != now,
-            (Some(_), None) => self.resource.identity_is_stamp(),
+            (Some(_), None) => complete && self.resource.identity_is_stamp(),
             (None, _) => false,
         }
     }
@@ -241,14 +243,19 @@ impl Op<'_> {
     /// The SCIM id and record of a backend object found by a list or get. A backend object
     /// without a record adopts the pending record of a create whose answer was lost (same
     /// unique key); with gateway ids, an object never seen before gets a freshly minted id.
+    /// `complete` as for [`Op::check_identity_of`]: whether `object` is a full answer.
     pub(crate) async fn identify(
         &self,
         backend_id: &str,
         object: &Value,
+        complete: bool,
     ) -> Result<(String, Option<Record>), Error> {
         if let Some(record) = self.by_backend_id(backend_id).await? {
             let scim_id = record.scim_id.clone();
-            match self.check_identity(&scim_id, Some(record), object).await {
+            match self
+                .check_identity_of(&scim_id, Some(record), object, complete)
+                .await
+            {
                 Ok(record) => return Ok((scim_id, record)),
                 // The record was someone else's (now forgotten): this object is new to us.
                 Err(error) if error.is_not_found() => {}
@@ -638,6 +645,19 @@ impl Op<'_> {
         record: Option<Record>,
         object: &Value,
     ) -> Result<Option<Record>, Error> {
+        self.check_identity_of(scim_id, record, object, true).await
+    }
+
+    /// [`Op::check_identity`] for an answer that may be partial: with `complete` false (a list
+    /// item without `reread`, often a summary), a missing stamp field decides nothing; only a
+    /// present stamp that differs retires the record. A get (or a list `reread`) decides.
+    pub(crate) async fn check_identity_of(
+        &self,
+        scim_id: &str,
+        record: Option<Record>,
+        object: &Value,
+        complete: bool,
+    ) -> Result<Option<Record>, Error> {
         let current = self.resource.identity_of(object);
         let Some(mut record) = record else {
             return Ok(None);
@@ -652,7 +672,7 @@ impl Op<'_> {
         // A value the backend keeps may be missing from one answer; a marker scimgate wrote
         // that is gone means the record was replaced (or rewritten outside scimgate).
         let Some(current) = current.filter(|c| !c.is_empty()) else {
-            if remembered.is_some() && self.resource.identity_is_stamp() {
+            if complete && remembered.is_some() && self.resource.identity_is_stamp() {
                 tracing::warn!(
                     resource = self.resource_type(),
                     scim_id,

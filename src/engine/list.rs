@@ -255,7 +255,9 @@ async fn to_resource(op: &Op<'_>, item: &Value) -> Result<Option<Value>, Error> 
     } else {
         item
     };
-    let (scim_id, record) = op.identify(&backend_id, object).await?;
+    let (scim_id, record) = op
+        .identify(&backend_id, object, op.resource.list_rereads())
+        .await?;
     if record.as_ref().is_some_and(|r| r.deactivated) {
         // Soft-deleted by a SCIM DELETE: gone for SCIM, though the backend keeps it.
         return Ok(None);

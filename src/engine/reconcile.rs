@@ -94,12 +94,31 @@ pub(crate) async fn run(op: &Op<'_>) -> Result<ReconcileReport, Error> {
                 backend_id,
                 name,
             }),
-            Some(record) if op.identity_changed(&record, object) => {
+            Some(record) if op.identity_changed(&record, object, op.resource.list_rereads()) => {
                 report.identity_changed.push(Finding {
                     scim_id: Some(record.scim_id.clone()),
                     backend_id,
                     name,
                 });
+            }
+            // The list item lacks the stamp (a summary, or a record the product replaced):
+            // only the full record decides, read with one get.
+            Some(record) if op.identity_changed(&record, object, true) => {
+                let changed = match read::fetch(op, &backend_id, &backend_id).await {
+                    Ok(full) => op.identity_changed(&record, &full, true),
+                    Err(error) if error.is_not_found() => {
+                        seen.remove(&backend_id);
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
+                if changed {
+                    report.identity_changed.push(Finding {
+                        scim_id: Some(record.scim_id.clone()),
+                        backend_id,
+                        name,
+                    });
+                }
             }
             Some(_) => {}
         }

@@ -38,6 +38,7 @@ pub(crate) async fn replace(op: &Op<'_>, id: &str, body: &Value) -> Result<Value
         .unwrap_or_default();
     let old = op.resource.to_scim(&existing, &stored)?;
     let write = op.resource.to_backend_replace(&existing, &old, body)?;
+    super::unique::check_change(op, id, &old, body).await?;
     let changes: Vec<MemberChange> = replaced_members(op, body).into_iter().collect();
     write_with_members(
         op,
@@ -200,6 +201,7 @@ pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<
     let write = op
         .resource
         .to_backend_patch(&existing, &old, &new, &request)?;
+    super::unique::check_change(op, id, &old, &new).await?;
     let resource = write_with_members(
         op,
         id,

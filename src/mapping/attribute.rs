@@ -568,13 +568,23 @@ impl Rule {
     /// A SCIM value → the backend value, checking `allowed` and applying transforms.
     pub(crate) fn to_backend(&self, value: &Value) -> Result<Value, Error> {
         if !self.items.is_empty() {
-            if let Some(elements) = value.as_array() {
-                for v in elements.iter().filter_map(|e| e.get("value")) {
-                    self.check_allowed(scalar_text(v))?;
+            use crate::mapping::items::WriteError;
+            // `allowed` applies to each element's `value` as written (any spelling of the
+            // key, a list or one object); the allowed spelling is what the backend gets.
+            let check = |sub: &str, v: &Value| {
+                if self.allowed.is_empty() || !sub.eq_ignore_ascii_case("value") {
+                    return Ok(v.clone());
                 }
-            }
-            return crate::mapping::items::write(&self.items, value)
-                .map_err(|expected| self.wrong_type(value, expected));
+                self.check_allowed(scalar_text(v)).map(Value::String)
+            };
+            return crate::mapping::items::write(&self.items, value, check).map_err(|e| match e {
+                WriteError::Shape => self.wrong_type(value, "a list of objects"),
+                WriteError::SeveralPrimary(primaries) => Error::SeveralPrimary {
+                    attribute: self.key.clone(),
+                    primaries,
+                },
+                WriteError::Value(error) => error,
+            });
         }
         if self.target.family {
             let Value::Object(map) = value else {

@@ -100,6 +100,17 @@ pub enum Error {
         /// How many of them are marked `primary: true`.
         primaries: usize,
     },
+    /// Several elements of a multi-valued attribute marked `primary: true` (RFC 7643 §2.4:
+    /// at most one may be).
+    #[error(
+        "`{attribute}` has {primaries} elements with `primary: true`; at most one may be primary (RFC 7643 §2.4)"
+    )]
+    SeveralPrimary {
+        /// The SCIM attribute as the mapping names it.
+        attribute: String,
+        /// How many elements are marked `primary: true`.
+        primaries: usize,
+    },
     /// Two SCIM attributes of one request written to one backend field with different values.
     #[error(
         "`{first}` (`{first_value}`) and `{second}` (`{second_value}`) are both written to the backend field `{field}`; send the same value for both"

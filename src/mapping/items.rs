@@ -43,24 +43,52 @@ pub(crate) fn read(fields: &ItemFields, backend: &Value) -> Option<Value> {
     (!out.is_empty()).then_some(Value::Array(out))
 }
 
-/// The backend list for SCIM elements (a list of objects, or one object). `Err` names what
-/// is wrong with the shape.
-pub(crate) fn write(fields: &ItemFields, scim: &Value) -> Result<Value, &'static str> {
+/// Why [`write`] refused SCIM elements.
+#[derive(Debug, PartialEq)]
+pub(crate) enum WriteError<E> {
+    /// The value is not a list of objects (nor one object).
+    Shape,
+    /// More than one element is marked `primary` (RFC 7643 §2.4 allows at most one).
+    SeveralPrimary(usize),
+    /// A sub-attribute value the caller's check refused (`allowed`).
+    Value(E),
+}
+
+/// The backend list for SCIM elements (a list of objects, or one object). Every
+/// sub-attribute value written passes through `check` (sub-attribute name as the mapping
+/// spells it, value), which returns the value to write (the canonical `allowed` spelling).
+pub(crate) fn write<E>(
+    fields: &ItemFields,
+    scim: &Value,
+    mut check: impl FnMut(&str, &Value) -> Result<Value, E>,
+) -> Result<Value, WriteError<E>> {
     let elements: Vec<&Map<String, Value>> = match scim {
         Value::Array(items) => items
             .iter()
-            .map(|v| v.as_object().ok_or("a list of objects"))
+            .map(|v| v.as_object().ok_or(WriteError::Shape))
             .collect::<Result<_, _>>()?,
         Value::Object(one) => vec![one],
-        _ => return Err("a list of objects"),
+        _ => return Err(WriteError::Shape),
     };
     let has_primary = fields
         .iter()
         .any(|(sub, _)| sub.eq_ignore_ascii_case("primary"));
-    let marked = elements
+    let marked: Vec<usize> = elements
         .iter()
-        .position(|e| e.get("primary").is_some_and(truthy));
-    let primary = marked.or((!elements.is_empty()).then_some(0));
+        .enumerate()
+        .filter(|(_, e)| {
+            e.iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("primary") && truthy(v))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if marked.len() > 1 {
+        return Err(WriteError::SeveralPrimary(marked.len()));
+    }
+    let primary = marked
+        .first()
+        .copied()
+        .or((!elements.is_empty()).then_some(0));
     let mut out = Vec::new();
     for (i, element) in elements.iter().enumerate() {
         let mut item = Value::Object(Map::new());
@@ -73,7 +101,8 @@ pub(crate) fn write(fields: &ItemFields, scim: &Value) -> Result<Value, &'static
                 .find(|(k, _)| k.eq_ignore_ascii_case(sub))
                 .map(|(_, v)| v);
             if let Some(v) = value.filter(|v| !v.is_null()) {
-                set_path(&mut item, segments, v.clone());
+                let v = check(sub, v).map_err(WriteError::Value)?;
+                set_path(&mut item, segments, v);
             }
         }
         if has_primary
@@ -93,6 +122,10 @@ mod tests {
     use super::*;
     use crate::mapping::attribute::plain_segments;
     use serde_json::json;
+
+    fn keep(_: &str, v: &Value) -> Result<Value, ()> {
+        Ok(v.clone())
+    }
 
     fn fields() -> ItemFields {
         [
@@ -126,17 +159,54 @@ mod tests {
         let none = json!([{"value": "Admin", "primary": false, "type": "WindowsAzureActiveDirectoryRole"},
                           {"value": "User", "primary": false}]);
         assert_eq!(
-            write(&fields(), &none),
+            write(&fields(), &none, keep),
             Ok(json!([{"name": "Admin", "main": true}, {"name": "User", "main": false}]))
         );
         let marked =
             json!([{"value": "Admin"}, {"value": "User", "primary": "True", "display": "U"}]);
         assert_eq!(
-            write(&fields(), &marked),
+            write(&fields(), &marked, keep),
             Ok(
                 json!([{"name": "Admin", "main": false}, {"name": "User", "label": "U", "main": true}])
             )
         );
-        assert!(write(&fields(), &json!(["Admin"])).is_err());
+        assert_eq!(
+            write(&fields(), &json!(["Admin"]), keep),
+            Err(WriteError::Shape)
+        );
+    }
+
+    #[test]
+    fn primary_is_matched_case_insensitively_and_at_most_one_is_marked() {
+        let upper = json!([{"value": "Admin"}, {"Value": "User", "Primary": true}]);
+        assert_eq!(
+            write(&fields(), &upper, keep),
+            Ok(json!([{"name": "Admin", "main": false}, {"name": "User", "main": true}]))
+        );
+        let two =
+            json!([{"value": "Admin", "primary": true}, {"value": "User", "PRIMARY": "True"}]);
+        assert_eq!(
+            write(&fields(), &two, keep),
+            Err(WriteError::SeveralPrimary(2))
+        );
+    }
+
+    #[test]
+    fn every_written_value_passes_the_check_array_or_single_object() {
+        let refuse = |sub: &str, v: &Value| {
+            if sub == "value" && v == "Owner" {
+                Err(())
+            } else {
+                Ok(v.clone())
+            }
+        };
+        assert_eq!(
+            write(&fields(), &json!([{"Value": "Owner"}]), refuse),
+            Err(WriteError::Value(()))
+        );
+        assert_eq!(
+            write(&fields(), &json!({"value": "Owner"}), refuse),
+            Err(WriteError::Value(()))
+        );
     }
 }

@@ -1196,6 +1196,10 @@ fn issue_18_unique_stamp_and_total_header_are_checked_at_load() {
             "the lookup before a create must not scan",
         ),
         (
+            text.replace("unique: [userName]", "unique: [externalId]"),
+            "`externalId` is looked up with `use: store`, which only knows resources scimgate made, not the product's own: give `externalId eq \"x\"` a `filters:` rule with a backend query",
+        ),
+        (
             text.replace(
                 "get:     { method: GET,  path: \"/api/v1/users/{id}\" }",
                 "get:     { method: GET,  path: \"/api/v1/users/{id}\", unique: [userName] }",
@@ -1236,7 +1240,7 @@ fn issue_18_role_list_example_loads_and_its_tests_pass() {
     let mapping = load("docs/examples/role-list.yaml", &text, &test_env)
         .unwrap_or_else(|p| panic!("{}", p.render()));
     let outcomes = run_tests(&mapping);
-    assert_eq!(outcomes.len(), 7);
+    assert_eq!(outcomes.len(), 11);
     let failed: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.passed)

@@ -179,11 +179,15 @@ impl Db {
         id: u64,
         body: &Map<String, Value>,
     ) -> Result<&User, Error> {
-        if !self.users.contains_key(&id) {
-            return Err(Error::NotFound("user"));
-        }
+        let previous = self
+            .users
+            .get(&id)
+            .ok_or(Error::NotFound("user"))?
+            .fields
+            .manager
+            .clone();
         let mut fields = UserFields::default();
-        fields.apply(body)?;
+        fields.apply_over(body, previous.as_deref())?;
         self.store_user(id, fields)
     }
 

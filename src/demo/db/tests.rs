@@ -223,3 +223,31 @@ fn searches_are_anded_and_ignore_case() -> Result<(), Error> {
     assert_eq!(db.search_users(&earlier, 1, 1).total, 2);
     Ok(())
 }
+
+#[test]
+fn manager_id_is_the_older_name_of_manager_and_the_changed_one_wins() -> Result<(), Error> {
+    let mut db = Db::default();
+    let manager = |db: &Db, id| db.user(id).and_then(|u| u.fields.manager.clone());
+    // A v1 mapping writes the integer `manager_id`.
+    let ann = create(&mut db, json!({"username": "ann", "manager_id": 5}))?;
+    assert_eq!(manager(&db, ann).as_deref(), Some("5"));
+    let read = serde_json::to_value(db.user(ann)).map_err(|e| Error::invalid(e.to_string()))?;
+    assert_eq!(
+        (read["manager"].clone(), read["manager_id"].clone()),
+        (json!("5"), json!(5))
+    );
+    // A PUT sends back what it read with one of the two changed: the changed one wins.
+    db.replace_user(
+        ann,
+        &obj(json!({"username": "ann", "manager": "5", "manager_id": 9})),
+    )?;
+    assert_eq!(manager(&db, ann).as_deref(), Some("9"));
+    db.replace_user(
+        ann,
+        &obj(json!({"username": "ann", "manager": "7", "manager_id": 9})),
+    )?;
+    assert_eq!(manager(&db, ann).as_deref(), Some("7"));
+    db.patch_user(ann, &obj(json!({"manager_id": null})))?;
+    assert_eq!(manager(&db, ann), None);
+    Ok(())
+}

@@ -456,7 +456,8 @@ pub(super) fn compile_resource(
 }
 
 /// Each `create.unique` attribute must be a mapped single value whose `eq` filter the mapping
-/// pushes down (a query or the store): the lookup before a create must never scan.
+/// pushes down as a backend query: the lookup before a create must never scan, and must see
+/// resources made in the product itself (the store only knows the gateway's own).
 fn check_unique(
     ctx: &mut Ctx<'_>,
     registry: &SchemaRegistry,
@@ -483,16 +484,16 @@ fn check_unique(
         let planned = crate::scim::filter::Filter::parse(&text, registry.urns())
             .ok()
             .and_then(|f| mapping.plan_filter(&f).ok());
-        if !matches!(
-            planned,
-            Some(
-                crate::mapping::FilterPlan::Query { .. } | crate::mapping::FilterPlan::Store { .. }
-            )
-        ) {
-            ctx.at(
+        match planned {
+            Some(crate::mapping::FilterPlan::Query { .. }) => {}
+            Some(crate::mapping::FilterPlan::Store { .. }) => ctx.at(
                 path,
-                format!("`{key}` needs a `filters:` rule for `{text}` with a backend query (or `use: store`): the lookup before a create must not scan"),
-            );
+                format!("`{key}` is looked up with `use: store`, which only knows resources scimgate made, not the product's own: give `{text}` a `filters:` rule with a backend query (`query:`), or drop `{key}` from `unique`"),
+            ),
+            _ => ctx.at(
+                path,
+                format!("`{key}` needs a `filters:` rule for `{text}` with a backend query (`query:`): the lookup before a create must not scan"),
+            ),
         }
     }
     (ctx.problems.len() == before).then_some(())

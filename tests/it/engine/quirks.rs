@@ -26,6 +26,7 @@ pub(crate) fn all_quirks() -> Quirks {
         error_codes: true,
         total_header: true,
         reuse_ids: true,
+        summaries: false,
     }
 }
 
@@ -310,6 +311,112 @@ async fn several_app_roles_map_onto_a_role_list_with_a_separate_primary() -> Res
     assert_eq!(
         (stored["folders"].clone(), stored["role"].clone()),
         (json!("ReadOnly"), json!("ReadOnly"))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rename_to_a_taken_user_name_is_refused_with_409_before_any_write() -> Result<()> {
+    let (demo, engine) = start(all_quirks(), 0, QUIRKS_MAPPING).await?;
+    demo.create_user(&json!({"username": "ann@example.com", "first_name": "A", "last_name": "L"}))
+        .map_err(anyhow::Error::msg)?;
+    let bob = engine.create("User", &user("bob@example.com")).await?;
+    let bob_id = id_of(&bob)?;
+    demo.reset_calls();
+    let rename = json!([{ "op": "replace", "path": "userName", "value": "Ann@example.com" }]);
+    let refused = engine
+        .patch("User", &bob_id, &patch_body(&rename))
+        .await
+        .unwrap_err();
+    assert_eq!(status(refused), (409, Some("uniqueness".to_owned())));
+    let refused = engine
+        .replace("User", &bob_id, &user("ann@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(status(refused), (409, Some("uniqueness".to_owned())));
+    assert_eq!(demo.calls().route("PUT /api/v1/users/{id}"), 0, "no write");
+    assert!(
+        demo.user_id_by_username("bob@example.com").is_some(),
+        "Bob keeps his name"
+    );
+    // The user's own name (a change of case only) and an unchanged one are no conflict.
+    let own = json!([{ "op": "replace", "path": "userName", "value": "BOB@example.com" }]);
+    engine.patch("User", &bob_id, &patch_body(&own)).await?;
+    let mut same = user("BOB@example.com");
+    same["displayName"] = json!("Bob");
+    engine.replace("User", &bob_id, &same).await?;
+    assert_eq!(demo.user_count(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn list_summaries_without_the_stamp_keep_every_record() -> Result<()> {
+    let quirks = Quirks {
+        summaries: true,
+        ..all_quirks()
+    };
+    let (demo, engine) = start(quirks, 0, QUIRKS_MAPPING).await?;
+    let ann = engine.create("User", &user("ann@example.com")).await?;
+    let ann_id = id_of(&ann)?;
+    let listed = engine
+        .list("User", &query(&engine, "User", &[])?)
+        .await?
+        .to_json();
+    assert_eq!(listed["totalResults"], 1);
+    assert_eq!(listed["Resources"][0]["id"], json!(ann_id));
+    // The list item had no `notes`: that said nothing about the stamp; Ann is still Ann.
+    assert_eq!(
+        engine.get("User", &ann_id).await?["userName"],
+        "ann@example.com"
+    );
+    let report = scimgate::reconcile::tenant_report(&engine).await?;
+    assert!(report[0].identity_changed.is_empty(), "{report:?}");
+    assert!(report[0].gone.is_empty());
+    // A get that lacks the stamp still decides: the record is retired.
+    let backend_id = demo
+        .user_id_by_username("ann@example.com")
+        .unwrap_or_default();
+    assert!(demo.delete_user(backend_id));
+    demo.create_user(&json!({"username": "carl@example.com", "first_name": "C", "last_name": "D"}))
+        .map_err(anyhow::Error::msg)?;
+    assert_eq!(
+        status(engine.get("User", &ann_id).await.unwrap_err()).0,
+        404
+    );
+    Ok(())
+}
+
+/// The version-1 demo mapping, frozen (`tests/fixtures/compat/demo.yaml`): it writes the
+/// manager as `$.manager_id`, the example API's older name for `manager`.
+const V1_DEMO_MAPPING: &str = include_str!("../../fixtures/compat/demo.yaml");
+
+#[tokio::test]
+async fn a_v1_mapping_round_trips_a_manager_through_manager_id() -> Result<()> {
+    let (demo, engine) = start(Quirks::default(), 0, V1_DEMO_MAPPING).await?;
+    let boss = engine.create("User", &user("boss@example.com")).await?;
+    let boss_id = id_of(&boss)?;
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let mut body = user("ann@example.com");
+    body["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User", enterprise]);
+    body[enterprise] = json!({ "manager": { "value": boss_id } });
+    let ann = engine.create("User", &body).await?;
+    let ann_id = id_of(&ann)?;
+    let backend_id = demo
+        .user_id_by_username("ann@example.com")
+        .unwrap_or_default();
+    assert_eq!(
+        demo.user(backend_id).map(|u| u["manager"].clone()),
+        Some(json!(boss_id)),
+        "the v1 write of manager_id is kept"
+    );
+    let read = engine.get("User", &ann_id).await?;
+    assert_eq!(read[enterprise]["manager"]["value"], json!(boss_id));
+    // A PATCH clearing the manager clears it.
+    let clear = json!([{ "op": "remove", "path": format!("{enterprise}:manager") }]);
+    engine.patch("User", &ann_id, &patch_body(&clear)).await?;
+    assert_eq!(
+        demo.user(backend_id).map(|u| u["manager"].clone()),
+        Some(Value::Null)
     );
     Ok(())
 }

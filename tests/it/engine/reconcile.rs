@@ -73,11 +73,15 @@ async fn reconcile_reports_unmanaged_gone_and_reused_records_without_writing() -
     );
     assert!(groups.gone.is_empty() && groups.identity_changed.is_empty());
 
-    // Read-only: list pages only, no write; the records are all still there.
+    // Read-only: list pages, and one get for Dora (her list item lacks Carl's stamp, which
+    // a list summary might too: the full record decides); no write, the records all remain.
     let calls = demo.calls();
+    assert_eq!(calls.route("GET /api/v1/users/{id}"), 1);
     assert_eq!(
         calls.total,
-        calls.route("GET /api/v1/users") + calls.route("GET /api/v1/teams")
+        calls.route("GET /api/v1/users")
+            + calls.route("GET /api/v1/teams")
+            + calls.route("GET /api/v1/users/{id}")
     );
     assert_eq!(calls.route("GET /api/v1/users"), 3);
     let again = tenant_report(&engine).await?;
