@@ -100,8 +100,11 @@ enum Command {
         #[arg(long, alias = "settings", env = "SCIMGATE_CONFIG")]
         config: Option<PathBuf>,
         /// Only this tenant.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "connection")]
         tenant: Option<String>,
+        /// Only this connection (a customer workspace in the store), instead of the tenants.
+        #[arg(long)]
+        connection: Option<String>,
         /// JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -326,11 +329,15 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Reconcile {
             config,
             tenant,
+            connection,
             json,
         } => {
             let settings =
                 Settings::load(config.as_deref()).map_err(|error| anyhow::anyhow!("{error}"))?;
-            let reports = scimgate::reconcile::run(&settings, tenant.as_deref()).await?;
+            let reports = match connection {
+                Some(id) => vec![scimgate::reconcile::run_connection(&settings, &id).await?],
+                None => scimgate::reconcile::run(&settings, tenant.as_deref()).await?,
+            };
             if json {
                 print!("{}", scimgate::reconcile::render_json(&reports));
             } else {

@@ -1,9 +1,11 @@
-//! `scimgate reconcile [--config F] [--tenant T] [--json]`: for each tenant, what its backend
-//! holds against the SCIM ids the gateway keeps (see `engine::reconcile`), as text or JSON.
+//! `scimgate reconcile [--config F] [--tenant T | --connection ID] [--json]`: for each tenant
+//! (or one connection), what its backend holds against the SCIM ids the gateway keeps (see
+//! `engine::reconcile`), as text or JSON.
 //! Read-only: nothing is written to the backend or the store. Product teams run it before they
 //! switch provisioning on (users made by hand in the product) and after incidents.
 //!
-//! Builds the engines from the settings the way `serve` does (store, mapping, backend client)
+//! Builds the engines from the settings the way `serve` does (store, mapping, backend client;
+//! a connection's engine through the same registry, with its variables and opened secrets)
 //! but serves nothing; the report names backend ids, SCIM ids and `userName`s, for the operator
 //! who asked, and is never logged.
 
@@ -24,6 +26,13 @@ pub enum Error {
     /// `--tenant` names no tenant of the settings.
     #[error("no tenant `{0}` in the settings (tenants: {1})")]
     UnknownTenant(String, String),
+    /// `--connection` names no connection the store holds and the settings can serve.
+    #[error(
+        "no connection `{0}` in the store (or it cannot be served: its mapping is not in \
+         connections.mappings, or its secrets cannot be opened; `scimgate connections list` \
+         shows the ids)"
+    )]
+    UnknownConnection(String),
     /// A backend or store call failed.
     #[error("tenant `{tenant}`: {error}")]
     Engine {
@@ -37,8 +46,11 @@ pub enum Error {
 /// The findings of one tenant, per resource type it serves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TenantReport {
-    /// The tenant's name.
+    /// The tenant's name (a connection's: its store key, `conn/<id>`).
     pub tenant: String,
+    /// The connection's id, when this is a connection's report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
     /// One report per served resource type (`User`, then `Group`).
     pub resources: Vec<ReconcileReport>,
 }
@@ -81,10 +93,32 @@ pub async fn run(settings: &Settings, tenant: Option<&str>) -> Result<Vec<Tenant
             })?;
         reports.push(TenantReport {
             tenant: t.name.clone(),
+            connection: None,
             resources,
         });
     }
     Ok(reports)
+}
+
+/// Reconciles connection `id` of the store, through the engine `serve` would give it.
+pub async fn run_connection(settings: &Settings, id: &str) -> Result<TenantReport, Error> {
+    let store = app::open_store(settings).await?;
+    let live = app::connections_from_disk(settings, &store)
+        .await?
+        .and_then(|registry| registry.connection(id))
+        .ok_or_else(|| Error::UnknownConnection(id.to_owned()))?;
+    let tenant = live.tenant.name.clone();
+    let resources = tenant_report(&live.engine)
+        .await
+        .map_err(|error| Error::Engine {
+            tenant: tenant.clone(),
+            error,
+        })?;
+    Ok(TenantReport {
+        tenant,
+        connection: Some(live.id.clone()),
+        resources,
+    })
 }
 
 /// The reports of one engine: Users, then Groups, for the types its mapping serves.
@@ -105,7 +139,10 @@ pub async fn tenant_report(engine: &Engine) -> Result<Vec<ReconcileReport>, engi
 pub fn render_text(reports: &[TenantReport]) -> String {
     let mut out = String::new();
     for tenant in reports {
-        out.push_str(&format!("tenant {}\n", tenant.tenant));
+        match &tenant.connection {
+            Some(id) => out.push_str(&format!("connection {id} (tenant {})\n", tenant.tenant)),
+            None => out.push_str(&format!("tenant {}\n", tenant.tenant)),
+        }
         for r in &tenant.resources {
             out.push_str(&format!(
                 "  {}: {} in the backend ({} pages), {} SCIM ids; {} unmanaged, {} gone, {} identity changed\n",

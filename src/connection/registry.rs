@@ -52,6 +52,8 @@ pub struct Live {
     pub product: usize,
     /// What the router serves: the connection's engine behind its services.
     pub tenant: Tenant,
+    /// The connection's engine itself (`scimgate reconcile --connection` reads through it).
+    pub engine: Arc<Engine>,
     /// The connection's Basic users and Entra JWT pin, when it has any.
     auth: Option<Arc<Authenticator>>,
     /// What the live copy was built from (rebuilt only when it changes).
@@ -312,6 +314,11 @@ impl Registry {
         self.state().by_id.len()
     }
 
+    /// Connection `id` as served now (`None`: unknown, or not servable: see the log).
+    pub fn connection(&self, id: &str) -> Option<Arc<Live>> {
+        self.state().by_id.get(id).cloned()
+    }
+
     /// Whether no connection is served.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -558,8 +565,9 @@ impl Registry {
             options,
         )
         .with_variables(Arc::new(built_from.2.clone()));
+        let engine = Arc::new(engine);
         let mut service: Arc<dyn ScimService> =
-            Arc::new(TenantService::new(Arc::new(engine), false, None));
+            Arc::new(TenantService::new(Arc::clone(&engine), false, None));
         if self.audit {
             service = Arc::new(Audited::new(service, Arc::clone(&self.records), &key));
         }
@@ -576,6 +584,7 @@ impl Registry {
                 auth: Arc::new(CheckedByRegistry),
                 service,
             },
+            engine,
             id: connection.id,
             product: product_index,
             auth,

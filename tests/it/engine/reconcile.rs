@@ -89,6 +89,7 @@ async fn reconcile_reports_unmanaged_gone_and_reused_records_without_writing() -
 
     let report = [TenantReport {
         tenant: "acme".to_owned(),
+        connection: None,
         resources,
     }];
     let text = render_text(&report);
