@@ -9,7 +9,7 @@
 # Environment: REDMINE_PORT (3000), REDMINE_STATE_DIR (/tmp/backends/redmine),
 # REDMINE_READY_TIMEOUT (120 s), REDMINE_RESET (0).
 # Only the export lines go to stdout; progress and timings go to stderr.
-# Facts behind every step: /work/shared/backends/redmine.md (docs/redmine-backend.md here).
+# Facts behind every step: docs/redmine-backend.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=common.sh
