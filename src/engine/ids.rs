@@ -1,4 +1,4 @@
-//! SCIM ids ↔ backend ids, and the store records behind them: the only file of the engine that
+//! SCIM ids ↔ backend ids, and the store records behind them: the only module of the engine that
 //! talks to the store.
 //!
 //! - `ids: backend`: the SCIM id is the backend id as text; records are looked up by backend
@@ -14,15 +14,22 @@
 //! lost, timeout, unreadable answer: the backend may have taken the write), it is kept: the
 //! next request that finds the backend object by filter adopts it (keeping `externalId`), and
 //! a retried create takes over a pending record whose backend object never appeared.
+//!
+//! Files: this one holds the records, id resolution, saves and identity checks; `create` the
+//! create protocol (pending record, activation, abandon); `members` the lookups of group
+//! members.
 
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 
 use super::Error;
 use super::op::Op;
-use super::settle::{Settled, reservation_snapshot};
-use crate::mapping::{IdPolicy, OpName, Vars};
-use crate::store::{self, RecordState, UniqueColumn};
+use super::settle::Settled;
+use crate::mapping::IdPolicy;
+use crate::store::{self, RecordState};
+
+mod create;
+mod members;
 
 /// The key of the remembered `identity` value in a record's snapshot.
 const IDENTITY: &str = "identity";
@@ -346,173 +353,6 @@ impl Op<'_> {
             .collect())
     }
 
-    /// Writes the pending record of a create, before the backend call. A unique key held by a
-    /// stale pending record (a create whose backend object never appeared) is taken over; one
-    /// held by an active record whose backend object still exists is a uniqueness conflict.
-    pub(crate) async fn begin_create(
-        &self,
-        scim: &Value,
-        stored: &Map<String, Value>,
-    ) -> Result<Pending, Error> {
-        let key = unique_key(scim);
-        let snapshot = reservation_snapshot(self.store().writer(), name(scim));
-        for _ in 0..2 {
-            let mut record = store::Record::pending(
-                self.tenant(),
-                self.resource_type(),
-                uuid::Uuid::new_v4().to_string(),
-                key.clone(),
-            );
-            record.shadow = stored.clone();
-            record.snapshot = Some(snapshot.clone());
-            let pending = Pending {
-                key: record.scim_id.clone(),
-            };
-            match self.store().insert_pending(record).await {
-                Ok(()) => return Ok(pending),
-                Err(store::Error::Conflict {
-                    what: UniqueColumn::UniqueKey,
-                    existing_scim_id,
-                }) => self.clear_holder(&existing_scim_id, key.as_deref()).await?,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(self.taken(key.as_deref()))
-    }
-
-    /// Frees a unique key held by `holder` when it is stale; otherwise the key is taken.
-    async fn clear_holder(&self, holder: &str, key: Option<&str>) -> Result<(), Error> {
-        let Some(existing) = self
-            .store()
-            .get(self.tenant(), self.resource_type(), holder)
-            .await?
-        else {
-            return Ok(());
-        };
-        if existing.state == RecordState::Pending {
-            // A create still in flight (another request, or another replica sharing the
-            // store) wins the race: this one answers 409 and Entra then matches the winner,
-            // instead of deleting the winner's record under it. Any other reservation is
-            // settled now by asking the backend (see `settle`).
-            if self.in_flight(&existing).await? {
-                return Err(self.taken(key));
-            }
-            match self.settle(&existing).await? {
-                Settled::Adopted(_) => return Err(self.taken(key)),
-                Settled::Released => return Ok(()),
-                // The backend cannot be asked: a reservation younger than the deadline is
-                // kept (409), an older one is taken over, as before issue 16.
-                Settled::Unresolved
-                    if existing.created > store::now() - self.engine.options().deadline =>
-                {
-                    return Err(self.taken(key));
-                }
-                Settled::Unresolved => {}
-            }
-        }
-        match (existing.state, existing.backend_id.as_deref()) {
-            (RecordState::Pending, _) | (_, None) => {
-                self.store()
-                    .delete_pending(self.tenant(), self.resource_type(), holder)
-                    .await?;
-                Ok(())
-            }
-            (RecordState::Active, Some(backend_id)) => {
-                let vars = Vars::new().with("id", backend_id);
-                match self.call(OpName::Get, &vars).await {
-                    Err(error) if error.is_not_found() => {
-                        self.store()
-                            .delete(self.tenant(), self.resource_type(), holder)
-                            .await?;
-                        Ok(())
-                    }
-                    Err(error) => Err(error),
-                    Ok(_) => Err(self.taken(key)),
-                }
-            }
-        }
-    }
-
-    fn taken(&self, key: Option<&str>) -> Error {
-        Error::Uniqueness {
-            operation: self.label(OpName::Create),
-            message: "a resource with this name already exists".to_owned(),
-            value: key.map(str::to_owned),
-        }
-    }
-
-    /// The backend took the create: the pending record becomes the resource's record. A record
-    /// still holding the new backend id belongs to a resource that is gone (the backend reused
-    /// its id): it is removed, so its SCIM id reads as not found instead of as the new resource.
-    pub(crate) async fn finish_create(
-        &self,
-        pending: Pending,
-        backend_id: &str,
-        stored: &Map<String, Value>,
-    ) -> Result<(String, Record), Error> {
-        if let Some(stale) = self
-            .store()
-            .get_by_backend_id(self.tenant(), self.resource_type(), backend_id)
-            .await?
-            .filter(|r| r.scim_id != pending.key)
-        {
-            tracing::warn!(
-                resource = self.resource_type(),
-                scim_id = %stale.scim_id,
-                "The backend reused the id of a deleted resource; its old SCIM id is retired."
-            );
-            self.store()
-                .delete(self.tenant(), self.resource_type(), &stale.scim_id)
-                .await?;
-        }
-        let activated = self
-            .store()
-            .activate(
-                self.tenant(),
-                self.resource_type(),
-                &pending.key,
-                backend_id,
-                stored.clone(),
-            )
-            .await?;
-        let record = self.record(activated).ok_or_else(|| {
-            Error::Store(store::Error::AlreadyActive {
-                scim_id: pending.key.clone(),
-            })
-        })?;
-        Ok((record.scim_id.clone(), record))
-    }
-
-    /// The create failed. When the backend certainly did not take it, the pending record goes;
-    /// otherwise it stays for adoption (see the module doc).
-    pub(crate) async fn abandon_create(&self, pending: Pending, error: &Error) {
-        let certain = matches!(
-            error,
-            Error::Uniqueness { .. }
-                | Error::Rejected { .. }
-                | Error::Mapping(_)
-                | Error::Backend(crate::backend::Error::Status { .. })
-                | Error::Backend(crate::backend::Error::UnsafePath { .. })
-                | Error::Backend(crate::backend::Error::UnsafeHeader { .. })
-                | Error::Backend(crate::backend::Error::InvalidConfig { .. })
-        );
-        if !certain {
-            tracing::info!(
-                "Create outcome unknown; the pending store record is kept and settled by the \
-                 next request for it."
-            );
-            self.mark_unknown(&pending.key).await;
-            return;
-        }
-        if let Err(error) = self
-            .store()
-            .delete_pending(self.tenant(), self.resource_type(), &pending.key)
-            .await
-        {
-            tracing::warn!(error = %error, "Could not remove a pending store record.");
-        }
-    }
-
     /// Saves a change: new stored attributes (when `stored` is set), the unique key of the new
     /// view, and `lastModified`. Creates the record when the gateway had none.
     pub(crate) async fn save(
@@ -739,74 +579,6 @@ impl Op<'_> {
             self.forget(&record).await?;
         }
         Ok(())
-    }
-
-    /// What the store says about a group member's SCIM id: `Known` backend id (an active user
-    /// record), `Unverified` (backend ids: the id is the backend id, but the gateway has no
-    /// record, so only the backend can say whether the user exists) or `None` (gateway ids: no
-    /// such user).
-    pub(crate) async fn member_lookup(&self, member: &str) -> Result<Option<Member>, Error> {
-        if member.trim().is_empty() {
-            return Ok(None);
-        }
-        if !self.gateway_ids() {
-            let known = self
-                .store()
-                .get_by_backend_id(self.tenant(), "User", member)
-                .await?
-                .is_some_and(|r| r.state == RecordState::Active);
-            return Ok(Some(if known {
-                Member::Known(member.to_owned())
-            } else {
-                Member::Unverified(member.to_owned())
-            }));
-        }
-        Ok(self
-            .store()
-            .get(self.tenant(), "User", member)
-            .await?
-            .filter(|r| r.state == RecordState::Active)
-            .and_then(|r| r.backend_id)
-            .map(Member::Known))
-    }
-
-    /// The SCIM id of a user by its backend id (for group member lists). With gateway ids, a
-    /// backend user the gateway has never seen gets a freshly minted id, as an unseen user read
-    /// through `GET /Users` does; `None` only when a pending create holds it.
-    pub(crate) async fn member_scim_id(&self, backend_id: &str) -> Result<Option<String>, Error> {
-        if !self.gateway_ids() {
-            return Ok(Some(backend_id.to_owned()));
-        }
-        let found = self
-            .store()
-            .get_by_backend_id(self.tenant(), "User", backend_id)
-            .await?;
-        if let Some(record) = found {
-            return Ok((record.state == RecordState::Active).then_some(record.scim_id));
-        }
-        let mut fresh = store::Record::pending(
-            self.tenant(),
-            "User",
-            uuid::Uuid::new_v4().to_string(),
-            None,
-        );
-        fresh.backend_id = Some(backend_id.to_owned());
-        fresh.state = RecordState::Active;
-        let scim_id = fresh.scim_id.clone();
-        match self.store().insert(fresh).await {
-            Ok(()) => {
-                tracing::info!("A group member the gateway had not seen got a SCIM id.");
-                Ok(Some(scim_id))
-            }
-            // Another request minted it first: use its id.
-            Err(store::Error::Conflict { .. }) => Ok(self
-                .store()
-                .get_by_backend_id(self.tenant(), "User", backend_id)
-                .await?
-                .filter(|r| r.state == RecordState::Active)
-                .map(|r| r.scim_id)),
-            Err(error) => Err(error.into()),
-        }
     }
 
     /// The not-found error for a SCIM id of this resource type.

@@ -2,11 +2,23 @@
 //! lives in the backend object (`BackendField`), and the transforms between the two.
 //!
 //! Pure value plumbing over `serde_json::Value`; which rules run when is `resource.rs`'s job.
+//!
+//! Files: this one holds the rule and its transforms; `path` the writable backend paths
+//! ([`Segment`], read and write at a path); `value` small value helpers (case-insensitive
+//! keys, loose comparison, list splitting, SCIM type coercion).
+
+mod path;
+#[cfg(test)]
+mod tests;
+mod value;
+
+pub(crate) use path::{Segment, get_path, plain_segments, set_path};
+pub(crate) use value::{get_ci, loose_eq, non_null, scalar_text, to_type};
+use value::{list_items, split_text, type_name};
 
 use crate::mapping::error::Error;
 use crate::mapping::jsonpath::JsonPath;
 use crate::mapping::spec::{AsType, ReturnedFile};
-use crate::scim::path::eq_name;
 use crate::scim::schema::AttrType;
 use serde_json::{Map, Value};
 
@@ -115,110 +127,6 @@ pub(crate) struct BackendField {
     pub(crate) family: bool,
 }
 
-/// One step of a writable backend path.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Segment {
-    /// An object member: `.name` or `['name']`.
-    Field(String),
-    /// The element of a list whose `key` equals `value`: `[?(@.id==1)]`. Writing creates the
-    /// list and the element (`{key: value}`) when they are missing, so a backend's
-    /// `custom_fields: [{id: 1, value: …}]` can be written from a scalar SCIM attribute.
-    Element {
-        /// The member that identifies the element (`id`).
-        key: String,
-        /// Its value (`1`, `"a"`).
-        value: Value,
-    },
-}
-
-impl Segment {
-    /// The segment of an object member.
-    pub(crate) fn field(name: &str) -> Self {
-        Self::Field(name.to_owned())
-    }
-}
-
-/// An element filter `[?(@.key==literal)]` at the start of `rest`: the segment and the rest.
-fn element_segment(rest: &str) -> Option<(Segment, &str)> {
-    let r = rest.strip_prefix("[?(@.")?;
-    let end = r.find(")]")?;
-    let (cond, after) = (&r[..end], &r[end + 2..]);
-    let (key, literal) = cond.split_once("==")?;
-    let key = key.trim();
-    if key.is_empty()
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return None;
-    }
-    let literal = literal.trim();
-    let value = if let Some(text) = literal
-        .strip_prefix('\'')
-        .and_then(|l| l.strip_suffix('\''))
-        .or_else(|| literal.strip_prefix('"').and_then(|l| l.strip_suffix('"')))
-    {
-        Value::String(text.to_owned())
-    } else {
-        let number: serde_json::Number = literal.parse().ok()?;
-        Value::Number(number)
-    };
-    Some((
-        Segment::Element {
-            key: key.to_owned(),
-            value,
-        },
-        after,
-    ))
-}
-
-/// A plain path as steps: `$.a.b`, `$['a'].b`, or list elements selected by one member
-/// (`$.custom_fields[?(@.id==1)].value`); `.*` at the end marks a key family. `None` for
-/// anything fancier.
-pub(crate) fn plain_segments(path: &str) -> Option<(Vec<Segment>, bool)> {
-    let mut rest = path.strip_prefix('$')?;
-    let mut out = Vec::new();
-    let mut family = false;
-    while !rest.is_empty() {
-        if family {
-            return None;
-        }
-        if let Some(r) = rest.strip_prefix(".*") {
-            family = true;
-            rest = r;
-        } else if let Some((segment, r)) = element_segment(rest) {
-            if out.is_empty() {
-                return None;
-            }
-            out.push(segment);
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix("['") {
-            let end = r.find("']")?;
-            out.push(Segment::field(&r[..end]));
-            rest = &r[end + 2..];
-        } else if let Some(r) = rest.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            let name = &r[..end];
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return None;
-            }
-            out.push(Segment::field(name));
-            rest = &r[end..];
-        } else {
-            return None;
-        }
-    }
-    // A path must end in a field: the element itself is not a value to write.
-    if !matches!(out.last(), Some(Segment::Field(_))) {
-        return None;
-    }
-    Some((out, family))
-}
-
 /// One compiled attribute rule.
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
@@ -261,32 +169,6 @@ pub(crate) struct Rule {
     pub(crate) with_list: bool,
     /// `items:`: each SCIM element is one backend object with these fields.
     pub(crate) items: crate::mapping::items::ItemFields,
-}
-
-pub(crate) fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    map.get(name)
-        .or_else(|| map.iter().find(|(k, _)| eq_name(k, name)).map(|(_, v)| v))
-}
-
-pub(crate) fn loose_eq(value: &Value, literal: &str) -> bool {
-    match value {
-        Value::String(s) => s.eq_ignore_ascii_case(literal),
-        Value::Bool(b) => b.to_string().eq_ignore_ascii_case(literal),
-        Value::Number(n) => n.to_string() == literal,
-        _ => false,
-    }
-}
-
-pub(crate) fn non_null(v: Option<&Value>) -> Option<&Value> {
-    v.filter(|v| !v.is_null())
-}
-
-/// Text of a scalar for comparisons and messages.
-pub(crate) fn scalar_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 impl Rule {
@@ -767,225 +649,5 @@ impl Rule {
         !self.store
             && !self.read_only
             && self.backend.as_ref().is_some_and(|b| b.segments.is_some())
-    }
-}
-
-/// The strings of a list given as a list, a list of `{"value": …}`, or an `"a, b"` string.
-fn list_items(value: &Value, sep: &str) -> Vec<String> {
-    match value {
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|item| match item {
-                Value::Object(o) => o.get("value").filter(|v| !v.is_null()).map(scalar_text),
-                Value::Null => None,
-                other => Some(scalar_text(other)),
-            })
-            .flat_map(|s| split_text(&s, sep))
-            .collect(),
-        Value::Null => Vec::new(),
-        other => split_text(&scalar_text(other), sep),
-    }
-}
-
-fn split_text(s: &str, sep: &str) -> Vec<String> {
-    s.split(sep)
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Converts a scalar to a SCIM type where it is unambiguous (`"True"` → `true`, `5` → `"5"`).
-/// How a SCIM type is named in error messages.
-fn type_name(t: AttrType) -> &'static str {
-    match t {
-        AttrType::String => "string",
-        AttrType::Boolean => "boolean",
-        AttrType::Decimal => "decimal",
-        AttrType::Integer => "integer",
-        AttrType::DateTime => "dateTime string",
-        AttrType::Binary => "binary string",
-        AttrType::Reference => "reference string",
-        AttrType::Complex => "complex object",
-    }
-}
-
-pub(crate) fn to_type(v: Value, t: AttrType) -> Value {
-    match (t, &v) {
-        (AttrType::Boolean, Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => v,
-        },
-        (AttrType::Integer, Value::String(s)) => s.trim().parse::<i64>().map_or(v, Value::from),
-        (
-            AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary,
-            Value::Number(n),
-        ) => Value::String(n.to_string()),
-        (AttrType::String, Value::Bool(b)) => Value::String(b.to_string()),
-        _ => v,
-    }
-}
-
-/// Whether a list element is the one a [`Segment::Element`] selects.
-fn selects(element: &Value, key: &str, value: &Value) -> bool {
-    element
-        .get(key)
-        .is_some_and(|v| v == value || scalar_text(v) == scalar_text(value))
-}
-
-/// The value at a plain path.
-pub(crate) fn get_path<'a>(v: &'a Value, segments: &[Segment]) -> Option<&'a Value> {
-    segments.iter().try_fold(v, |v, s| match s {
-        Segment::Field(name) => v.get(name),
-        Segment::Element { key, value } => v.as_array()?.iter().find(|e| selects(e, key, value)),
-    })
-}
-
-/// Sets the value at a plain path, creating objects, lists and selected elements on the way.
-pub(crate) fn set_path(v: &mut Value, segments: &[Segment], value: Value) {
-    let Some((last, parents)) = segments.split_last() else {
-        return;
-    };
-    let mut node = v;
-    for s in parents {
-        node = match s {
-            Segment::Field(name) => {
-                if !node.is_object() {
-                    *node = Value::Object(Map::new());
-                }
-                let Some(map) = node.as_object_mut() else {
-                    return;
-                };
-                map.entry(name.clone())
-                    .or_insert_with(|| Value::Object(Map::new()))
-            }
-            Segment::Element { key, value: wanted } => {
-                if !node.is_array() {
-                    *node = Value::Array(Vec::new());
-                }
-                let Some(items) = node.as_array_mut() else {
-                    return;
-                };
-                let at = match items.iter().position(|e| selects(e, key, wanted)) {
-                    Some(at) => at,
-                    None => {
-                        let mut element = Map::new();
-                        element.insert(key.clone(), wanted.clone());
-                        items.push(Value::Object(element));
-                        items.len() - 1
-                    }
-                };
-                &mut items[at]
-            }
-        };
-    }
-    let Segment::Field(last) = last else {
-        return;
-    };
-    if !node.is_object() {
-        *node = Value::Object(Map::new());
-    }
-    if let Some(map) = node.as_object_mut() {
-        map.insert(last.clone(), value);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_paths() {
-        let f = Segment::field;
-        assert_eq!(plain_segments("$.a.b"), Some((vec![f("a"), f("b")], false)));
-        assert_eq!(
-            plain_segments("$['first name'].x"),
-            Some((vec![f("first name"), f("x")], false))
-        );
-        assert_eq!(
-            plain_segments("$.metadata.*"),
-            Some((vec![f("metadata")], true))
-        );
-        assert_eq!(plain_segments("$.items[0].x"), None);
-        assert_eq!(plain_segments("$"), None);
-    }
-
-    #[test]
-    fn element_paths_select_a_list_element_by_one_member() {
-        let (segments, family) = plain_segments("$.custom_fields[?(@.id==1)].value").unwrap();
-        assert!(!family);
-        assert_eq!(
-            segments,
-            vec![
-                Segment::field("custom_fields"),
-                Segment::Element {
-                    key: "id".into(),
-                    value: serde_json::json!(1)
-                },
-                Segment::field("value"),
-            ]
-        );
-        let (quoted, _) = plain_segments("$.attrs[?(@.name == 'dept')].v").unwrap();
-        assert_eq!(
-            quoted[1],
-            Segment::Element {
-                key: "name".into(),
-                value: serde_json::json!("dept")
-            }
-        );
-        // The element must be followed by a field, and filters other than `==` are not writable.
-        assert_eq!(plain_segments("$.custom_fields[?(@.id==1)]"), None);
-        assert_eq!(plain_segments("$.custom_fields[?(@.id>1)].value"), None);
-        assert_eq!(plain_segments("$[?(@.id==1)].value"), None);
-    }
-
-    #[test]
-    fn element_paths_read_and_write_in_place() {
-        let (segments, _) = plain_segments("$.custom_fields[?(@.id==2)].value").unwrap();
-        let mut object = serde_json::json!({"custom_fields": [
-            {"id": 1, "name": "employeeNumber", "value": "E-1"},
-            {"id": 2, "name": "department", "value": null}
-        ]});
-        assert_eq!(get_path(&object, &segments), Some(&Value::Null));
-        set_path(&mut object, &segments, serde_json::json!("Sales"));
-        assert_eq!(object["custom_fields"][1]["value"], "Sales");
-        assert_eq!(object["custom_fields"][0]["value"], "E-1");
-        // Missing list and element are created; a second field lands in the same list.
-        let (first, _) = plain_segments("$.custom_fields[?(@.id==1)].value").unwrap();
-        let mut body = serde_json::json!({});
-        set_path(&mut body, &segments, serde_json::json!("Sales"));
-        set_path(&mut body, &first, serde_json::json!("E-2"));
-        assert_eq!(
-            body,
-            serde_json::json!({"custom_fields": [
-                {"id": 2, "value": "Sales"}, {"id": 1, "value": "E-2"}
-            ]})
-        );
-        // A string id in the backend still matches a numeric selector.
-        let text_ids = serde_json::json!({"custom_fields": [{"id": "1", "value": "x"}]});
-        assert_eq!(get_path(&text_ids, &first), Some(&serde_json::json!("x")));
-    }
-
-    #[test]
-    fn list_items_accept_every_shape_entra_sends() {
-        let want = vec!["a".to_owned(), "b".to_owned()];
-        assert_eq!(list_items(&serde_json::json!(["a", " b"]), ","), want);
-        assert_eq!(
-            list_items(&serde_json::json!([{"value": "a"}, {"value": "b"}]), ","),
-            want
-        );
-        assert_eq!(list_items(&serde_json::json!("a, b"), ","), want);
-        assert_eq!(list_items(&serde_json::json!(["a,b"]), ","), want);
-    }
-
-    #[test]
-    fn targets() {
-        let t = Target::parse("emails[type eq \"work\"].value", None).unwrap();
-        assert_eq!(t.select, Some(("type".into(), "work".into())));
-        assert_eq!(t.sub.as_deref(), Some("value"));
-        assert_eq!(t.display(), "emails[type eq \"work\"].value");
-        assert!(Target::parse("emails[type]", None).is_err());
-        assert!(Target::parse("na me", None).is_err());
     }
 }
