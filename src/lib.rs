@@ -4,11 +4,13 @@
 //! - [`server`] owns sockets, TLS, the tower stack, authentication and routing;
 //! - [`engine`] decides which backend calls one SCIM operation needs;
 //! - [`mapping`] (pure) compiles a declarative mapping file and translates both ways;
-//! - [`scim`] (pure) is the protocol: paths, filters, PATCH, schemas, lists, errors;
+//! - [`scim`] (pure) is the protocol: paths, filters, PATCH, schemas, lists, errors, and the
+//!   [`scim::ResourceKind`] every layer names a resource type with;
+//! - [`operation`] (pure) names a backend operation (`users.create`) for every layer;
 //! - [`backend`] calls the legacy REST API; [`store`] keeps what the backend cannot;
 //! - [`demo`] is the bundled example legacy API used by `scimgate demo` and the tests.
 //!
-//! `scim` and `mapping` do no I/O and depend on nothing else in the crate.
+//! `scim`, `operation` and `mapping` do no I/O and depend on nothing else in the crate.
 
 pub mod app;
 pub mod audit;
@@ -19,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod mapping;
 pub mod metrics;
+pub mod operation;
 pub mod reconcile;
 pub mod reload;
 pub mod scim;

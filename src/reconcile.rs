@@ -9,6 +9,7 @@
 //! but serves nothing; the report names backend ids, SCIM ids and `userName`s, for the operator
 //! who asked, and is never logged.
 
+use crate::scim::ResourceKind;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -124,12 +125,9 @@ pub async fn run_connection(settings: &Settings, id: &str) -> Result<TenantRepor
 /// The reports of one engine: Users, then Groups, for the types its mapping serves.
 pub async fn tenant_report(engine: &Engine) -> Result<Vec<ReconcileReport>, engine::Error> {
     let mut out = Vec::new();
-    for (resource_type, served) in [
-        ("User", engine.mapping().users().is_some()),
-        ("Group", engine.mapping().groups().is_some()),
-    ] {
-        if served {
-            out.push(engine.reconcile(resource_type).await?);
+    for kind in ResourceKind::ALL {
+        if engine.mapping().of_kind(kind).is_some() {
+            out.push(engine.reconcile(kind).await?);
         }
     }
     Ok(out)

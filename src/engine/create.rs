@@ -6,6 +6,7 @@
 //! backend failure removes the pending record, so the store never points at a resource the
 //! backend did not take.
 
+use crate::scim::ResourceKind;
 use serde_json::Value;
 
 use super::ids::Record;
@@ -155,7 +156,7 @@ async fn reactivate(op: &Op<'_>, record: Record, body: &Value) -> Result<Option<
 
 /// The member ids a group create carries, if any.
 fn initial_members(op: &Op<'_>, body: &Value) -> Option<Vec<String>> {
-    if !op.resource_type().eq_ignore_ascii_case("Group") || !op.resource.has_op(OpName::AddMember) {
+    if op.kind() != ResourceKind::Group || !op.resource.has_op(OpName::AddMember) {
         return None;
     }
     let (_, members) = body

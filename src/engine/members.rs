@@ -14,6 +14,7 @@
 //! error is answered; when an undo fails too, [`Error::Partial`] says exactly what is still in
 //! place, what was undone and what was never made.
 
+use crate::scim::ResourceKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
@@ -722,8 +723,7 @@ pub(crate) async fn read(
 
 /// Adds `members` to a group resource when the mapping can list them (one call per page).
 pub(crate) async fn attach(op: &Op<'_>, resource: &mut serde_json::Value) -> Result<(), Error> {
-    if !op.resource_type().eq_ignore_ascii_case("Group") || !op.resource.has_op(OpName::ListMembers)
-    {
+    if op.kind() != ResourceKind::Group || !op.resource.has_op(OpName::ListMembers) {
         return Ok(());
     }
     let Some(id) = resource

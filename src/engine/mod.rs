@@ -48,6 +48,7 @@ pub use reconcile::{Finding, ReconcileReport};
 pub use repair::RepairReport;
 pub use service::TenantService;
 
+use crate::scim::ResourceKind;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -162,7 +163,11 @@ impl Engine {
 
     /// `POST /Users`, `POST /Groups`: validates with the mapping (no backend call when invalid),
     /// creates in the backend, records stored attributes; returns the created resource.
-    pub async fn create(&self, resource_type: &str, body: &Value) -> Result<Value, Error> {
+    pub async fn create(
+        &self,
+        resource_type: impl ResourceName,
+        body: &Value,
+    ) -> Result<Value, Error> {
         self.create_with(resource_type, body, false).await
     }
 
@@ -171,7 +176,7 @@ impl Engine {
     /// members), as RFC 7644 §3.3 answers a create with the resource.
     pub async fn create_with(
         &self,
-        resource_type: &str,
+        resource_type: impl ResourceName,
         body: &Value,
         members: bool,
     ) -> Result<Value, Error> {
@@ -198,7 +203,10 @@ impl Engine {
     /// `scimgate reconcile` for one resource type: backend resources no SCIM id maps to, SCIM
     /// ids whose backend resource is gone, records whose identity changed. Read-only; reads
     /// every backend page (one call each, plus one per item when the list is `reread`).
-    pub async fn reconcile(&self, resource_type: &str) -> Result<ReconcileReport, Error> {
+    pub async fn reconcile(
+        &self,
+        resource_type: impl ResourceName,
+    ) -> Result<ReconcileReport, Error> {
         let mut op = self.begin(resource_type, "reconcile", None)?;
         // Every page of a large backend: far more than one SCIM request's time.
         op.extend_deadline(self.options.deadline.saturating_mul(100));
@@ -208,7 +216,7 @@ impl Engine {
 
     /// `GET /Users/{id}`: one backend call. Inactive users are returned with `active: false`.
     /// Groups come without `members` (see [`Engine::get_with`]).
-    pub async fn get(&self, resource_type: &str, id: &str) -> Result<Value, Error> {
+    pub async fn get(&self, resource_type: impl ResourceName, id: &str) -> Result<Value, Error> {
         self.get_with(resource_type, id, false).await
     }
 
@@ -217,7 +225,7 @@ impl Engine {
     /// clients may not.
     pub async fn get_with(
         &self,
-        resource_type: &str,
+        resource_type: impl ResourceName,
         id: &str,
         members: bool,
     ) -> Result<Value, Error> {
@@ -238,7 +246,7 @@ impl Engine {
     /// whole: the caller applies `query.attributes` / `query.excluded_attributes`.
     pub async fn list(
         &self,
-        resource_type: &str,
+        resource_type: impl ResourceName,
         query: &ListQuery,
     ) -> Result<ListResponse, Error> {
         self.list_with(resource_type, query, false).await
@@ -248,7 +256,7 @@ impl Engine {
     /// more call per group). A filter on `members` loads them for its candidates either way.
     pub async fn list_with(
         &self,
-        resource_type: &str,
+        resource_type: impl ResourceName,
         query: &ListQuery,
         members: bool,
     ) -> Result<ListResponse, Error> {
@@ -261,7 +269,7 @@ impl Engine {
     /// own are preserved.
     pub async fn replace(
         &self,
-        resource_type: &str,
+        resource_type: impl ResourceName,
         id: &str,
         body: &Value,
     ) -> Result<Value, Error> {
@@ -272,7 +280,7 @@ impl Engine {
     /// backend now holds them (`[]` when none; one more call, when the mapping can list them).
     pub async fn replace_with(
         &self,
-        resource_type: &str,
+        resource_type: impl ResourceName,
         id: &str,
         body: &Value,
         members: bool,
@@ -294,7 +302,7 @@ impl Engine {
     /// group member changes become one member call each.
     pub async fn patch(
         &self,
-        resource_type: &str,
+        resource_type: impl ResourceName,
         id: &str,
         body: &Value,
     ) -> Result<Option<Value>, Error> {
@@ -306,7 +314,7 @@ impl Engine {
     /// `DELETE /Users/{id}`: the mapping's delete, or its deactivate when it defines one (soft
     /// delete: the record stays, marked, and the id answers 404 from then on); after a real
     /// delete the store record goes too.
-    pub async fn delete(&self, resource_type: &str, id: &str) -> Result<(), Error> {
+    pub async fn delete(&self, resource_type: impl ResourceName, id: &str) -> Result<(), Error> {
         let op = self.begin(resource_type, "delete", Some(id))?;
         let result = delete::run(&op, id).await;
         op.finish(result)
@@ -325,25 +333,25 @@ impl Engine {
         list::probe(&op).await.map_err(|error| error.to_string())
     }
 
-    fn resource(&self, resource_type: &str) -> Result<&ResourceMapping, Error> {
-        let name = resource_type.trim_end_matches('s');
-        self.mapping
-            .resource(name)
-            .ok_or_else(|| Error::UnknownResourceType(resource_type.to_owned()))
+    fn resource(&self, resource_type: &impl ResourceName) -> Result<&ResourceMapping, Error> {
+        resource_type
+            .kind()
+            .and_then(|kind| self.mapping.of_kind(kind))
+            .ok_or_else(|| Error::UnknownResourceType(resource_type.text().to_owned()))
     }
 
     fn begin<'e>(
         &'e self,
-        resource_type: &str,
+        resource_type: impl ResourceName,
         operation: &'static str,
         id: Option<&str>,
     ) -> Result<Op<'e>, Error> {
-        match self.resource(resource_type) {
+        match self.resource(&resource_type) {
             Ok(resource) => Ok(Op::new(self, resource, operation, id)),
             Err(error) => {
                 tracing::info!(
                     tenant = %self.tenant,
-                    resource = resource_type,
+                    resource = resource_type.text(),
                     operation,
                     outcome = "unknown resource type",
                     backend_calls = 0,
@@ -353,6 +361,46 @@ impl Engine {
                 Err(error)
             }
         }
+    }
+}
+
+/// What names a resource type at the engine's door: a [`ResourceKind`], or its name as text
+/// (`User`, `Users`, any case) for callers that hold text, such as tests and the CLI. The text
+/// is parsed once, here; inside the engine the kind travels as a [`ResourceKind`].
+pub trait ResourceName {
+    /// The kind named; `None` when the text names none (`Schemas`, `Userss`).
+    fn kind(&self) -> Option<ResourceKind>;
+    /// The name as given, for the log line and the error of a resource type not served.
+    fn text(&self) -> &str;
+}
+
+impl ResourceName for ResourceKind {
+    fn kind(&self) -> Option<ResourceKind> {
+        Some(*self)
+    }
+
+    fn text(&self) -> &str {
+        self.name()
+    }
+}
+
+impl ResourceName for &str {
+    fn kind(&self) -> Option<ResourceKind> {
+        ResourceKind::parse(self)
+    }
+
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+impl ResourceName for &String {
+    fn kind(&self) -> Option<ResourceKind> {
+        ResourceKind::parse(self)
+    }
+
+    fn text(&self) -> &str {
+        self
     }
 }
 
@@ -399,8 +447,7 @@ pub fn backend_config(spec: &mapping::BackendSpec) -> Result<BackendConfig, crat
 /// `[]` rather than left out when there are none (the answer says the group has no members; a
 /// GET may leave an empty list out). Nothing when the mapping cannot list members.
 async fn attach_members(op: &Op<'_>, resource: &mut Value) -> Result<(), Error> {
-    if !op.resource_type().eq_ignore_ascii_case("Group") || !op.resource.has_op(OpName::ListMembers)
-    {
+    if op.kind() != ResourceKind::Group || !op.resource.has_op(OpName::ListMembers) {
         return Ok(());
     }
     members::attach(op, resource).await?;

@@ -14,6 +14,8 @@ use tokio::time::Instant;
 use super::{Engine, Error};
 use crate::backend::{self, BackendRequest, BackendResponse};
 use crate::mapping::{ErrorClass, OpName, RenderedRequest, ResourceMapping, Vars};
+use crate::operation::BackendOp;
+use crate::scim::ResourceKind;
 
 /// The context of one SCIM operation.
 #[derive(Debug)]
@@ -64,22 +66,18 @@ impl<'e> Op<'e> {
     }
 
     /// `User` or `Group`.
-    pub(crate) fn resource_type(&self) -> &str {
+    pub(crate) fn resource_type(&self) -> &'static str {
         self.resource.resource_type()
     }
 
-    /// `users` or `groups`, the prefix of operation labels.
-    fn label_prefix(&self) -> &'static str {
-        if self.resource_type().eq_ignore_ascii_case("Group") {
-            "groups"
-        } else {
-            "users"
-        }
+    /// The resource kind this operation works on.
+    pub(crate) fn kind(&self) -> ResourceKind {
+        self.resource.kind()
     }
 
     /// The label of a backend operation of this resource type, e.g. `users.create`.
     pub(crate) fn label(&self, name: OpName) -> String {
-        format!("{}.{}", self.label_prefix(), name.as_str())
+        BackendOp::new(self.kind(), name).to_string()
     }
 
     /// Remembers the SCIM id once it is known (create), for the log line.

@@ -7,6 +7,7 @@
 //! Meant for a periodic task (and tests); normal requests repair on their own path too (a
 //! filter that finds the object adopts it, a create takes over a stale reservation).
 
+use crate::scim::ResourceKind;
 use std::time::Duration;
 
 use crate::scim::filter::Filter;
@@ -72,7 +73,7 @@ impl Engine {
 /// pushed down as Entra's own filter is): a backend object found there that a pending record
 /// reserves is adopted by it on the way (see `Op::identify`).
 pub(super) async fn look_up(op: &Op<'_>, name: &str) -> Result<(), Error> {
-    let attribute = if op.resource_type().eq_ignore_ascii_case("Group") {
+    let attribute = if op.kind() == ResourceKind::Group {
         "displayName"
     } else {
         "userName"

@@ -8,6 +8,7 @@
 //! Statuses: 201 + `Location` for create, 204 for delete and group PATCH, 200 otherwise.
 //! No mapping logic and no backend calls here: those are the engine's.
 
+use crate::scim::ResourceKind;
 use std::sync::Arc;
 
 use http::StatusCode;
@@ -57,8 +58,8 @@ impl TenantService {
     /// Answers one SCIM call (the body of [`ScimService::call`]).
     pub async fn answer(&self, call: ScimCall) -> Result<ScimReply, ScimError> {
         match call.resource {
-            Resource::Users => self.resource("User", call).await,
-            Resource::Groups => self.resource("Group", call).await,
+            Resource::Users => self.resource(ResourceKind::User, call).await,
+            Resource::Groups => self.resource(ResourceKind::Group, call).await,
             Resource::Schemas => self.schemas(&call),
             Resource::ResourceTypes => self.resource_types(&call),
             Resource::ServiceProviderConfig => Ok(ok(discovery::service_provider_config(
@@ -72,7 +73,8 @@ impl TenantService {
         &self.engine.options().base_url
     }
 
-    async fn resource(&self, resource_type: &str, call: ScimCall) -> Result<ScimReply, ScimError> {
+    async fn resource(&self, kind: ResourceKind, call: ScimCall) -> Result<ScimReply, ScimError> {
+        let resource_type = kind.name();
         let engine = &self.engine;
         let registry = engine.mapping().registry();
         match call.operation {

@@ -8,6 +8,7 @@
 //! member operations are taken out of a PATCH first and become member calls (`members`), so a
 //! PATCH of only members reads nothing.
 
+use crate::scim::ResourceKind;
 use serde_json::{Map, Value};
 
 use super::Error;
@@ -135,8 +136,7 @@ enum Failed {
 /// A group PUT that lists `members` replaces the member list, when the mapping can list the
 /// current members (otherwise `members` is not something this mapping manages).
 fn replaced_members(op: &Op<'_>, body: &Value) -> Option<MemberChange> {
-    if !op.resource_type().eq_ignore_ascii_case("Group") || !op.resource.has_op(OpName::ListMembers)
-    {
+    if op.kind() != ResourceKind::Group || !op.resource.has_op(OpName::ListMembers) {
         return None;
     }
     let (_, members) = body
@@ -158,7 +158,7 @@ fn replaced_members(op: &Op<'_>, body: &Value) -> Option<MemberChange> {
 pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<Value>, Error> {
     let registry = op.engine.mapping.registry();
     let mut request = PatchRequest::parse(body, registry)?;
-    let is_group = op.resource_type().eq_ignore_ascii_case("Group");
+    let is_group = op.kind() == ResourceKind::Group;
     let member_changes = if is_group {
         request.take_member_changes("members")
     } else {

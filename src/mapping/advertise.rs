@@ -2,6 +2,7 @@
 //! enables and, per schema, the attributes (and sub-attributes) its rules carry. Pure: it reads
 //! the compiled rules only.
 
+use crate::scim::ResourceKind;
 use crate::scim::path::eq_name;
 use crate::scim::schema::Served;
 
@@ -20,7 +21,7 @@ impl Carried<'_> {
             .iter()
             .flatten()
             .copied()
-            .find(|r| eq_name(&r.resource_type, name))
+            .find(|r| eq_name(r.resource_type(), name))
     }
 }
 
@@ -38,7 +39,7 @@ impl Served for Carried<'_> {
         };
         if eq_name(urn, &resource.core_urn)
             && eq_name(name, "members")
-            && eq_name(resource_type, "Group")
+            && resource.kind() == ResourceKind::Group
         {
             let managed = resource.members.is_some()
                 || resource.has_op(OpName::AddMember)

@@ -32,11 +32,12 @@ mod unique;
 #[cfg(test)]
 mod tests;
 
+pub use crate::operation::OpName;
 pub use backend::{BackendAuth, BackendSpec};
 pub use error::Error;
 pub use plan::FilterPlan;
 pub use problems::{Problem, Problems};
-pub use resource::{ErrorClass, NextPage, OpName, Paging, ResourceMapping, Write};
+pub use resource::{ErrorClass, NextPage, Paging, ResourceMapping, Write};
 #[cfg(test)]
 pub(crate) use runner::unmatched_scim_error;
 pub use runner::{TestOutcome, run_tests};
@@ -45,6 +46,7 @@ pub use spec::IdPolicy;
 pub use template::{RenderedRequest, Vars};
 pub use unique::UniqueLookup;
 
+use crate::scim::ResourceKind;
 use crate::scim::schema::SchemaRegistry;
 
 /// A checked, compiled mapping file. Only [`load`] builds one, so run-time code never sees an
@@ -128,8 +130,9 @@ impl Mapping {
     /// values is refused with 400).
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for (key, resource) in [("users", &self.users), ("groups", &self.groups)] {
+        for resource in [&self.users, &self.groups] {
             let Some(resource) = resource else { continue };
+            let key = resource.kind().key();
             for (field, attributes) in resource.shared_fields() {
                 out.push(format!(
                     "{key}: the backend field `{field}` is written from {}; a request that gives them different values is refused (400 invalidValue)",
@@ -162,7 +165,15 @@ impl Mapping {
         })
     }
 
-    /// The mapping of a resource type by name (`User`, `Group`), if enabled.
+    /// The mapping of a resource kind, if enabled.
+    pub fn of_kind(&self, kind: ResourceKind) -> Option<&ResourceMapping> {
+        match kind {
+            ResourceKind::User => self.users(),
+            ResourceKind::Group => self.groups(),
+        }
+    }
+
+    /// The mapping of a resource type by name (`User`, `Group`, any case), if enabled.
     pub fn resource(&self, resource_type: &str) -> Option<&ResourceMapping> {
         [self.users(), self.groups()]
             .into_iter()

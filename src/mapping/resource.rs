@@ -10,7 +10,8 @@
 mod parts;
 mod write;
 
-pub use parts::{ErrorClass, NextPage, OpName, Paging, Write};
+pub(crate) use crate::operation::OpName;
+pub use parts::{ErrorClass, NextPage, Paging, Write};
 pub(crate) use parts::{ErrorRule, ListSpec, MemberList};
 
 use crate::mapping::attribute::{Rule, Segment, scalar_text, set_path};
@@ -18,6 +19,7 @@ use crate::mapping::error::Error;
 use crate::mapping::jsonpath::JsonPath;
 use crate::mapping::plan::FilterRule;
 use crate::mapping::template::{RenderedRequest, RequestTemplate, Vars};
+use crate::scim::ResourceKind;
 use crate::scim::patch::{ApplyOptions, UnknownPolicy};
 use crate::scim::path::AttrPath;
 use serde_json::{Map, Value};
@@ -25,7 +27,7 @@ use serde_json::{Map, Value};
 /// The compiled mapping of one SCIM resource type.
 #[derive(Debug, Clone)]
 pub struct ResourceMapping {
-    pub(crate) resource_type: String,
+    pub(crate) kind: ResourceKind,
     pub(crate) core_urn: String,
     pub(crate) id: JsonPath,
     pub(crate) identity: Option<JsonPath>,
@@ -51,9 +53,14 @@ fn first<'a>(q: &JsonPath, v: &'a Value) -> Option<&'a Value> {
 }
 
 impl ResourceMapping {
-    /// `User` or `Group`.
-    pub fn resource_type(&self) -> &str {
-        &self.resource_type
+    /// Which resource type this maps.
+    pub fn kind(&self) -> ResourceKind {
+        self.kind
+    }
+
+    /// `User` or `Group`: the SCIM name of [`Self::kind`].
+    pub fn resource_type(&self) -> &'static str {
+        self.kind.name()
     }
 
     /// The backend object as a SCIM resource, without `id` and `meta` (the engine adds them);

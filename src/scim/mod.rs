@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod filter;
+pub mod kind;
 pub mod list;
 pub mod narrow;
 pub mod patch;
@@ -13,6 +14,7 @@ pub mod query;
 pub mod schema;
 
 pub use error::{ScimError, ScimType};
+pub use kind::ResourceKind;
 pub use list::ListResponse;
 pub use patch::{MemberChange, PatchRequest};
 pub use query::ListQuery;

@@ -3,6 +3,7 @@
 use super::Member;
 use crate::engine::Error;
 use crate::engine::op::Op;
+use crate::scim::ResourceKind;
 use crate::store::{self, RecordState};
 
 impl Op<'_> {
@@ -17,7 +18,7 @@ impl Op<'_> {
         if !self.gateway_ids() {
             let known = self
                 .store()
-                .get_by_backend_id(self.tenant(), "User", member)
+                .get_by_backend_id(self.tenant(), ResourceKind::User.name(), member)
                 .await?
                 .is_some_and(|r| r.state == RecordState::Active);
             return Ok(Some(if known {
@@ -28,7 +29,7 @@ impl Op<'_> {
         }
         Ok(self
             .store()
-            .get(self.tenant(), "User", member)
+            .get(self.tenant(), ResourceKind::User.name(), member)
             .await?
             .filter(|r| r.state == RecordState::Active)
             .and_then(|r| r.backend_id)
@@ -44,14 +45,14 @@ impl Op<'_> {
         }
         let found = self
             .store()
-            .get_by_backend_id(self.tenant(), "User", backend_id)
+            .get_by_backend_id(self.tenant(), ResourceKind::User.name(), backend_id)
             .await?;
         if let Some(record) = found {
             return Ok((record.state == RecordState::Active).then_some(record.scim_id));
         }
         let mut fresh = store::Record::pending(
             self.tenant(),
-            "User",
+            ResourceKind::User.name(),
             uuid::Uuid::new_v4().to_string(),
             None,
         );
@@ -66,7 +67,7 @@ impl Op<'_> {
             // Another request minted it first: use its id.
             Err(store::Error::Conflict { .. }) => Ok(self
                 .store()
-                .get_by_backend_id(self.tenant(), "User", backend_id)
+                .get_by_backend_id(self.tenant(), ResourceKind::User.name(), backend_id)
                 .await?
                 .filter(|r| r.state == RecordState::Active)
                 .map(|r| r.scim_id)),

@@ -4,6 +4,7 @@
 use super::{Ctx, with};
 use crate::mapping::attribute::{BackendField, Rule, Target, plain_segments};
 use crate::mapping::spec;
+use crate::scim::ResourceKind;
 use crate::scim::path::{AttrPath, eq_name};
 use crate::scim::schema::{AttrType, SchemaRegistry};
 
@@ -116,7 +117,7 @@ pub(super) fn resolve(
 pub(super) fn compile_rule(
     ctx: &mut Ctx<'_>,
     registry: &SchemaRegistry,
-    resource_type: &str,
+    kind: ResourceKind,
     core: &str,
     path: &[String],
     key: &str,
@@ -130,7 +131,7 @@ pub(super) fn compile_rule(
             return None;
         }
     };
-    let (multi_valued, scim_t, select_boolean) = match resolve(registry, resource_type, &target) {
+    let (multi_valued, scim_t, select_boolean) = match resolve(registry, kind.name(), &target) {
         Ok(r) => r,
         Err(e) => {
             ctx.at_key(path, e);
@@ -241,7 +242,7 @@ pub(super) fn compile_rule(
     }
     // RFC 7643 §4.1.2: a formatted address "MAY contain newlines".
     let multiline = target.urn.is_none()
-        && resource_type.eq_ignore_ascii_case("User")
+        && kind == ResourceKind::User
         && eq_name(&target.name, "addresses")
         && target
             .sub

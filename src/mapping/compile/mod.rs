@@ -18,6 +18,7 @@ use crate::mapping::jsonpath::JsonPath;
 use crate::mapping::locate::Located;
 use crate::mapping::problems::{Problem, Problems, join_key_path};
 use crate::mapping::spec::{self, AuthFile, ExtensionType, MappingFile, ResourceFile};
+use crate::scim::ResourceKind;
 use crate::scim::schema::{
     AttrType, Attribute, Mutability, Returned, Schema, SchemaRegistry, Uniqueness,
 };
@@ -268,24 +269,21 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
     let mut registry = SchemaRegistry::core();
     let mut users = None;
     let mut groups = None;
-    for (key, resource_type, file) in [
-        ("users", "User", &spec.users),
-        ("groups", "Group", &spec.groups),
-    ] {
+    let files = [
+        (ResourceKind::User, &spec.users),
+        (ResourceKind::Group, &spec.groups),
+    ];
+    for (kind, file) in files {
         let Some(file) = file else { continue };
-        register_extensions(ctx, &mut registry, key, resource_type, file);
+        register_extensions(ctx, &mut registry, kind.key(), kind.name(), file);
     }
-    for (key, resource_type, file) in [
-        ("users", "User", &spec.users),
-        ("groups", "Group", &spec.groups),
-    ] {
+    for (kind, file) in files {
         let Some(file) = file else { continue };
-        let compiled = compile_resource(ctx, &registry, &spec, key, resource_type, file);
+        let compiled = compile_resource(ctx, &registry, &spec, kind, file);
         if file.enabled {
-            if key == "users" {
-                users = compiled;
-            } else {
-                groups = compiled;
+            match kind {
+                ResourceKind::User => users = compiled,
+                ResourceKind::Group => groups = compiled,
             }
         }
     }
@@ -329,8 +327,7 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
             );
         }
         if let Some(r) = &test.resource
-            && r != "users"
-            && r != "groups"
+            && !ResourceKind::ALL.iter().any(|kind| kind.key() == r)
         {
             ctx.at(
                 &p(&["tests", &format!("[{i}]"), "resource"]),

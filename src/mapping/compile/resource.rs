@@ -11,6 +11,7 @@ use crate::mapping::spec::{
     ErrorMeaning, FilterUse, IdentityFile, MappingFile, OperationFile, ResourceFile,
 };
 use crate::mapping::template::Template;
+use crate::scim::ResourceKind;
 use crate::scim::path::eq_name;
 use crate::scim::schema::{GROUP_SCHEMA, SchemaRegistry, USER_SCHEMA};
 
@@ -18,14 +19,13 @@ pub(super) fn compile_resource(
     ctx: &mut Ctx<'_>,
     registry: &SchemaRegistry,
     spec: &MappingFile,
-    key: &str,
-    resource_type: &str,
+    kind: ResourceKind,
     file: &ResourceFile,
 ) -> Option<ResourceMapping> {
-    let core = if key == "users" {
-        USER_SCHEMA
-    } else {
-        GROUP_SCHEMA
+    let (key, resource_type) = (kind.key(), kind.name());
+    let core = match kind {
+        ResourceKind::User => USER_SCHEMA,
+        ResourceKind::Group => GROUP_SCHEMA,
     };
     let base = p(&[key]);
     let before = ctx.problems.len();
@@ -106,8 +106,7 @@ pub(super) fn compile_resource(
     let mut rules = Vec::new();
     for (name, entry) in &file.attributes {
         let path = with(&base, &["attributes", name]);
-        if let Some(rule) = compile_rule(ctx, registry, resource_type, core, &path, name, &entry.0)
-        {
+        if let Some(rule) = compile_rule(ctx, registry, kind, core, &path, name, &entry.0) {
             rules.push(rule);
         }
     }
@@ -274,7 +273,7 @@ pub(super) fn compile_resource(
                     .all(|o| matches!(o, OpName::AddMember | OpName::RemoveMember));
             if !member_ops {
                 ctx.at(&with(&path, &["means"]), "`already_done` needs `on:` naming only member calls (allowed: members.add, members.remove)");
-            } else if key == "groups" && !has_member_list {
+            } else if kind == ResourceKind::Group && !has_member_list {
                 ctx.at(&with(&path, &["means"]), "`already_done` needs `members.list` (scimgate checks the change is really in place)");
             }
         }
@@ -306,7 +305,7 @@ pub(super) fn compile_resource(
     let mut members = None;
     if let Some(m) = &file.members {
         let mpath = with(&base, &["members"]);
-        if key != "groups" {
+        if kind != ResourceKind::Group {
             ctx.at_key(&mpath, "`members` only applies to `groups`");
         }
         for (name, op, opn) in [
@@ -404,7 +403,7 @@ pub(super) fn compile_resource(
         return None;
     }
     let mapping = ResourceMapping {
-        resource_type: resource_type.to_owned(),
+        kind,
         core_urn: core.to_owned(),
         id: id?,
         identity: identity.flatten(),
@@ -418,7 +417,7 @@ pub(super) fn compile_resource(
         scan: file.scan.as_ref().map(|s| s.max_resources),
         errors,
         members,
-        email_domains: if key == "users" {
+        email_domains: if kind == ResourceKind::User {
             spec.policies.email_domains.clone()
         } else {
             Vec::new()

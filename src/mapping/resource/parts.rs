@@ -1,5 +1,4 @@
-//! The pieces a compiled resource mapping is made of: backend operation names, the list and
-//! member-list specs, backend error rules, and the [`Write`] a SCIM write becomes.
+//! The pieces a compiled resource mapping is made of: the list and member-list specs, backend error rules, and the [`Write`] a SCIM write becomes.
 //!
 //! Plain data plus the JSONPath reads of a list answer; no rendering, no I/O.
 
@@ -7,69 +6,8 @@ use super::first;
 use crate::mapping::attribute::scalar_text;
 use crate::mapping::jsonpath::JsonPath;
 use crate::mapping::spec::ErrorMeaning;
+use crate::operation::OpName;
 use serde_json::{Map, Value};
-
-/// A backend operation of a resource type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OpName {
-    /// Create one resource.
-    Create,
-    /// Read one resource by `{id}`.
-    Get,
-    /// List a page of resources.
-    List,
-    /// Replace a whole resource (PUT).
-    Replace,
-    /// Change some fields (PATCH/POST).
-    Update,
-    /// Delete one resource.
-    Delete,
-    /// Soft-delete one resource.
-    Deactivate,
-    /// Add one group member (`{id}`, `{member}`).
-    AddMember,
-    /// Remove one group member (`{id}`, `{member}`).
-    RemoveMember,
-    /// List a group's members (`{id}`).
-    ListMembers,
-}
-
-impl OpName {
-    /// Every operation, in the order mapping files list them.
-    pub const ALL: [Self; 10] = [
-        Self::Create,
-        Self::Get,
-        Self::List,
-        Self::Replace,
-        Self::Update,
-        Self::Delete,
-        Self::Deactivate,
-        Self::AddMember,
-        Self::RemoveMember,
-        Self::ListMembers,
-    ];
-
-    /// The operation a mapping file names (`members.add`), if any.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|op| op.as_str() == name)
-    }
-
-    /// The name used in mapping files and messages.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "create",
-            Self::Get => "get",
-            Self::List => "list",
-            Self::Replace => "replace",
-            Self::Update => "update",
-            Self::Delete => "delete",
-            Self::Deactivate => "deactivate",
-            Self::AddMember => "members.add",
-            Self::RemoveMember => "members.remove",
-            Self::ListMembers => "members.list",
-        }
-    }
-}
 
 /// What a backend error answer means in SCIM terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
