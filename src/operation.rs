@@ -1,6 +1,6 @@
 //! Backend operation names shared by every layer: [`OpName`] (what a mapping file calls an
-//! operation, `members.add`) and [`BackendOp`] (that operation of one [`ResourceKind`], the
-//! label `groups.members.add` of logs, metrics and error details).
+//! operation, `members.add`) and [`BackendOp`] (what one backend call is for: that operation
+//! of one [`ResourceKind`], labelled `groups.members.add` in logs, metrics and error details).
 //!
 //! A low module of plain values: the mapping names its operations with it, the engine plans
 //! with it, and the backend client and metrics label calls with it, so no layer parses a label
@@ -72,28 +72,44 @@ impl OpName {
     }
 }
 
-/// One backend operation of one resource kind: what a [`crate::backend::BackendRequest`] is
-/// for. Its `Display` is the label logs, metrics and error details carry (`users.create`,
-/// `groups.members.add`).
+/// What one backend call is for: a mapping operation of one resource kind, or the OAuth2 token
+/// request the client makes on its own. Its `Display` is the label logs, metrics and error
+/// details carry (`users.create`, `groups.members.add`, `oauth2.token`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct BackendOp {
-    /// The resource kind the call is for.
-    pub kind: ResourceKind,
-    /// The mapping operation it runs.
-    pub name: OpName,
+pub enum BackendOp {
+    /// The operation `name` of resources of `kind`.
+    Resource {
+        /// The resource kind the call is for.
+        kind: ResourceKind,
+        /// The mapping operation it runs.
+        name: OpName,
+    },
+    /// The OAuth2 client-credentials token request (`backend.auth.oauth2`).
+    OAuthToken,
 }
 
 impl BackendOp {
     /// The operation `name` of resources of `kind`.
     pub fn new(kind: ResourceKind, name: OpName) -> Self {
-        Self { kind, name }
+        Self::Resource { kind, name }
+    }
+
+    /// The mapping operation, for a resource call (the mapping's `errors: on:` rules).
+    pub fn name(self) -> Option<OpName> {
+        match self {
+            Self::Resource { name, .. } => Some(name),
+            Self::OAuthToken => None,
+        }
     }
 }
 
 impl fmt::Display for BackendOp {
-    /// `users.create`: the kind's mapping key, a dot, the operation name.
+    /// `users.create`: the kind's mapping key, a dot, the operation name; `oauth2.token`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.kind.key(), self.name.as_str())
+        match self {
+            Self::Resource { kind, name } => write!(f, "{}.{}", kind.key(), name.as_str()),
+            Self::OAuthToken => f.write_str("oauth2.token"),
+        }
     }
 }
 
@@ -114,6 +130,7 @@ mod tests {
             label(ResourceKind::Group, OpName::ListMembers),
             "groups.members.list"
         );
+        assert_eq!(BackendOp::OAuthToken.to_string(), "oauth2.token");
         for name in OpName::ALL {
             assert_eq!(OpName::parse(name.as_str()), Some(name));
         }

@@ -5,6 +5,7 @@
 //! shortly before `expires_in`, refresh it single-flight (one fetch however many calls wait)
 //! and drop it when the backend answers 401 with it. Never logs or returns a credential.
 
+use crate::operation::BackendOp;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -174,7 +175,7 @@ impl TokenSource {
 
     async fn fetch(&self, deadline: Instant) -> Result<CachedToken, Error> {
         let timeout = Error::Timeout {
-            operation: "oauth2.token".to_owned(),
+            operation: BackendOp::OAuthToken,
         };
         let limit = Instant::now()
             .checked_add(self.call_timeout)

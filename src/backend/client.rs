@@ -13,6 +13,7 @@
 //! (`auth.rs`) use the same client through `fetch.rs`. [`BackendClient::attempt`] is the one
 //! place where a backend call's HTTP exchange executes.
 
+use crate::operation::BackendOp;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -142,7 +143,7 @@ impl BackendClient {
             .await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         crate::metrics::backend_call(
-            &request.operation,
+            request.operation,
             result.as_ref().map_or_else(
                 |error| error.status().map(|status| status.as_u16()),
                 |response| Some(response.status.as_u16()),
@@ -179,12 +180,12 @@ impl BackendClient {
         request: &BackendRequest,
         deadline: Instant,
     ) -> Result<BackendResponse, Error> {
-        let operation = &request.operation;
+        let operation = request.operation;
         let url = self
             .base
             .join(&request.path_and_query)
             .map_err(|reason| Error::UnsafePath {
-                operation: operation.clone(),
+                operation,
                 path_template: request.path_template.clone(),
                 reason: reason.to_owned(),
             })?;
@@ -192,16 +193,14 @@ impl BackendClient {
         let body = match &request.body {
             Some(value) => Some(Bytes::from(serde_json::to_vec(value).map_err(|error| {
                 Error::Decode {
-                    operation: operation.clone(),
+                    operation,
                     reason: error.to_string(),
                 }
             })?)),
             None => None,
         };
         let idempotent = retry::is_idempotent(&request.method);
-        let timeout = || Error::Timeout {
-            operation: operation.clone(),
-        };
+        let timeout = || Error::Timeout { operation };
         let mut retries = 0u32;
         let mut reauthenticated = false;
         for attempt in 1u32.. {
@@ -255,20 +254,11 @@ impl BackendClient {
                 }
                 Attempt::ConnectFailed(reason) => {
                     tracing::debug!(attempt, latency_ms, reason = %reason, "Backend unreachable.");
-                    (
-                        Error::Unavailable {
-                            operation: operation.clone(),
-                            reason,
-                        },
-                        None,
-                    )
+                    (Error::Unavailable { operation, reason }, None)
                 }
                 Attempt::Broken(reason) => {
                     tracing::debug!(attempt, latency_ms, reason = %reason, "Backend connection failed.");
-                    let error = Error::Unavailable {
-                        operation: operation.clone(),
-                        reason,
-                    };
+                    let error = Error::Unavailable { operation, reason };
                     if !idempotent {
                         return Err(error);
                     }
@@ -276,7 +266,7 @@ impl BackendClient {
                 }
                 Attempt::TooLarge => {
                     return Err(Error::Decode {
-                        operation: operation.clone(),
+                        operation,
                         reason: format!("body larger than {MAX_BODY_BYTES} bytes"),
                     });
                 }
@@ -391,7 +381,7 @@ fn checked_headers(request: &BackendRequest) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::new();
     for (name, value) in &request.headers {
         let refuse = |reason: &str| Error::UnsafeHeader {
-            operation: request.operation.clone(),
+            operation: request.operation,
             name: name.as_str().to_owned(),
             reason: reason.to_owned(),
         };
@@ -418,7 +408,7 @@ fn checked_headers(request: &BackendRequest) -> Result<HeaderMap, Error> {
 
 /// A 2xx answer: JSON body, or `None` when empty.
 fn decode_success(
-    operation: &str,
+    operation: BackendOp,
     status: StatusCode,
     headers: HeaderMap,
     body: &[u8],
@@ -428,7 +418,7 @@ fn decode_success(
     } else {
         Some(
             serde_json::from_slice::<Value>(body).map_err(|error| Error::Decode {
-                operation: operation.to_owned(),
+                operation,
                 reason: format!("not JSON: {error}"),
             })?,
         )
@@ -441,19 +431,24 @@ fn decode_success(
 }
 
 /// A non-2xx answer as an error carrying the backend's message.
-fn status_error(operation: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+fn status_error(
+    operation: BackendOp,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Error {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let fallback = status.canonical_reason().unwrap_or("no message");
     let message = message::extract(json.as_ref(), body, fallback);
     // The answer text may quote what was sent (an email, a token): debug only.
     tracing::debug!(
-        operation,
+        operation = %operation,
         status = status.as_u16(),
         answer = message,
         "Backend error answer."
     );
     Error::Status {
-        operation: operation.to_owned(),
+        operation,
         status,
         message,
         body: json,

@@ -4,6 +4,7 @@
 //! say which call failed. This module does not choose HTTP statuses: `src/error.rs` maps these
 //! variants to SCIM errors. Errors never carry credentials, request bodies or query values.
 
+use crate::operation::BackendOp;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -23,7 +24,7 @@ pub enum Error {
     #[error("backend call {operation} ({path_template}) refused: unsafe path, {reason}")]
     UnsafePath {
         /// Operation label.
-        operation: String,
+        operation: BackendOp,
         /// The path template (never the filled-in values).
         path_template: String,
         /// Why the path was refused.
@@ -34,7 +35,7 @@ pub enum Error {
     #[error("backend call {operation} refused: unsafe header {name}, {reason}")]
     UnsafeHeader {
         /// Operation label.
-        operation: String,
+        operation: BackendOp,
         /// Header name.
         name: String,
         /// Why the header was refused.
@@ -45,7 +46,7 @@ pub enum Error {
     #[error("backend call {operation} answered {status}")]
     Status {
         /// Operation label.
-        operation: String,
+        operation: BackendOp,
         /// The backend's status.
         status: StatusCode,
         /// The backend's error text (sanitised, truncated to about 300 characters).
@@ -59,7 +60,7 @@ pub enum Error {
     #[error("backend call {operation} failed: {reason}")]
     Unavailable {
         /// Operation label.
-        operation: String,
+        operation: BackendOp,
         /// What failed (connection refused, reset, ...).
         reason: String,
     },
@@ -67,7 +68,7 @@ pub enum Error {
     #[error("backend call {operation} returned an unreadable body: {reason}")]
     Decode {
         /// Operation label.
-        operation: String,
+        operation: BackendOp,
         /// Why it could not be read.
         reason: String,
     },
@@ -75,7 +76,7 @@ pub enum Error {
     #[error("backend call {operation} timed out")]
     Timeout {
         /// Operation label.
-        operation: String,
+        operation: BackendOp,
     },
     /// The OAuth 2.0 token endpoint did not give the gateway a token.
     #[error("backend token request failed: {reason}")]
@@ -89,14 +90,14 @@ pub enum Error {
 
 impl Error {
     /// The operation label of the failed call, when the error belongs to one.
-    pub fn operation(&self) -> Option<&str> {
+    pub fn operation(&self) -> Option<BackendOp> {
         match self {
             Self::UnsafePath { operation, .. }
             | Self::UnsafeHeader { operation, .. }
             | Self::Status { operation, .. }
             | Self::Unavailable { operation, .. }
             | Self::Decode { operation, .. }
-            | Self::Timeout { operation } => Some(operation),
+            | Self::Timeout { operation } => Some(*operation),
             Self::InvalidConfig { .. } | Self::Token { .. } => None,
         }
     }
@@ -123,7 +124,7 @@ impl Error {
     /// A 2xx answer the mapping's error rules call a refusal (RT answers a refused update with
     /// `200 ["User x: Name in use"]`), as the [`Error::Status`] a non-2xx answer would be, so the
     /// same rules classify it and it is never reported as success.
-    pub fn refused_success(operation: &str, response: &super::BackendResponse) -> Self {
+    pub fn refused_success(operation: BackendOp, response: &super::BackendResponse) -> Self {
         let raw = response
             .body
             .as_ref()
@@ -131,7 +132,7 @@ impl Error {
             .unwrap_or_default();
         let fallback = response.status.canonical_reason().unwrap_or("no message");
         Self::Status {
-            operation: operation.to_owned(),
+            operation,
             status: response.status,
             message: super::message::extract(response.body.as_ref(), &raw, fallback),
             body: response.body.clone(),

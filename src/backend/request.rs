@@ -6,14 +6,16 @@
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
+use crate::operation::BackendOp;
+
 /// One call to the backend, as planned by the engine.
 ///
 /// Its `Debug` shows the template, header names and whether there is a body, never the
 /// filled-in path, header values or body (they may hold personal data or credentials).
 #[derive(Clone)]
 pub struct BackendRequest {
-    /// Label for logs, metrics and error details, e.g. `users.get`.
-    pub operation: String,
+    /// What the call is for; its `Display` labels logs, metrics and error details (`users.get`).
+    pub operation: BackendOp,
     /// HTTP method.
     pub method: Method,
     /// The path template, e.g. `/api/v1/users/{id}`: logged, unlike the filled-in path.
@@ -30,13 +32,13 @@ pub struct BackendRequest {
 impl BackendRequest {
     /// A request without headers or body.
     pub fn new(
-        operation: impl Into<String>,
+        operation: BackendOp,
         method: Method,
         path_template: impl Into<String>,
         path_and_query: impl Into<String>,
     ) -> Self {
         Self {
-            operation: operation.into(),
+            operation,
             method,
             path_template: path_template.into(),
             path_and_query: path_and_query.into(),

@@ -1,5 +1,7 @@
 //! Backend client tests against tiny in-process servers on 127.0.0.1:0.
 
+use crate::operation::{BackendOp, OpName};
+use crate::scim::ResourceKind;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -163,12 +165,22 @@ fn client(url: &Url) -> BackendClient {
 }
 
 fn get(path: &str) -> BackendRequest {
-    BackendRequest::new("users.get", Method::GET, "/api/v1/users/{id}", path)
+    BackendRequest::new(
+        BackendOp::new(ResourceKind::User, OpName::Get),
+        Method::GET,
+        "/api/v1/users/{id}",
+        path,
+    )
 }
 
 fn post(path: &str) -> BackendRequest {
-    BackendRequest::new("users.create", Method::POST, "/api/v1/users", path)
-        .with_body(json!({"email": "a@example.com"}))
+    BackendRequest::new(
+        BackendOp::new(ResourceKind::User, OpName::Create),
+        Method::POST,
+        "/api/v1/users",
+        path,
+    )
+    .with_body(json!({"email": "a@example.com"}))
 }
 
 fn soon() -> Instant {
@@ -252,7 +264,7 @@ async fn non_2xx_is_a_status_error_with_the_backends_message() {
             body,
             retry_after,
         }) => {
-            assert_eq!(operation, "users.create");
+            assert_eq!(operation.to_string(), "users.create");
             assert_eq!(status, StatusCode::CONFLICT);
             assert_eq!(message, "email taken");
             assert_eq!(body, Some(json!({"error": "email taken"})));
@@ -291,7 +303,7 @@ async fn non_json_2xx_is_decode() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, Error::Decode { ref operation, .. } if operation == "users.get"),
+        matches!(error, Error::Decode { ref operation, .. } if operation.to_string() == "users.get"),
         "{error:?}"
     );
 }
@@ -310,7 +322,7 @@ async fn connection_refused_is_unavailable_after_retries() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, Error::Unavailable { ref operation, .. } if operation == "users.create"),
+        matches!(error, Error::Unavailable { ref operation, .. } if operation.to_string() == "users.create"),
         "{error:?}"
     );
     assert_eq!(client.calls_made(), 3);
@@ -499,7 +511,7 @@ async fn deadline_gives_timeout_quickly() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, Error::Timeout { ref operation } if operation == "users.get"),
+        matches!(error, Error::Timeout { ref operation } if operation.to_string() == "users.get"),
         "{error:?}"
     );
     assert!(
@@ -548,7 +560,7 @@ async fn unsafe_paths_and_headers_are_refused_without_a_request() {
                 path_template,
                 ..
             } => {
-                assert_eq!(operation, "users.get");
+                assert_eq!(operation.to_string(), "users.get");
                 assert_eq!(path_template, "/api/v1/users/{id}");
             }
             other => panic!("{path:?}: {other:?}"),

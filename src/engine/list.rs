@@ -480,7 +480,7 @@ async fn walk_sequential(
             NextPage::Link(link) => {
                 let label = op.label(OpName::List);
                 let request = link_request(op, OpName::List, &first_vars, &link)?;
-                let answer = body_of(&label, op.send(&label, request).await?)?;
+                let answer = body_of(&label, op.send(op.backend_op(OpName::List), request).await?)?;
                 (op.resource.list_items(&answer), answer)
             }
         };

@@ -14,6 +14,7 @@
 //! error is answered; when an undo fails too, [`Error::Partial`] says exactly what is still in
 //! place, what was undone and what was never made.
 
+use crate::operation::BackendOp;
 use crate::scim::ResourceKind;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -412,7 +413,10 @@ async fn user_exists(op: &Op<'_>, backend: &str) -> Result<bool, Error> {
     ) else {
         return Ok(false);
     };
-    match op.send("users.get", rendered).await {
+    match op
+        .send(BackendOp::new(ResourceKind::User, OpName::Get), rendered)
+        .await
+    {
         Ok(_) => Ok(true),
         Err(error) if error.is_not_found() => Ok(false),
         Err(Error::Backend(crate::backend::Error::Status { status, .. }))
@@ -524,7 +528,7 @@ async fn all_items(op: &Op<'_>, group_scim_id: &str, group: &str) -> Result<Vec<
                 Some(NextPage::Link(link)) => {
                     let request =
                         super::list::link_request(op, OpName::ListMembers, &base(), &link)?;
-                    let response = op.send(&label, request).await?;
+                    let response = op.send(op.backend_op(OpName::ListMembers), request).await?;
                     let headers = response.headers.clone();
                     (body_of(&label, response)?, headers)
                 }

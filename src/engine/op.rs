@@ -75,9 +75,14 @@ impl<'e> Op<'e> {
         self.resource.kind()
     }
 
+    /// The backend operation `name` of this resource type.
+    pub(crate) fn backend_op(&self, name: OpName) -> BackendOp {
+        BackendOp::new(self.kind(), name)
+    }
+
     /// The label of a backend operation of this resource type, e.g. `users.create`.
     pub(crate) fn label(&self, name: OpName) -> String {
-        BackendOp::new(self.kind(), name).to_string()
+        self.backend_op(name).to_string()
     }
 
     /// Remembers the SCIM id once it is known (create), for the log line.
@@ -101,7 +106,7 @@ impl<'e> Op<'e> {
     /// operation's `answer` JSONPath unwraps (`{"user": {...}}`) is the resource itself.
     pub(crate) async fn call(&self, name: OpName, vars: &Vars) -> Result<BackendResponse, Error> {
         let rendered = self.resource.render(name, &self.with_connection(vars))?;
-        let mut response = self.send(&self.label(name), rendered).await?;
+        let mut response = self.send(self.backend_op(name), rendered).await?;
         response.body = response
             .body
             .take()
@@ -122,10 +127,10 @@ impl<'e> Op<'e> {
     /// Sends an already rendered request (also used for next-page links).
     pub(crate) async fn send(
         &self,
-        label: &str,
+        operation: BackendOp,
         rendered: RenderedRequest,
     ) -> Result<BackendResponse, Error> {
-        let mut request = to_request(label, rendered)?;
+        let mut request = to_request(operation, rendered)?;
         if let Some((name, value)) = self
             .engine
             .mapping
@@ -149,7 +154,7 @@ impl<'e> Op<'e> {
         match self.engine.backend.call(request, self.deadline).await {
             Ok(response) if self.resource.has_success_rules() => {
                 // A 2xx whose body an error rule calls a refusal is that refusal.
-                let error = backend::Error::refused_success(label, &response);
+                let error = backend::Error::refused_success(operation, &response);
                 if self.matches_rule(&error) {
                     Err(self.classify(error))
                 } else {
@@ -174,7 +179,7 @@ impl<'e> Op<'e> {
             return false;
         };
         self.resource
-            .classify_error(op_name(operation), status.as_u16(), message, body.as_ref())
+            .classify_error(op_name(*operation), status.as_u16(), message, body.as_ref())
             .is_some()
     }
 
@@ -189,8 +194,7 @@ impl<'e> Op<'e> {
         else {
             return Error::Backend(error);
         };
-        // The label is `users.get`, `groups.members.add`: the operation follows the prefix.
-        let name = op_name(operation);
+        let name = op_name(*operation);
         let matched =
             self.resource
                 .classify_error_rule(name, status.as_u16(), message, body.as_ref());
@@ -205,12 +209,12 @@ impl<'e> Op<'e> {
         };
         match matched {
             Some((ErrorClass::Uniqueness, show)) => Error::Uniqueness {
-                operation: operation.clone(),
+                operation: operation.to_string(),
                 message: shown("the value is already taken", show),
                 value: None,
             },
             Some((ErrorClass::InvalidValue, show)) => Error::Rejected {
-                operation: operation.clone(),
+                operation: operation.to_string(),
                 message: shown("a value is not acceptable", show),
             },
             // A classified not-found keeps its facts; `is_not_found` and `crate::error` read
@@ -273,25 +277,23 @@ impl<'e> Op<'e> {
     }
 }
 
-/// The operation of a label: `users.get`, `groups.members.add` (the prefix is the resource).
-fn op_name(label: &str) -> OpName {
-    label
-        .split_once('.')
-        .and_then(|(_, name)| OpName::parse(name))
-        .unwrap_or(OpName::List)
+/// The mapping operation a backend error belongs to, for the `errors: on:` rules (the token
+/// request is none of the mapping's; it reads as `list`, as an unparsable label did before).
+fn op_name(operation: BackendOp) -> OpName {
+    operation.name().unwrap_or(OpName::List)
 }
 
 /// A rendered mapping request as a backend client request.
-fn to_request(label: &str, rendered: RenderedRequest) -> Result<BackendRequest, Error> {
+fn to_request(operation: BackendOp, rendered: RenderedRequest) -> Result<BackendRequest, Error> {
     let bad = |reason: String| {
         Error::Backend(backend::Error::InvalidConfig {
-            reason: format!("operation {label}: {reason}"),
+            reason: format!("operation {operation}: {reason}"),
         })
     };
     let method = Method::from_bytes(rendered.method.as_bytes())
         .map_err(|_| bad(format!("invalid method `{}`", rendered.method)))?;
     let mut request = BackendRequest::new(
-        label,
+        operation,
         method,
         rendered.path_template,
         rendered.path_and_query,

@@ -167,7 +167,7 @@ async fn every_item(op: &Op<'_>) -> Result<(Vec<Value>, usize), Error> {
             Some(link) => {
                 let label = op.label(OpName::List);
                 let request = list::link_request(op, OpName::List, &base(), &link)?;
-                let answer = body_of(&label, op.send(&label, request).await?)?;
+                let answer = body_of(&label, op.send(op.backend_op(OpName::List), request).await?)?;
                 (op.resource.list_items(&answer), answer, None)
             }
             None => list::list_call(op, &vars).await?,

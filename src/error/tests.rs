@@ -3,12 +3,14 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::engine;
+use crate::operation::{BackendOp, OpName};
+use crate::scim::ResourceKind;
 use crate::scim::{ScimError, ScimType};
 use crate::{backend, mapping};
 
 fn status(code: u16, retry_after: Option<u64>) -> backend::Error {
     backend::Error::Status {
-        operation: "users.create".to_owned(),
+        operation: BackendOp::new(ResourceKind::User, OpName::Create),
         status: StatusCode::from_u16(code).unwrap(),
         message: "email taken".to_owned(),
         body: None,
@@ -58,18 +60,18 @@ fn retry_after_is_kept_for_429_and_503() {
 #[test]
 fn transport_failures_are_502_and_timeouts_504() {
     let down = scim(backend::Error::Unavailable {
-        operation: "users.get".to_owned(),
+        operation: BackendOp::new(ResourceKind::User, OpName::Get),
         reason: "connection refused".to_owned(),
     });
     assert_eq!(down.status, 502);
     assert!(down.detail.contains("users.get"));
     let garbage = scim(backend::Error::Decode {
-        operation: "users.get".to_owned(),
+        operation: BackendOp::new(ResourceKind::User, OpName::Get),
         reason: "not JSON".to_owned(),
     });
     assert_eq!(garbage.status, 502);
     let slow = scim(backend::Error::Timeout {
-        operation: "users.list".to_owned(),
+        operation: BackendOp::new(ResourceKind::User, OpName::List),
     });
     assert_eq!(slow.status, 504);
     assert!(slow.detail.contains("users.list"));
