@@ -499,8 +499,7 @@ pub(crate) fn link_request(
     let foreign = || Error::ForeignNextLink {
         operation: op.label(name),
     };
-    let base_text = &op.engine.mapping.backend().base_url;
-    let base = url::Url::parse(base_text).map_err(|_| foreign())?;
+    let base = &op.engine.mapping.backend().base_url;
     let target = base.join(link).map_err(|_| foreign())?;
     let base_path = base.path().trim_end_matches('/');
     if target.scheme() != base.scheme()
@@ -519,7 +518,7 @@ pub(crate) fn link_request(
         rest.push_str(query);
     }
     let mut request = op.resource.render(name, &op.with_connection(vars))?;
-    request.method = "GET".to_owned();
+    request.method = http::Method::GET;
     request.path_and_query = rest;
     request.body = None;
     Ok(request)

@@ -406,11 +406,7 @@ impl ResourceName for &String {
 
 /// The backend client configuration a mapping's `backend:` block describes.
 pub fn backend_config(spec: &mapping::BackendSpec) -> Result<BackendConfig, crate::backend::Error> {
-    let base_url =
-        url::Url::parse(&spec.base_url).map_err(|error| crate::backend::Error::InvalidConfig {
-            reason: format!("base_url: {error}"),
-        })?;
-    let mut config = BackendConfig::new(base_url);
+    let mut config = BackendConfig::new(spec.base_url.clone());
     config.connect_timeout = Duration::from_millis(spec.connect_timeout_ms);
     config.call_timeout = Duration::from_millis(spec.request_timeout_ms);
     config.auth = match &spec.auth {

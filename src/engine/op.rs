@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use http::{HeaderName, HeaderValue, Method};
+use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -290,11 +290,9 @@ fn to_request(operation: BackendOp, rendered: RenderedRequest) -> Result<Backend
             reason: format!("operation {operation}: {reason}"),
         })
     };
-    let method = Method::from_bytes(rendered.method.as_bytes())
-        .map_err(|_| bad(format!("invalid method `{}`", rendered.method)))?;
     let mut request = BackendRequest::new(
         operation,
-        method,
+        rendered.method,
         rendered.path_template,
         rendered.path_and_query,
     );

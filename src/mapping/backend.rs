@@ -7,8 +7,9 @@ use std::fmt;
 /// Where the backend is and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendSpec {
-    /// Base URL without a trailing slash (`http://127.0.0.1:8081`).
-    pub base_url: String,
+    /// The base URL (`http://127.0.0.1:8081`), checked (http or https) and parsed once when the
+    /// mapping compiled; next-page links and the client are checked against it as parsed.
+    pub base_url: url::Url,
     /// How to authenticate, if at all.
     pub auth: Option<BackendAuth>,
     /// Connect time limit in milliseconds.

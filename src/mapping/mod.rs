@@ -154,7 +154,7 @@ impl Mapping {
         if link.starts_with('/') && !link.starts_with("//") {
             return Some(link.to_owned());
         }
-        let base = url::Url::parse(&self.backend.base_url).ok()?;
+        let base = &self.backend.base_url;
         let next = url::Url::parse(link).ok()?;
         let same = base.scheme() == next.scheme()
             && base.host_str() == next.host_str()

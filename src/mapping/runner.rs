@@ -361,7 +361,7 @@ pub(crate) fn check_requests(
         ));
     }
     for (w, g) in want.iter().zip(got) {
-        if !w.method.eq_ignore_ascii_case(&g.method) || w.path != g.path_and_query {
+        if !w.method.eq_ignore_ascii_case(g.method.as_str()) || w.path != g.path_and_query {
             return Err(format!(
                 "expected `{} {}`, got `{} {}`",
                 w.method, w.path, g.method, g.path_and_query

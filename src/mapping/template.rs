@@ -194,8 +194,8 @@ impl Vars {
 /// A backend request ready for the HTTP client (relative to the backend's `base_url`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderedRequest {
-    /// HTTP method, upper case.
-    pub method: String,
+    /// HTTP method (parsed when the mapping compiled).
+    pub method: http::Method,
     /// The path as written in the mapping (`/api/v1/users/{id}`), for logs and metrics: it holds
     /// no personal data.
     pub path_template: String,
@@ -211,7 +211,7 @@ pub struct RenderedRequest {
 #[derive(Debug, Clone)]
 pub(crate) struct RequestTemplate {
     pub(crate) name: String,
-    pub(crate) method: String,
+    pub(crate) method: http::Method,
     pub(crate) path_text: String,
     pub(crate) path: Template,
     pub(crate) query: Vec<(String, Template)>,
@@ -404,7 +404,7 @@ mod tests {
     fn op(path: &str, query: &[(&str, &str)], body: Option<Value>) -> RequestTemplate {
         RequestTemplate {
             name: "get".into(),
-            method: "GET".into(),
+            method: http::Method::GET,
             path_text: path.into(),
             path: Template::parse(path).unwrap(),
             query: query
@@ -510,7 +510,7 @@ mod connection_tests {
     fn connection_variables_are_percent_encoded_in_paths_and_queries_and_fill_bodies() {
         let t = RequestTemplate {
             name: "users.list".into(),
-            method: "GET".into(),
+            method: http::Method::GET,
             path_text: "/ws/{conn.workspace_id}/users".into(),
             path: Template::parse("/ws/{conn.workspace_id}/users").unwrap(),
             query: vec![("tag".into(), Template::parse("{conn.idp}").unwrap())],

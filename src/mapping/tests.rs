@@ -149,7 +149,7 @@ fn demo_reads_ids_lists_and_backend_errors() {
     );
     assert_eq!(u.classify_error(OpName::Create, 500, "boom", None), None);
     assert_eq!(m.ids(), IdPolicy::Backend);
-    assert_eq!(m.backend().base_url, "http://127.0.0.1:8081");
+    assert_eq!(m.backend().base_url.as_str(), "http://127.0.0.1:8081/");
     assert!(
         !format!("{:?}", m.backend()).contains("test-secret"),
         "secrets must not be printed"
@@ -301,7 +301,7 @@ fn cursor_paging_partial_updates_scan_and_disabled_groups() {
         m.groups().is_none(),
         "groups: enabled: false switches Groups off"
     );
-    assert_eq!(m.backend().base_url, "https://api.example.com");
+    assert_eq!(m.backend().base_url.as_str(), "https://api.example.com/");
     let u = users(&m);
     assert_eq!(u.paging(), Paging::Cursor);
     assert_eq!(

@@ -359,8 +359,8 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
 
 fn compile_backend(ctx: &mut Ctx<'_>, b: &spec::BackendFile) -> Option<BackendSpec> {
     let base = b.base_url.trim_end_matches('/').to_owned();
-    match url::Url::parse(&base) {
-        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+    let base_url = match url::Url::parse(&base) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
         _ => {
             ctx.at(
                 &p(&["backend", "base_url"]),
@@ -368,7 +368,7 @@ fn compile_backend(ctx: &mut Ctx<'_>, b: &spec::BackendFile) -> Option<BackendSp
             );
             return None;
         }
-    }
+    };
     let auth = b.auth.clone().map(|a| match a {
         AuthFile::Bearer(token) => BackendAuth::Bearer { token },
         AuthFile::Basic { username, password } => BackendAuth::Basic { username, password },
@@ -420,7 +420,7 @@ fn compile_backend(ctx: &mut Ctx<'_>, b: &spec::BackendFile) -> Option<BackendSp
         }
     }
     Some(BackendSpec {
-        base_url: base,
+        base_url,
         auth,
         connection_auth,
         connect_timeout_ms: b.timeouts.connect_ms,

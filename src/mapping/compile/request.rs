@@ -23,7 +23,10 @@ pub(super) fn compile_request(
 ) -> Option<RequestTemplate> {
     let mut ok = true;
     let method_up = method.to_ascii_uppercase();
-    if !METHODS.contains(&method_up.as_str()) {
+    let parsed = http::Method::from_bytes(method_up.as_bytes())
+        .ok()
+        .filter(|_| METHODS.contains(&method_up.as_str()));
+    if parsed.is_none() {
         ctx.at(
             &with(path, &["method"]),
             format!(
@@ -116,9 +119,10 @@ pub(super) fn compile_request(
         }
     }
     let path_t = path_t?;
+    let method = parsed?;
     ok.then(|| RequestTemplate {
         name: name.to_owned(),
-        method: method_up,
+        method,
         path_text: path_text.to_owned(),
         path: path_t,
         query: q,
