@@ -64,6 +64,7 @@
 //! lock; the shared tests in `tests.rs` take any `Arc<dyn Store>` so they can run against it.
 
 mod audit;
+mod codec;
 pub mod connections;
 mod connections_pg;
 mod connections_sqlite;
