@@ -4,11 +4,12 @@
 use time::OffsetDateTime;
 use tokio_postgres::{GenericClient, Row};
 
+use super::codec::{from_micros, micros};
 use super::connections::{
     Activity, Connection, ConnectionPatch, ConnectionStore, Credential, Status, day_ago_bucket,
     hour_bucket, patched, tenant_key, variables_from, variables_json,
 };
-use super::postgres::{database, from_micros, micros};
+use super::postgres::database;
 use super::{Error, PostgresStore, StoreFuture, UniqueColumn};
 
 const CONNECTION_COLUMNS: &str = "id, name, mapping, enabled, variables::text, created, \

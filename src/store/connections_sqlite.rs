@@ -4,12 +4,13 @@
 use rusqlite::{OptionalExtension as _, Row, params};
 use time::OffsetDateTime;
 
+use super::codec::{from_micros, micros};
 use super::connections::{
     Activity, Connection, ConnectionPatch, ConnectionStore, Credential, Status, day_ago_bucket,
     hour_bucket, patched, tenant_key, variables_from, variables_json,
 };
 use super::group_commit::Durability;
-use super::sqlite::{database, from_micros, micros};
+use super::sqlite::database;
 use super::{Error, SqliteStore, StoreFuture, UniqueColumn};
 
 const CONNECTION_COLUMNS: &str = "id, name, mapping, enabled, variables, created, last_request, \

@@ -62,8 +62,11 @@
 //! for `shadow`/`snapshot`/`attributes`, an identity column for the audit `seq`). Racing replicas are serialised by the same unique indexes (a
 //! `23505 unique_violation` becomes [`Error::Conflict`]); migrations run under an advisory
 //! lock; the shared tests in `tests.rs` take any `Arc<dyn Store>` so they can run against it.
+//! Both stores read and write rows through the same codecs (`codec.rs`: timestamps, JSON
+//! text, record state, audit rows), so what one writes the other would read the same way.
 
 mod audit;
+mod codec;
 pub mod connections;
 mod connections_pg;
 mod connections_sqlite;

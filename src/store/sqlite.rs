@@ -31,6 +31,7 @@ use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use super::codec::{AuditRow, RecordRow, json_text, micros};
 use super::group_commit::{Durability, Kind, Writer};
 use super::{
     AuditEntry, AuditQuery, Error, Record, RecordState, Store, StoreFuture, UniqueColumn,
@@ -175,49 +176,22 @@ pub(super) fn database(operation: &'static str) -> impl Fn(rusqlite::Error) -> E
     }
 }
 
-pub(super) fn micros(time: OffsetDateTime) -> i64 {
-    i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
-pub(super) fn from_micros(value: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000).ok()
-}
-
-/// Reads one row (selected with [`COLUMNS`]); a bad stored value is `Corrupt`.
+/// Reads one row (selected with [`COLUMNS`]); a bad stored value is `Corrupt` (the inner
+/// result), a driver error the outer one.
 fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<Record, Error>> {
-    let scim_id: String = row.get(2)?;
-    let shadow: String = row.get(5)?;
-    let snapshot: Option<String> = row.get(6)?;
-    let created: i64 = row.get(7)?;
-    let last_modified: i64 = row.get(8)?;
-    let state: String = row.get(9)?;
-    let (tenant, kind, backend_id, unique_key) =
-        (row.get(0)?, row.get(1)?, row.get(3)?, row.get(4)?);
-    let corrupt = |what| Error::Corrupt {
-        what,
-        scim_id: scim_id.clone(),
-    };
-    let parsed = (|| {
-        let shadow =
-            serde_json::from_str::<Map<String, Value>>(&shadow).map_err(|_| corrupt("shadow"))?;
-        let snapshot = match snapshot {
-            Some(text) => Some(serde_json::from_str(&text).map_err(|_| corrupt("snapshot"))?),
-            None => None,
-        };
-        Ok(Record {
-            tenant,
-            kind,
-            backend_id,
-            unique_key,
-            shadow,
-            snapshot,
-            created: from_micros(created).ok_or_else(|| corrupt("created"))?,
-            last_modified: from_micros(last_modified).ok_or_else(|| corrupt("last_modified"))?,
-            state: RecordState::parse(&state).ok_or_else(|| corrupt("state"))?,
-            scim_id: scim_id.clone(),
-        })
-    })();
-    Ok(parsed)
+    Ok(RecordRow {
+        tenant: row.get(0)?,
+        kind: row.get(1)?,
+        scim_id: row.get(2)?,
+        backend_id: row.get(3)?,
+        unique_key: row.get(4)?,
+        shadow: row.get(5)?,
+        snapshot: row.get(6)?,
+        created: row.get(7)?,
+        last_modified: row.get(8)?,
+        state: row.get(9)?,
+    }
+    .decode())
 }
 
 /// All records matching `sql` (which selects [`COLUMNS`]).
@@ -309,13 +283,6 @@ fn reindex(tx: &Connection, record: &Record) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-fn json_text(value: &impl serde::Serialize) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|error| Error::Database {
-        operation: "encode",
-        reason: error.to_string(),
-    })
 }
 
 fn select_one(
@@ -615,38 +582,22 @@ impl Store for SqliteStore {
     }
 }
 
-/// Reads one audit row; a bad stored value is `Corrupt`.
+/// Reads one audit row; a bad stored value is `Corrupt` (the inner result).
 fn read_audit(row: &Row<'_>) -> rusqlite::Result<Result<AuditEntry, Error>> {
-    let seq: i64 = row.get(0)?;
-    let at: i64 = row.get(1)?;
-    let attributes: String = row.get(8)?;
-    let corrupt = |what| Error::Corrupt {
-        what,
-        scim_id: format!("audit entry {seq}"),
-    };
-    let at = from_micros(at).ok_or_else(|| corrupt("audit time"));
-    let attributes =
-        serde_json::from_str::<Vec<String>>(&attributes).map_err(|_| corrupt("audit attributes"));
-    let entry = AuditEntry {
-        seq,
-        at: match at {
-            Ok(at) => at,
-            Err(error) => return Ok(Err(error)),
-        },
+    Ok(AuditRow {
+        seq: row.get(0)?,
+        at: row.get(1)?,
         tenant: row.get(2)?,
         credential: row.get(3)?,
         request_id: row.get(4)?,
         operation: row.get(5)?,
         kind: row.get(6)?,
         scim_id: row.get(7)?,
-        attributes: match attributes {
-            Ok(attributes) => attributes,
-            Err(error) => return Ok(Err(error)),
-        },
+        attributes: row.get(8)?,
         status: row.get(9)?,
         outcome: row.get(10)?,
-    };
-    Ok(Ok(entry))
+    }
+    .decode())
 }
 
 /// Deletes one record (and its index rows) when `extra` holds; true when one was deleted.

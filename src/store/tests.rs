@@ -1,7 +1,10 @@
 //! Store behaviour tests. Each shared behaviour is an `async fn(Arc<dyn Store>)` run by
 //! [`store_tests!`] against in-memory SQLite (`tests::sqlite::…`) and PostgreSQL
-//! (`tests::postgres::…`, in a fresh schema per test; see [`pg`]); file-backed SQLite and
-//! PostgreSQL-only behaviour (migrations, errors) have their own tests at the end.
+//! (`tests::postgres::…`, in a fresh schema per test; see [`pg`]). Behaviours that need to
+//! reopen a database (persisting across a reopen, refusing a newer schema) have one generic
+//! body each that takes an `open` closure, called by a SQLite-file and a PostgreSQL test which
+//! add their store's own checks. Behaviour only one store has (WAL, file modes, TLS, writer
+//! locks, replicas migrating together) has its own tests at the end.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -591,11 +594,16 @@ async fn audit_trail_appends_filters_and_prunes(store: Arc<dyn Store>) {
     );
 }
 
-#[tokio::test]
-async fn file_database_persists_across_reopen() {
-    let db = TempDb::new();
+/// Shared body: a record written before the store is dropped and opened again is found by its
+/// backend id and its shadow attribute, and still holds its unique key. `open` opens the same
+/// database each time it is called.
+async fn persists_across_reopen<F, Fut>(open: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn Store>>,
+{
     {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.0).unwrap());
+        let store = open().await;
         store
             .insert_pending(user("u1", "a@example.com"))
             .await
@@ -611,7 +619,7 @@ async fn file_database_persists_across_reopen() {
             .await
             .unwrap();
     }
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.0).unwrap());
+    let store = open().await;
     let record = store
         .get_by_backend_id("t1", "User", "b1")
         .await
@@ -633,6 +641,31 @@ async fn file_database_persists_across_reopen() {
         matches!(conflict, Err(Error::Conflict { .. })),
         "{conflict:?}"
     );
+}
+
+/// Shared body: once `bump` has recorded schema version 99, `open` refuses the database.
+async fn refuses_a_newer_schema<F, Fut, B>(open: F, bump: B)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Arc<dyn Store>, Error>>,
+    B: std::future::Future<Output = ()>,
+{
+    drop(open().await.unwrap());
+    bump.await;
+    let error = open().await.unwrap_err();
+    assert!(
+        matches!(error, Error::SchemaTooNew { found: 99, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn file_database_persists_across_reopen() {
+    let db = TempDb::new();
+    persists_across_reopen(|| async {
+        Arc::new(SqliteStore::open(&db.0).unwrap()) as Arc<dyn Store>
+    })
+    .await;
 
     let conn = rusqlite::Connection::open(&db.0).unwrap();
     let mode: String = conn
@@ -648,16 +681,13 @@ async fn file_database_persists_across_reopen() {
 #[tokio::test]
 async fn a_newer_schema_is_refused() {
     let db = TempDb::new();
-    drop(SqliteStore::open(&db.0).unwrap());
-    let conn = rusqlite::Connection::open(&db.0).unwrap();
-    conn.execute("INSERT INTO schema_version (version) VALUES (99)", [])
-        .unwrap();
-    drop(conn);
-    let error = SqliteStore::open(&db.0).unwrap_err();
-    assert!(
-        matches!(error, Error::SchemaTooNew { found: 99, .. }),
-        "{error:?}"
-    );
+    let open = || async { SqliteStore::open(&db.0).map(|store| Arc::new(store) as Arc<dyn Store>) };
+    let bump = async {
+        let conn = rusqlite::Connection::open(&db.0).unwrap();
+        conn.execute("INSERT INTO schema_version (version) VALUES (99)", [])
+            .unwrap();
+    };
+    refuses_a_newer_schema(open, bump).await;
 }
 
 #[test]
@@ -699,38 +729,7 @@ async fn postgres_persists_across_reopen_and_records_the_schema_version() {
     let Some(db) = pg::TestDb::create().await else {
         return;
     };
-    {
-        let store = db.open().await;
-        store
-            .insert_pending(user("u1", "a@example.com"))
-            .await
-            .unwrap();
-        store
-            .activate(
-                "t1",
-                "User",
-                "u1",
-                "b1",
-                shadow(json!({"externalId": "E1"})),
-            )
-            .await
-            .unwrap();
-    }
-    let store = db.open().await;
-    let record = store
-        .get_by_backend_id("t1", "User", "b1")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (record.scim_id.as_str(), record.state),
-        ("u1", RecordState::Active)
-    );
-    let conflict = store.insert_pending(user("u2", "a@example.com")).await;
-    assert!(
-        matches!(conflict, Err(Error::Conflict { .. })),
-        "{conflict:?}"
-    );
+    persists_across_reopen(|| db.open()).await;
     let versions = db.query_i64("SELECT COUNT(*) FROM schema_version").await;
     assert_eq!(versions, migrations::latest());
     assert_eq!(pg_migrations::latest(), migrations::latest());
@@ -763,14 +762,16 @@ async fn postgres_refuses_a_newer_schema() {
     let Some(db) = pg::TestDb::create().await else {
         return;
     };
-    drop(db.open().await);
-    db.query_i64("INSERT INTO schema_version (version) VALUES (99) RETURNING version")
-        .await;
-    let error = PostgresStore::open(&db.url, 1).await.unwrap_err();
-    assert!(
-        matches!(error, Error::SchemaTooNew { found: 99, .. }),
-        "{error:?}"
-    );
+    let open = || async {
+        PostgresStore::open(&db.url, 1)
+            .await
+            .map(|store| Arc::new(store) as Arc<dyn Store>)
+    };
+    let bump = async {
+        db.query_i64("INSERT INTO schema_version (version) VALUES (99) RETURNING version")
+            .await;
+    };
+    refuses_a_newer_schema(open, bump).await;
     let error = PostgresStore::probe(&db.url).await.unwrap_err();
     assert!(
         matches!(error, Error::SchemaTooNew { found: 99, .. }),
