@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use reqwest::Method;
 use serde_json::json;
 
-use super::{GROUP_SCHEMA, Gateway, check, ids, run_id, serial, start};
+use super::{GROUP_SCHEMA, Gateway, ids, run_id, serial, start};
 use crate::live::id_of;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,7 +42,7 @@ async fn group_flows(gw: &Gateway) -> Result<()> {
     let found = gw
         .filter("Groups", &format!("displayName eq \"{g}\""))
         .await?;
-    check(
+    check!(
         "group filter by displayName",
         ids(&found),
         vec![json!(g_id)],
@@ -61,15 +61,15 @@ async fn group_flows(gw: &Gateway) -> Result<()> {
             false,
         )
         .await?;
-    check("add 2 members answers 204", status, 204)?;
-    check("Redmine has 2 members", rm.members(g_rm).await?.len(), 2)?;
+    check!("add 2 members answers 204", status, 204)?;
+    check!("Redmine has 2 members", rm.members(g_rm).await?.len(), 2)?;
     // Entra sends Add for members already in the group; Redmine answers 422 "User is invalid".
     let (status, _) = gw
         .patch_status("Groups", &g_id, add(json!([{"value": a_id}])), false)
         .await?;
-    check("re-adding a member answers 204", status, 204)?;
+    check!("re-adding a member answers 204", status, 204)?;
     let members = rm.members(g_rm).await?;
-    check(
+    check!(
         "Redmine has the member once, the group still 2",
         (
             members.iter().filter(|m| **m == a_rm).count(),
@@ -79,8 +79,8 @@ async fn group_flows(gw: &Gateway) -> Result<()> {
     )?;
     let remove = json!([{"op": "Remove", "path": format!("members[value eq \"{b_id}\"]")}]);
     let (status, _) = gw.patch_status("Groups", &g_id, remove, false).await?;
-    check("remove 1 member answers 204", status, 204)?;
-    check(
+    check!("remove 1 member answers 204", status, 204)?;
+    check!(
         "Redmine keeps the other member",
         rm.members(g_rm).await?,
         vec![a_rm],
@@ -93,7 +93,7 @@ async fn group_flows(gw: &Gateway) -> Result<()> {
         .flatten()
         .map(|m| m["value"].clone())
         .collect();
-    check(
+    check!(
         "the group lists its member by SCIM id",
         values,
         vec![json!(a_id)],
@@ -101,9 +101,9 @@ async fn group_flows(gw: &Gateway) -> Result<()> {
     let renamed = format!("{g}-renamed");
     let rename = json!([{"op": "Replace", "path": "displayName", "value": renamed}]);
     let (status, _) = gw.patch_status("Groups", &g_id, rename, false).await?;
-    check("rename answers 204", status, 204)?;
+    check!("rename answers 204", status, 204)?;
     let read = gw.expect(Method::GET, &g_path, None, false, 200).await?;
-    check(
+    check!(
         "the group has the new name",
         &read["displayName"],
         &json!(renamed),
@@ -111,7 +111,7 @@ async fn group_flows(gw: &Gateway) -> Result<()> {
     let held = rm
         .call(Method::GET, &format!("/groups/{g_rm}.json"), None)
         .await?;
-    check(
+    check!(
         "Redmine has the new name",
         &held.body["group"]["name"],
         &json!(renamed),

@@ -11,12 +11,24 @@
 //! user or group the highest principal id plus one, so the id-reuse checks need nobody else
 //! creating principals meanwhile.
 
+/// `check!(name, got, want)`: fails, naming the check and both values, unless `got == want`
+/// (a `Result`, so `check!(…)?`).
+macro_rules! check {
+    ($name:expr, $got:expr, $want:expr $(,)?) => {{
+        let (got, want) = ($got, $want);
+        if got == want {
+            anyhow::Ok(())
+        } else {
+            Err(anyhow::anyhow!("{}: got {:?}, want {:?}", $name, got, want))
+        }
+    }};
+}
+
 mod api;
 mod groups;
 mod reuse;
 mod users;
 
-use std::fmt::Debug;
 use std::ops::Deref;
 use std::time::Duration;
 
@@ -73,12 +85,6 @@ impl Reply {
             .as_i64()
             .with_context(|| format!("no {kind} id in {}", self.raw))
     }
-}
-
-/// Fails, naming the check and both values, unless `got == want`.
-fn check<T: PartialEq + Debug>(name: &str, got: T, want: T) -> Result<()> {
-    ensure!(got == want, "{name}: got {got:?}, want {want:?}");
-    Ok(())
 }
 
 /// Redmine's env from up.sh: `None` to skip on a developer machine; an error in CI.

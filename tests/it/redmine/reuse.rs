@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Gateway, check, group_body, ids, run_id, serial, start};
+use super::{Gateway, group_body, ids, run_id, serial, start};
 use crate::live::id_of;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,7 +32,7 @@ async fn user_reuse(gw: &Gateway) -> Result<()> {
     let deleted = rm
         .call(Method::DELETE, &format!("/users/{d_rm}.json"), None)
         .await?;
-    check(
+    check!(
         "the newest user deleted in Redmine directly",
         deleted.status,
         204,
@@ -49,12 +49,12 @@ async fn user_reuse(gw: &Gateway) -> Result<()> {
         )
         .await?;
     let e_id = id_of(&created)?;
-    check(
+    check!(
         "Redmine reused the deleted user's id",
         rm.user_id(&e).await?,
         Some(d_rm),
     )?;
-    check("the new user has a new SCIM id", e_id != d_id, true)?;
+    check!("the new user has a new SCIM id", e_id != d_id, true)?;
     let d_path = format!("/Users/{d_id}");
     gw.scim(
         "the deleted user's SCIM id stays 404",
@@ -67,7 +67,7 @@ async fn user_reuse(gw: &Gateway) -> Result<()> {
     let read = gw
         .expect(Method::GET, &format!("/Users/{e_id}"), None, false, 200)
         .await?;
-    check("the new user reads as itself", &read["userName"], &json!(e))?;
+    check!("the new user reads as itself", &read["userName"], &json!(e))?;
 
     // The same, with the newcomer created in Redmine directly: only the identity check can tell.
     let (f_id, f_rm) = gw
@@ -79,7 +79,7 @@ async fn user_reuse(gw: &Gateway) -> Result<()> {
     let h = format!("reuse-h-{run}@example.com");
     let direct = json!({"user": {"login": h, "firstname": "Ha", "lastname": "Direct", "mail": h}});
     let made = rm.call(Method::POST, "/users.json", Some(&direct)).await?;
-    check(
+    check!(
         "Redmine reused the id for a user made directly",
         made.id("user")?,
         f_rm,
@@ -95,22 +95,22 @@ async fn user_reuse(gw: &Gateway) -> Result<()> {
     .await?;
     let ops = json!([{"op": "Replace", "path": "active", "value": "False"}]);
     let (status, _) = gw.patch_status("Users", &f_id, ops, false).await?;
-    check("a PATCH on it is 404 too", status, 404)?;
+    check!("a PATCH on it is 404 too", status, 404)?;
     let held = rm
         .call(Method::GET, &format!("/users/{f_rm}.json"), None)
         .await?;
-    check(
+    check!(
         "and the newcomer was not touched",
         &held.body["user"]["status"],
         &json!(1),
     )?;
     let found = gw.filter("Users", &format!("userName eq \"{h}\"")).await?;
-    check(
+    check!(
         "the newcomer is found by filter",
         &found["totalResults"],
         &json!(1),
     )?;
-    check(
+    check!(
         "under a SCIM id of its own",
         found["Resources"][0]["id"] != json!(f_id),
         true,
@@ -156,7 +156,7 @@ async fn group_reuse(gw: &Gateway) -> Result<()> {
     let deleted = rm
         .call(Method::DELETE, &format!("/groups/{ga_rm}.json"), None)
         .await?;
-    check(
+    check!(
         "the newest group deleted in Redmine directly",
         deleted.status,
         204,
@@ -169,7 +169,7 @@ async fn group_reuse(gw: &Gateway) -> Result<()> {
             Some(&json!({"group": {"name": gb}})),
         )
         .await?;
-    check(
+    check!(
         "Redmine reused the id for a group made directly",
         made.id("group")?,
         ga_rm,
@@ -185,8 +185,8 @@ async fn group_reuse(gw: &Gateway) -> Result<()> {
     .await?;
     let add = json!([{"op": "Add", "path": "members", "value": [{"value": e_id}]}]);
     let (status, _) = gw.patch_status("Groups", &ga_id, add, false).await?;
-    check("a member add on it is 404 too", status, 404)?;
-    check(
+    check!("a member add on it is 404 too", status, 404)?;
+    check!(
         "and the newcomer got no member",
         rm.members(ga_rm).await?.len(),
         0,
@@ -194,12 +194,12 @@ async fn group_reuse(gw: &Gateway) -> Result<()> {
     let found = gw
         .filter("Groups", &format!("displayName eq \"{gb}\""))
         .await?;
-    check(
+    check!(
         "the newcomer group is found by filter",
         &found["totalResults"],
         &json!(1),
     )?;
-    check(
+    check!(
         "under a SCIM id of its own",
         found["Resources"][0]["id"] != json!(ga_id),
         true,
@@ -212,18 +212,18 @@ async fn group_reuse(gw: &Gateway) -> Result<()> {
         .await?;
     let gc = format!("e2e-reuse-c-{run}");
     let (status, created) = post(&gc).await?;
-    check(
+    check!(
         "the next group create through the gateway",
         status.as_u16(),
         201,
     )?;
     let gc_id = id_of(&created)?;
-    check(
+    check!(
         "Redmine reused the id again",
         rm.group_id(&gc).await?,
         Some(ga_rm),
     )?;
-    check(
+    check!(
         "the new group has a new SCIM id",
         gc_id != gb_id && gc_id != ga_id,
         true,
@@ -239,7 +239,7 @@ async fn group_reuse(gw: &Gateway) -> Result<()> {
     .await?;
     let gc_path = format!("/Groups/{gc_id}");
     let read = gw.expect(Method::GET, &gc_path, None, false, 200).await?;
-    check(
+    check!(
         "the new group reads as itself",
         &read["displayName"],
         &json!(gc),

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{ENTERPRISE, Gateway, check, entra_user, ids, run_id, serial, start};
+use super::{ENTERPRISE, Gateway, entra_user, ids, run_id, serial, start};
 use crate::live::id_of;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,7 +19,7 @@ async fn entra_user_flows_against_redmine() -> Result<()> {
     gw.with_log(outcome)
 }
 
-fn replace(path: &str, value: Value) -> Value {
+fn replace(path: &str, value: &Value) -> Value {
     json!([{"op": "Replace", "path": path, "value": value}])
 }
 
@@ -36,7 +36,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
     let found = gw
         .scim("probe filter answers 200", Method::GET, &path, None, 200)
         .await?;
-    check(
+    check!(
         "probe filter finds nothing",
         &found["totalResults"],
         &json!(0),
@@ -44,7 +44,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
 
     // create
     let by_a = format!("userName eq \"{a}\"");
-    check(
+    check!(
         "filter before create finds nothing",
         gw.count(&by_a).await?,
         json!(0),
@@ -60,23 +60,23 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
         )
         .await?;
     let a_id = id_of(&created)?;
-    check(
+    check!(
         "create answers active true",
         &created["active"],
         &json!(true),
     )?;
-    check(
+    check!(
         "create answers the userName as sent",
         &created["userName"],
         &json!(a),
     )?;
-    check(
+    check!(
         "create answers the employeeNumber",
         &created[ENTERPRISE]["employeeNumber"],
         &json!("E-1001"),
     )?;
     let a_rm = rm.user_id(&a).await?.context("Redmine has no user A")?;
-    check(
+    check!(
         "the SCIM id is not Redmine's id",
         a_id == a_rm.to_string(),
         false,
@@ -85,8 +85,8 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
         .call(Method::GET, &format!("/users/{a_rm}.json"), None)
         .await?;
     let user = &held.body["user"];
-    check("Redmine has the login", &user["login"], &json!(a))?;
-    check(
+    check!("Redmine has the login", &user["login"], &json!(a))?;
+    check!(
         "Redmine has the names",
         format!(
             "{} {}",
@@ -103,7 +103,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
         .filter(|v| !v.is_empty())
         .collect();
     values.sort_unstable();
-    check(
+    check!(
         "Redmine has the custom fields",
         values,
         vec!["E-1001", "Sales"],
@@ -122,18 +122,18 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
 
     // match
     let found = gw.filter("Users", &by_a).await?;
-    check(
+    check!(
         "userName filter is exact (not Redmine's substring)",
         &found["totalResults"],
         &json!(1),
     )?;
-    check(
+    check!(
         "userName filter finds the user",
         &found["Resources"][0]["id"],
         &json!(a_id),
     )?;
     let upper = format!("userName eq \"{}\"", a.to_uppercase());
-    check(
+    check!(
         "userName filter ignores case",
         gw.count(&upper).await?,
         json!(1),
@@ -141,7 +141,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
     let found = gw
         .filter("Users", &format!("externalId eq \"{a_ext}\""))
         .await?;
-    check(
+    check!(
         "externalId filter finds the user",
         ids(&found),
         vec![json!(a_id)],
@@ -152,7 +152,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
             &format!("emails[type eq \"work\"].value eq \"{a}\""),
         )
         .await?;
-    check(
+    check!(
         "work email filter finds the user",
         ids(&found),
         vec![json!(a_id)],
@@ -160,28 +160,28 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
 
     // deactivate and reactivate
     let (status, answer) = gw
-        .patch_status("Users", &a_id, replace("active", json!("False")), false)
+        .patch_status("Users", &a_id, replace("active", &json!("False")), false)
         .await?;
-    check("PATCH active False answers 200", status, 200)?;
-    check(
+    check!("PATCH active False answers 200", status, 200)?;
+    check!(
         "PATCH answers active false",
         &answer["active"],
         &json!(false),
     )?;
     let a_path = format!("/users/{a_rm}.json");
     let held = rm.call(Method::GET, &a_path, None).await?;
-    check(
+    check!(
         "Redmine locked the user (status 3)",
         &held.body["user"]["status"],
         &json!(3),
     )?;
     let found = gw.filter("Users", &by_a).await?;
-    check(
+    check!(
         "a deactivated user is still found by filter",
         &found["totalResults"],
         &json!(1),
     )?;
-    check(
+    check!(
         "found with active false",
         &found["Resources"][0]["active"],
         &json!(false),
@@ -195,21 +195,21 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
             200,
         )
         .await?;
-    check(
+    check!(
         "read by id with active false",
         &read["active"],
         &json!(false),
     )?;
     let (_, answer) = gw
-        .patch_status("Users", &a_id, replace("active", json!("True")), false)
+        .patch_status("Users", &a_id, replace("active", &json!("True")), false)
         .await?;
-    check(
+    check!(
         "PATCH active True answers active true",
         &answer["active"],
         &json!(true),
     )?;
     let held = rm.call(Method::GET, &a_path, None).await?;
-    check(
+    check!(
         "Redmine unlocked the user (status 1)",
         &held.body["user"]["status"],
         &json!(1),
@@ -217,21 +217,21 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
 
     // email change and custom fields
     let new_mail = format!("new-{run}@example.com");
-    let ops = replace("emails[type eq \"work\"].value", json!(new_mail));
+    let ops = replace("emails[type eq \"work\"].value", &json!(new_mail));
     let (status, answer) = gw.patch_status("Users", &a_id, ops, false).await?;
-    check("email change answers 200", status, 200)?;
-    check(
+    check!("email change answers 200", status, 200)?;
+    check!(
         "email change keeps the SCIM id",
         &answer["id"],
         &json!(a_id),
     )?;
-    check(
+    check!(
         "email change answers the new email",
         &answer["emails"][0]["value"],
         &json!(new_mail),
     )?;
     let held = rm.call(Method::GET, &a_path, None).await?;
-    check(
+    check!(
         "Redmine has the new mail",
         &held.body["user"]["mail"],
         &json!(new_mail),
@@ -241,11 +241,11 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
         {"op": "Replace", "path": format!("{ENTERPRISE}:employeeNumber"), "value": "E-2002"},
     ]);
     let (status, _) = gw.patch_status("Users", &a_id, ops, false).await?;
-    check("custom field change answers 200", status, 200)?;
+    check!("custom field change answers 200", status, 200)?;
     let read = gw
         .expect(Method::GET, &format!("/Users/{a_id}"), None, false, 200)
         .await?;
-    check(
+    check!(
         "custom fields round trip",
         [
             &read[ENTERPRISE]["employeeNumber"],
@@ -264,7 +264,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
         (rm.cf_employee_number, json!("E-2002")),
         (rm.cf_department, json!("Marketing")),
     ];
-    check(
+    check!(
         "Redmine has the custom fields",
         fields,
         want.into_iter().collect(),
@@ -285,7 +285,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
             409,
         )
         .await?;
-    check(
+    check!(
         "duplicate userName is uniqueness",
         &refused["scimType"],
         &json!("uniqueness"),
@@ -293,7 +293,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
     let c = format!("direct-{run}@example.com");
     let direct = json!({"user": {"login": c, "firstname": "Di", "lastname": "Rect", "mail": c}});
     let made = rm.call(Method::POST, "/users.json", Some(&direct)).await?;
-    check("a user made directly in Redmine", made.status, 201)?;
+    check!("a user made directly in Redmine", made.status, 201)?;
     let body = entra_user(
         &c.to_uppercase(),
         &uuid::Uuid::new_v4().to_string(),
@@ -308,7 +308,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
             409,
         )
         .await?;
-    check(
+    check!(
         "Redmine's 422 'has already been taken' is uniqueness",
         &refused["scimType"],
         &json!("uniqueness"),
@@ -328,7 +328,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
         )
         .await?;
     let detail = refused["detail"].as_str().unwrap_or("");
-    check(
+    check!(
         "with invalidValue and Redmine's message",
         (&refused["scimType"], detail.contains("Login is invalid")),
         (&json!("invalidValue"), true),
@@ -341,7 +341,7 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
     gw.scim("a deleted user is 404", Method::GET, &b_path, None, 404)
         .await?;
     let by_b = format!("userName eq \"{b}\"");
-    check(
+    check!(
         "a deleted user is not found by filter",
         gw.count(&by_b).await?,
         json!(0),
@@ -353,11 +353,11 @@ async fn user_flows(gw: &Gateway) -> Result<()> {
         .await?;
     gw.scim("GET after delete is 404", Method::GET, &a_scim, None, 404)
         .await?;
-    check(
+    check!(
         "filter after delete finds nothing",
         gw.count(&by_a).await?,
         json!(0),
     )?;
     let held = rm.call(Method::GET, &a_path, None).await?;
-    check("Redmine no longer has the user", held.status, 404)
+    check!("Redmine no longer has the user", held.status, 404)
 }
