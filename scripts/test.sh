@@ -7,7 +7,7 @@
 # repository is read.
 #
 # Every server it starts is stopped when it ends, passed, failed or interrupted: the demo gateways
-# and Redmine by the scripts that start them, PostgreSQL (scripts/postgres/up.sh) and Request
+# by the scripts that start them, PostgreSQL (scripts/postgres/up.sh), Redmine and Request
 # Tracker by the trap below (PostgreSQL only when it was not running before this script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +15,14 @@ target=${CARGO_TARGET_DIR:-target}
 
 pg_started=
 rt_started=
+redmine_started=
 stop_servers() {
   local status=$?
   trap - EXIT
+  if [ -n "$redmine_started" ] && ! scripts/redmine/down.sh 2>/dev/null; then
+    echo "test.sh: could not stop the Redmine this run started (scripts/redmine/down.sh)" >&2
+    status=1
+  fi
   if [ -n "$rt_started" ] && ! scripts/request-tracker/down.sh 2>/dev/null; then
     echo "test.sh: could not stop the Request Tracker this run started (scripts/request-tracker/down.sh)" >&2
     status=1
@@ -52,9 +57,19 @@ step "Dockerfile lint (hadolint)" scripts/lint-dockerfile.sh
 # Every command block of README.md against a fresh demo; docker lines checked against the files.
 step "README commands (scripts/readme-commands.sh)" scripts/readme-commands.sh "$target/debug/scimgate"
 step "external conformance suites against scimgate demo" scripts/conformance.sh "$target/debug/scimgate"
-# A real legacy product (Redmine from Debian's packages, installed and started by the script)
-# behind the gateway with mappings/redmine.yaml alone, replaying Entra's flows.
-step "Redmine end to end (scripts/redmine/e2e.sh)" scripts/redmine/e2e.sh "$target/debug/scimgate"
+# A real legacy product (Redmine from Debian's packages) behind the gateway with
+# mappings/redmine.yaml alone: started on its pristine database, the Rust tests of Redmine's API
+# and of Entra's flows (tests/it/redmine, which need REDMINE_URL and REDMINE_API_KEY), stopped.
+redmine_e2e() {
+  local env rc=0
+  redmine_started=1
+  env=$(REDMINE_RESET=1 scripts/redmine/up.sh) || return 1
+  (eval "$env" && cargo test --locked --test it redmine::) || rc=$?
+  scripts/redmine/down.sh || rc=1
+  redmine_started=
+  return "$rc"
+}
+step "Redmine end to end (scripts/redmine/up.sh, cargo test --test it redmine)" redmine_e2e
 # A second real product (Request Tracker 5 from Debian's packages) behind the gateway with
 # mappings/request-tracker.yaml alone: started on its pristine database, the Rust end-to-end
 # tests (tests/it/request_tracker, which need RT_URL and RT_TOKEN), stopped.
@@ -76,6 +91,7 @@ if ! pg_running; then pg_started=1; fi
 step "PostgreSQL on loopback (scripts/postgres/up.sh)" eval 'pg=$(scripts/postgres/up.sh) && eval "$pg"'
 # Last, so its summary closes the log: unit tests, mapping tests and the integration binary
 # (gateway over real sockets, TLS, Entra conformance cases, engine, faults).
-# (The Request Tracker tests ran above, with RT up; here RT_URL is unset and CI would fail them.)
+# (The Redmine and Request Tracker tests ran above with their product up; here REDMINE_URL and
+# RT_URL are unset and CI would fail them.)
 step "unit and integration tests (cargo test --locked)" \
-  cargo test --locked --all-targets -- --skip request_tracker::
+  cargo test --locked --all-targets -- --skip request_tracker:: --skip redmine::

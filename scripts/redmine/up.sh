@@ -18,13 +18,6 @@ need_root
 READY_TIMEOUT=${REDMINE_READY_TIMEOUT:-120}
 mkdir -p "$STATE_DIR"
 
-# timed NAME CMD...: run one phase and report its duration on stderr.
-timed() {
-  local name=$1 start=$SECONDS; shift
-  "$@"
-  log "$name: $((SECONDS - start)) s"
-}
-
 # The preseed (see drop_orphan_templates for why that comes first).
 preseed_debconf() {
   drop_orphan_templates redmine/current-instances redmine/instances/default/dbconfig-install \
@@ -50,17 +43,8 @@ install_packages() {
   apt-get update -q >&2
   pin_bundler
   preseed_debconf
-  # Remember which packages the installs added (also when one fails half-way), so that
-  # `REDMINE_PURGE=1 down.sh` removes exactly them.
-  local rc=0 list=$STATE_DIR/packages.installed
-  dpkg-query -W -f='${Package}\n' | sort >"$STATE_DIR/packages.before"
   # thin: the bundle has no rack server of its own; Debian's Gemfile adds thin when installed.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >&2 || rc=$?
-  dpkg-query -W -f='${Package}\n' | sort >"$STATE_DIR/packages.after"
-  touch "$list"
-  comm -13 "$STATE_DIR/packages.before" "$STATE_DIR/packages.after" | sort -u - "$list" -o "$list"
-  rm -f "$STATE_DIR/packages.before" "$STATE_DIR/packages.after"
-  [ "$rc" -eq 0 ] || die "apt-get install failed (exit $rc)"
+  apt_install "${PACKAGES[@]}"
 }
 
 # The postinst's `bundle install --local` can leave a lock without thin (e.g. when it ran with the
@@ -106,44 +90,8 @@ configure() {
   mv "$CONFIG_ENV.tmp" "$CONFIG_ENV"
 }
 
-reset_db() {
-  local db
-  db=$(db_path)
-  [ -s "$PRISTINE" ] || die "no pristine copy at $PRISTINE"
-  if [ -n "$(server_pid)" ]; then "$here/down.sh"; fi
-  rm -f "$db-journal" "$db-wal" "$db-shm"
-  cp --preserve=mode,ownership "$PRISTINE" "$db"
-  log "database reset to the pristine copy"
-}
-
 ready() { curl -fsS -o /dev/null --max-time 5 -H "X-Redmine-API-Key: $REDMINE_API_KEY" \
   "http://127.0.0.1:$PORT/users/current.json" 2>/dev/null; }
-
-start_server() {
-  local pid deadline
-  pid=$(server_pid)
-  if [ -n "$pid" ] && ready; then log "already running (pid $pid)"; return 0; fi
-  if [ -n "$pid" ]; then "$here/down.sh"; fi
-  if ready || curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; then
-    die "port $PORT is already served by another process"
-  fi
-  "${AS_REDMINE[@]}" rackup -s thin -E production -o 127.0.0.1 -p "$PORT" >"$LOGFILE" 2>&1 </dev/null &
-  pid=$!
-  echo "$pid" >"$PIDFILE"
-  deadline=$((SECONDS + READY_TIMEOUT))
-  until ready; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 40 "$LOGFILE" >&2 || true
-      die "Redmine exited during start (log: $LOGFILE)"
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 40 "$LOGFILE" >&2 || true
-      "$here/down.sh" || true
-      die "Redmine not ready on 127.0.0.1:$PORT after $READY_TIMEOUT s (log: $LOGFILE)"
-    fi
-    sleep 0.25
-  done
-}
 
 timed install install_packages
 pin_bundler
@@ -152,11 +100,9 @@ timed gemfile-lock repair_gemfile_lock
 timed configure configure
 # shellcheck source=/dev/null
 . "$CONFIG_ENV"
-if [ "${REDMINE_RESET:-0}" = 1 ]; then timed reset reset_db; fi
-timed start start_server
+if [ "${REDMINE_RESET:-0}" = 1 ]; then timed reset reset_db "$(db_path)" "$PRISTINE"; fi
+timed start start_server "${AS_REDMINE[@]}" rackup -s thin -E production -o 127.0.0.1 -p "$PORT"
 
-printf 'export REDMINE_URL=%q\n' "http://127.0.0.1:$PORT"
-printf 'export REDMINE_API_KEY=%q\n' "$REDMINE_API_KEY"
-printf 'export REDMINE_PID=%q\n' "$(cat "$PIDFILE")"
-printf 'export REDMINE_CF_EMPLOYEE_NUMBER=%q\n' "$REDMINE_CF_EMPLOYEE_NUMBER"
-printf 'export REDMINE_CF_DEPARTMENT=%q\n' "$REDMINE_CF_DEPARTMENT"
+print_exports REDMINE_URL "http://127.0.0.1:$PORT" REDMINE_API_KEY "$REDMINE_API_KEY" \
+  REDMINE_PID "$(cat "$PIDFILE")" REDMINE_CF_EMPLOYEE_NUMBER "$REDMINE_CF_EMPLOYEE_NUMBER" \
+  REDMINE_CF_DEPARTMENT "$REDMINE_CF_DEPARTMENT"

@@ -17,20 +17,14 @@ need_root
 READY_TIMEOUT=${RT_READY_TIMEOUT:-60}
 mkdir -p "$STATE_DIR"
 
-timed() { # timed NAME CMD...: one phase, its duration on stderr
-  local name=$1 start=$SECONDS; shift
-  "$@"
-  log "$name: $((SECONDS - start)) s"
-}
-
 install_packages() {
   if all_installed && [ -s "$DB" ]; then return 0; fi
-  local pkgs=("${PACKAGES[@]}") rc=0 list=$STATE_DIR/packages.installed
+  local pkgs=("${PACKAGES[@]}")
   # RT depends on a mail transport; without one apt picks exim4, whose daemon would outlive us.
   if ! dpkg-query -W -f='${db:Status-Status} ${Provides}\n' 2>/dev/null |
     grep -q '^installed .*mail-transport-agent'; then pkgs+=(dma); fi
   # Left-overs of an earlier purge would stop the packages from writing their config.
-  forget_ucf_files
+  forget_rt_ucf_files
   log "installing ${pkgs[*]} (about 1.5 minutes on a fresh machine)"
   apt-get update -q >&2
   # One SQLite database made by dbconfig-common; root's password is never used (the API token is).
@@ -41,15 +35,8 @@ request-tracker5 request-tracker5/initial-root-password password $(head -c 18 /d
 request-tracker5 request-tracker5/install-cronjobs boolean false
 request-tracker5 request-tracker5/rtname string rt.localhost
 DEBCONF
-  dpkg-query -W -f='${Package}\n' | sort >"$STATE_DIR/packages.before"
   # force-unsafe-io: no fsync per unpacked file (a throw-away test backend; saves dpkg time).
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    -o Dpkg::Options::=--force-unsafe-io "${pkgs[@]}" >&2 || rc=$?
-  dpkg-query -W -f='${Package}\n' | sort >"$STATE_DIR/packages.after"
-  touch "$list"
-  comm -13 "$STATE_DIR/packages.before" "$STATE_DIR/packages.after" | sort -u - "$list" -o "$list"
-  rm -f "$STATE_DIR/packages.before" "$STATE_DIR/packages.after"
-  [ "$rc" -eq 0 ] || die "apt-get install failed (exit $rc)"
+  apt_install -o Dpkg::Options::=--force-unsafe-io "${pkgs[@]}"
   [ -s "$DB" ] || die "no database at $DB after the install"
 }
 
@@ -91,51 +78,15 @@ configure() {
   mv "$CONFIG_ENV.tmp" "$CONFIG_ENV"
 }
 
-reset_db() {
-  [ -s "$PRISTINE" ] || die "no pristine copy at $PRISTINE"
-  if [ -n "$(server_pid)" ]; then "$here/down.sh"; fi
-  rm -f "$DB-journal" "$DB-wal" "$DB-shm"
-  cp --preserve=mode,ownership "$PRISTINE" "$DB"
-  log "database reset to the pristine copy"
-}
-
 ready() { curl -fsS -o /dev/null --max-time 5 -H "Authorization: token $RT_TOKEN" \
   "http://127.0.0.1:$PORT/REST/2.0/users?per_page=1" 2>/dev/null; }
-
-start_server() {
-  local pid deadline
-  pid=$(server_pid)
-  if [ -n "$pid" ] && ready; then log "already running (pid $pid)"; return 0; fi
-  if [ -n "$pid" ]; then "$here/down.sh"; fi
-  if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; then
-    die "port $PORT is already served by another process"
-  fi
-  "${AS_RT[@]}" "$RT_HOME/libexec/rt-server" --listen "127.0.0.1:$PORT" --max-workers 4 >"$LOGFILE" 2>&1 </dev/null &
-  pid=$!
-  echo "$pid" >"$PIDFILE"
-  deadline=$((SECONDS + READY_TIMEOUT))
-  until ready; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 40 "$LOGFILE" >&2 || true
-      die "RT exited during start (log: $LOGFILE)"
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 40 "$LOGFILE" >&2 || true
-      "$here/down.sh" || true
-      die "RT not ready on 127.0.0.1:$PORT after $READY_TIMEOUT s (log: $LOGFILE)"
-    fi
-    sleep 0.25
-  done
-}
 
 timed install install_packages
 site_config
 timed configure configure
 # shellcheck source=/dev/null
 . "$CONFIG_ENV"
-if [ "${RT_RESET:-0}" = 1 ]; then timed reset reset_db; fi
-timed start start_server
+if [ "${RT_RESET:-0}" = 1 ]; then timed reset reset_db "$DB" "$PRISTINE"; fi
+timed start start_server "${AS_RT[@]}" "$RT_HOME/libexec/rt-server" --listen "127.0.0.1:$PORT" --max-workers 4
 
-printf 'export RT_URL=%q\n' "http://127.0.0.1:$PORT"
-printf 'export RT_TOKEN=%q\n' "$RT_TOKEN"
-printf 'export RT_PID=%q\n' "$(cat "$PIDFILE")"
+print_exports RT_URL "http://127.0.0.1:$PORT" RT_TOKEN "$RT_TOKEN" RT_PID "$(cat "$PIDFILE")"

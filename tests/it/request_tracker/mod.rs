@@ -10,242 +10,65 @@
 mod groups;
 mod users;
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::ops::Deref;
 
-use anyhow::{Context, Result, bail, ensure};
-use reqwest::{Method, StatusCode};
+use anyhow::{Context, Result, ensure};
+use reqwest::Method;
 use serde_json::{Value, json};
 
-const URL_VAR: &str = "RT_URL";
-const TOKEN_VAR: &str = "RT_TOKEN";
-const TOKEN: &str = "rt-e2e-token-0123456789abcdef0123";
+pub(crate) use crate::live::id_of;
+use crate::live::{self, Live, PATCH_SCHEMA, encode};
+
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/// RT's URL and token; `None` to skip on a developer machine; an error in CI.
-fn rt_env() -> Result<Option<(String, String)>> {
-    let url = std::env::var(URL_VAR).unwrap_or_default();
-    if url.trim().is_empty() {
-        if std::env::var_os("CI").is_some() {
-            bail!(
-                "{URL_VAR} is not set but CI is: the Request Tracker tests must run in CI \
-                 (eval \"$(scripts/request-tracker/up.sh)\" first)"
-            );
-        }
-        eprintln!("{URL_VAR} not set: Request Tracker test skipped");
-        return Ok(None);
-    }
-    let token = std::env::var(TOKEN_VAR)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .with_context(|| format!("{URL_VAR} is set but {TOKEN_VAR} is not"))?;
-    Ok(Some((url.trim().trim_end_matches('/').to_owned(), token)))
-}
-
-/// Removes a directory when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A gateway process in front of RT, killed when dropped (also when a test fails), and clients
-/// for both sides.
+/// A gateway in front of RT (see [`crate::live`]: SCIM calls go through it by `Deref`), and RT's
+/// own API beside it.
 pub(crate) struct Rt {
-    child: Child,
-    scim: String,
+    gateway: Live,
     rt: String,
     rt_token: String,
-    client: reqwest::Client,
-    log: PathBuf,
-    _dir: TempDir,
 }
 
-impl Drop for Rt {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl Deref for Rt {
+    type Target = Live;
+
+    fn deref(&self) -> &Live {
+        &self.gateway
     }
 }
 
 /// The shipped mapping, with `edit` applied to its text (a smaller member page, to page).
 async fn start(edit: impl Fn(&str) -> String) -> Result<Option<Rt>> {
-    let Some((rt, rt_token)) = rt_env()? else {
+    let Some((rt, rt_token)) = live::product_env(
+        "RT_URL",
+        "RT_TOKEN",
+        "Request Tracker",
+        "scripts/request-tracker/up.sh",
+    )?
+    else {
         return Ok(None);
     };
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let shipped = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/mappings/request-tracker.yaml"
     ))?;
-    let dir = TempDir(std::env::temp_dir().join(format!("scimgate-rt-{}", uuid::Uuid::new_v4())));
-    std::fs::create_dir_all(&dir.0)?;
-    let mapping = dir.0.join("request-tracker.yaml");
-    std::fs::write(&mapping, edit(&shipped))?;
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let settings = dir.0.join("scimgate.yaml");
-    std::fs::write(
-        &settings,
-        format!(
-            "server:\n  listen: \"127.0.0.1:{port}\"\n  public_base_url: \"http://127.0.0.1:{port}\"\n  \
-             tls: {{ mode: none }}\n  shutdown_grace: 1s\n\
-             store:\n  sqlite_path: \"{}\"\n\
-             log:\n  format: json\n  level: info\n\
-             tenants:\n  - name: rt\n    mapping: \"{}\"\n    auth:\n      bearer:\n        \
-             tokens_from_env: [RT_E2E_TOKEN]\n",
-            dir.0.join("store.sqlite3").display(),
-            mapping.display()
-        ),
-    )?;
-    let log = dir.0.join("gateway.log");
-    let log_file = std::fs::File::create(&log)?;
-    let child = Command::new(env!("CARGO_BIN_EXE_scimgate"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&settings)
-        .env("RT_URL", &rt)
-        .env("RT_TOKEN", &rt_token)
-        .env("RT_E2E_TOKEN", TOKEN)
-        .env_remove("SCIMGATE_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone()?)
-        .stderr(log_file)
-        .spawn()
-        .context("cannot start scimgate serve")?;
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(60))
-        .build()?;
-    let mut gateway = Rt {
-        child,
-        scim: format!("http://127.0.0.1:{port}/scim/v2"),
+    let gateway = live::start(
+        "rt",
+        "request-tracker.yaml",
+        &edit(&shipped),
+        &[("RT_URL", &rt), ("RT_TOKEN", &rt_token)],
+    )
+    .await?;
+    Ok(Some(Rt {
+        gateway,
         rt,
         rt_token,
-        client,
-        log,
-        _dir: dir,
-    };
-    let health = format!("http://127.0.0.1:{port}/healthz");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = gateway.child.try_wait()? {
-            bail!("scimgate exited with {status}:\n{}", gateway.log_text());
-        }
-        if let Ok(reply) = gateway.client.get(&health).send().await
-            && reply.status() == StatusCode::OK
-        {
-            break;
-        }
-        ensure!(Instant::now() < deadline, "scimgate did not become healthy");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(Some(gateway))
-}
-
-async fn json_of(reply: reqwest::Response, what: &str) -> Result<(StatusCode, Value)> {
-    let status = reply.status();
-    let bytes = reply.bytes().await?;
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).with_context(|| format!("{what}: not JSON: {bytes:?}"))?
-    };
-    Ok((status, value))
+    }))
 }
 
 impl Rt {
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// One SCIM request as Entra sends it (`application/scim+json; charset=utf-8`); `flag`
-    /// appends `?aadOptscim062020` as a Tenant URL with the flag does.
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        flag: bool,
-    ) -> Result<(StatusCode, Value)> {
-        let mut url = format!("{}{path}", self.scim);
-        if flag {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str("aadOptscim062020");
-        }
-        let mut request = self.client.request(method.clone(), &url).bearer_auth(TOKEN);
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/scim+json; charset=utf-8")
-                .body(serde_json::to_vec(body)?);
-        }
-        let reply = request
-            .send()
-            .await
-            .with_context(|| format!("{method} {url}"))?;
-        json_of(reply, &format!("{method} {url}")).await
-    }
-
-    /// Like [`Rt::send`], failing unless the status is `expected`.
-    async fn expect(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        flag: bool,
-        expected: u16,
-    ) -> Result<Value> {
-        let (status, value) = self.send(method.clone(), path, body, flag).await?;
-        ensure!(
-            status.as_u16() == expected,
-            "{method} {path} answered {status} (expected {expected}): {value}\ngateway log:\n{}",
-            self.log_text()
-        );
-        Ok(value)
-    }
-
-    async fn filter(&self, resource: &str, filter: &str) -> Result<Value> {
-        let encoded =
-            percent_encoding::utf8_percent_encode(filter, percent_encoding::NON_ALPHANUMERIC);
-        let extra = if resource == "Groups" {
-            "excludedAttributes=members&"
-        } else {
-            ""
-        };
-        self.expect(
-            Method::GET,
-            &format!("/{resource}?{extra}filter={encoded}"),
-            None,
-            false,
-            200,
-        )
-        .await
-    }
-
-    async fn patch(&self, resource: &str, id: &str, ops: Value, flag: bool) -> Result<Value> {
-        let body = json!({"schemas": [PATCH_SCHEMA], "Operations": ops});
-        let (status, value) = self
-            .send(
-                Method::PATCH,
-                &format!("/{resource}/{id}"),
-                Some(&body),
-                flag,
-            )
-            .await?;
-        ensure!(
-            matches!(status.as_u16(), 200 | 204),
-            "PATCH /{resource}/{id} {ops} answered {status}: {value}\ngateway log:\n{}",
-            self.log_text()
-        );
-        Ok(value)
-    }
-
     /// One call straight to RT's REST 2 API; the status and the JSON body.
     async fn rt(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
         let url = format!("{}/REST/2.0{path}", self.rt);
@@ -262,16 +85,14 @@ impl Rt {
             .send()
             .await
             .with_context(|| format!("RT {method} {url}"))?;
-        let (status, value) = json_of(reply, &format!("RT {method} {url}")).await?;
+        let (status, value) = live::json_of(reply, &format!("RT {method} {url}")).await?;
         Ok((status.as_u16(), value))
     }
 
     /// The RT user with login `name` (RT loads users by login or by number).
     async fn rt_user(&self, name: &str) -> Result<Value> {
-        let encoded =
-            percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
         let (status, user) = self
-            .rt(Method::GET, &format!("/user/{encoded}"), None)
+            .rt(Method::GET, &format!("/user/{}", encode(name)), None)
             .await?;
         ensure!(status == 200, "RT has no user {name}: {status} {user}");
         Ok(user)
@@ -280,12 +101,10 @@ impl Rt {
     /// The RT group named `name`, if RT has an enabled one.
     async fn rt_group(&self, name: &str) -> Result<Option<Value>> {
         let query = json!([{"field": "Name", "value": name}]).to_string();
-        let encoded =
-            percent_encoding::utf8_percent_encode(&query, percent_encoding::NON_ALPHANUMERIC);
         let (status, found) = self
             .rt(
                 Method::GET,
-                &format!("/groups?fields=Name,id&query={encoded}"),
+                &format!("/groups?fields=Name,id&query={}", encode(&query)),
                 None,
             )
             .await?;
@@ -349,13 +168,6 @@ fn entra_group(display_name: &str) -> Value {
         "displayName": display_name,
         "meta": {"resourceType": "Group"},
     })
-}
-
-fn id_of(value: &Value) -> Result<String> {
-    value["id"]
-        .as_str()
-        .map(str::to_owned)
-        .with_context(|| format!("no id in {value}"))
 }
 
 /// RT's number for a user or group, from its self link.
