@@ -18,6 +18,8 @@ pub mod cli;
 pub mod registry;
 pub mod secrets;
 pub mod settings;
+#[cfg(test)]
+mod tests;
 
 pub use registry::{Live, Product, Registry, RegistryOptions};
 pub use settings::{ConnectionMapping, ConnectionSettings, RouteSpec};

@@ -126,6 +126,8 @@ async fn reactivate(op: &Op<'_>, record: Record, body: &Value) -> Result<Option<
     };
     let old = op.resource.to_scim(&existing, &record.stored)?;
     let new = op.resource.with_defaults(body)?;
+    op.resource
+        .check_domains_in(&new, Some(op.engine.variables()))?;
     let write = op.resource.to_backend_replace(&existing, &old, &new)?;
     let mut object = existing;
     if write.backend_changed {

@@ -52,7 +52,7 @@ pub(crate) async fn run(
     };
     // A filter on `members` (Entra's legacy reference check) needs them before evaluating.
     let needs = mentions_members(filter);
-    let found = match op.resource.plan_search(filter)? {
+    let found = match op.resource.plan_search_in(filter, op.engine.variables())? {
         SearchPlan::One(branch) => {
             if let Branch {
                 plan: FilterPlan::Query { params, .. },

@@ -38,6 +38,9 @@ pub(crate) async fn replace(op: &Op<'_>, id: &str, body: &Value) -> Result<Value
         .map(|r| r.stored.clone())
         .unwrap_or_default();
     let old = op.resource.to_scim(&existing, &stored)?;
+    // `policies.email_domains` with this connection's `{conn.NAME}` values.
+    op.resource
+        .check_domains_in(body, Some(op.engine.variables()))?;
     let write = op.resource.to_backend_replace(&existing, &old, body)?;
     super::unique::check_change(op, id, &old, body).await?;
     let changes: Vec<MemberChange> = replaced_members(op, body).into_iter().collect();
@@ -198,6 +201,8 @@ pub(crate) async fn patch(op: &Op<'_>, id: &str, body: &Value) -> Result<Option<
     registry
         .check_shape(op.resource_type(), &new)
         .map_err(|problem| Error::Invalid(vec![super::create::shape_error(problem)]))?;
+    op.resource
+        .check_domains_in(&new, Some(op.engine.variables()))?;
     let write = op
         .resource
         .to_backend_patch(&existing, &old, &new, &request)?;

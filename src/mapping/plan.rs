@@ -215,6 +215,16 @@ impl ResourceMapping {
     /// How to answer a SCIM filter: the first matching `filters:` rule, else the opted-in scan,
     /// else [`Error::UnsupportedFilter`] naming the attribute and operator.
     pub fn plan_filter(&self, filter: &Filter) -> Result<FilterPlan, Error> {
+        self.plan_filter_in(filter, &std::collections::BTreeMap::new())
+    }
+
+    /// [`ResourceMapping::plan_filter`] for a request through a connection: its variables fill
+    /// the `{conn.NAME}` placeholders of `query:` rules (raw here; the URL encodes them).
+    pub fn plan_filter_in(
+        &self,
+        filter: &Filter,
+        connection: &std::collections::BTreeMap<String, String>,
+    ) -> Result<FilterPlan, Error> {
         for rule in &self.filters {
             let Some(value) = rule.matches(filter, &self.core_urn) else {
                 continue;
@@ -226,7 +236,9 @@ impl ResourceMapping {
                     value,
                 },
                 FilterAction::Query(params) => {
-                    let vars = crate::mapping::template::Vars::new().with("v", value.clone());
+                    let vars = crate::mapping::template::Vars::new()
+                        .with_connection(connection)
+                        .with("v", value.clone());
                     let params = params
                         .iter()
                         .map(|(name, t)| (name.clone(), t.render_raw(&vars)))

@@ -43,7 +43,8 @@ pub struct ResourceMapping {
     pub(crate) scan: Option<u32>,
     pub(crate) errors: Vec<ErrorRule>,
     pub(crate) members: Option<MemberList>,
-    pub(crate) email_domains: Vec<String>,
+    /// `policies.email_domains`: domains, or `{conn.NAME}` templates of comma-separated ones.
+    pub(crate) email_domains: Vec<crate::mapping::template::Template>,
     /// Attribute keys a create must not share with an existing resource (`create.unique`).
     pub(crate) unique: Vec<String>,
 }
@@ -151,9 +152,50 @@ impl ResourceMapping {
         }
     }
 
-    /// Rejects a user whose `userName` or any email has a domain outside the policy.
+    /// Rejects a user whose `userName` or any email has a domain outside the policy. Without a
+    /// connection (validation only) the `{conn.NAME}` entries are not known and not checked.
     pub fn check_domains(&self, scim: &Value) -> Result<(), Error> {
+        self.check_domains_in(scim, None)
+    }
+
+    /// The domains `policies.email_domains` allows for `connection` (its `{conn.NAME}` entries
+    /// split at commas); `None` leaves those entries out.
+    fn allowed_domains(
+        &self,
+        connection: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Vec<String> {
+        let vars = connection.map(|c| crate::mapping::template::Vars::new().with_connection(c));
+        let mut allowed = Vec::new();
+        for entry in &self.email_domains {
+            let templated = entry.placeholders().next().is_some();
+            let text = match (&vars, templated) {
+                (_, false) => entry.render_raw(&crate::mapping::template::Vars::new()),
+                (Some(vars), true) => entry.render_raw(vars),
+                (None, true) => continue,
+            };
+            allowed.extend(
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+        allowed
+    }
+
+    /// [`ResourceMapping::check_domains`] for a request through `connection`: its variables
+    /// fill the `{conn.NAME}` entries. A policy whose entries all come out empty (the variable
+    /// is unset) allows no domain: an unset variable never opens the policy.
+    pub fn check_domains_in(
+        &self,
+        scim: &Value,
+        connection: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Result<(), Error> {
         if self.email_domains.is_empty() {
+            return Ok(());
+        }
+        let allowed = self.allowed_domains(connection);
+        if allowed.is_empty() && connection.is_none() {
             return Ok(());
         }
         let mut addresses = Vec::new();
@@ -172,14 +214,15 @@ impl ResourceMapping {
         for address in addresses {
             // Surrounding blanks are not part of the domain (Entra values may carry them).
             if let Some((_, domain)) = address.trim().rsplit_once('@')
-                && !self
-                    .email_domains
-                    .iter()
-                    .any(|d| d.eq_ignore_ascii_case(domain))
+                && !allowed.iter().any(|d| d.eq_ignore_ascii_case(domain))
             {
                 return Err(Error::DomainNotAllowed {
                     domain: domain.to_owned(),
-                    allowed: self.email_domains.join(", "),
+                    allowed: if allowed.is_empty() {
+                        "none (the connection's variable is empty)".to_owned()
+                    } else {
+                        allowed.join(", ")
+                    },
                 });
             }
         }

@@ -227,7 +227,7 @@ fn check_filter(
 ) -> Result<(), String> {
     let filter = Filter::parse(&f.filter, mapping.registry().urns())
         .map_err(|e| format!("bad filter: {e}"))?;
-    let plan = match (resource.plan_search(&filter), &f.error) {
+    let plan = match (resource.plan_search_in(&filter, conn), &f.error) {
         (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => return Ok(()),
         (Err(e), Some(want)) => {
             return Err(format!("expected an error containing `{want}`, got `{e}`"));
@@ -297,6 +297,7 @@ pub(crate) fn update(
     conn: &BTreeMap<String, String>,
 ) -> Result<(Vec<RenderedRequest>, Map<String, Value>), Error> {
     let old = resource.to_scim(current, &Map::new())?;
+    resource.check_domains_in(new_scim, Some(conn))?;
     let write = resource.to_backend_replace(current, &old, new_scim)?;
     if !write.backend_changed {
         return Ok((Vec::new(), write.stored));

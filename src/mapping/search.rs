@@ -9,6 +9,8 @@
 //! mapping opts into `scan`, an alternative without any served condition refuses the filter,
 //! naming that condition's attribute and operator.
 
+use std::collections::BTreeMap;
+
 use crate::mapping::error::Error;
 use crate::mapping::plan::FilterPlan;
 use crate::mapping::resource::ResourceMapping;
@@ -69,7 +71,17 @@ impl ResourceMapping {
     /// searches for an `or`, or the opted-in scan; otherwise [`Error::UnsupportedFilter`]
     /// naming a condition no rule serves, or [`Error::TooManyAlternatives`].
     pub fn plan_search(&self, filter: &Filter) -> Result<SearchPlan, Error> {
-        match self.plan_filter(filter) {
+        self.plan_search_in(filter, &BTreeMap::new())
+    }
+
+    /// [`ResourceMapping::plan_search`] for a request through a connection: its variables
+    /// fill the `{conn.NAME}` placeholders of the `query:` rules.
+    pub fn plan_search_in(
+        &self,
+        filter: &Filter,
+        connection: &BTreeMap<String, String>,
+    ) -> Result<SearchPlan, Error> {
+        match self.plan_filter_in(filter, connection) {
             Ok(FilterPlan::Scan { .. }) | Err(_) => {}
             Ok(plan) => return Ok(SearchPlan::One(Box::new(branch(plan, filter)))),
         }
@@ -92,13 +104,13 @@ impl ResourceMapping {
         };
         if let [only] = alternatives.as_slice() {
             return self
-                .plan_conjunction(only, filter)
+                .plan_conjunction(only, filter, connection)
                 .map(|b| SearchPlan::One(Box::new(b)));
         }
         let mut branches = Vec::with_capacity(alternatives.len());
         for conditions in &alternatives {
             let whole = Filter::all_of(conditions).unwrap_or_else(|| filter.clone());
-            match self.plan_conjunction(conditions, &whole) {
+            match self.plan_conjunction(conditions, &whole, connection) {
                 Ok(b) if !matches!(b.plan, FilterPlan::Scan { .. }) => branches.push(b),
                 Ok(b) => return Ok(scan().unwrap_or(SearchPlan::One(Box::new(b)))),
                 Err(error) => return scan().ok_or(error),
@@ -108,9 +120,16 @@ impl ResourceMapping {
     }
 
     /// One search for conditions that must all hold (`whole` is them joined with `and`).
-    fn plan_conjunction(&self, conditions: &[Filter], whole: &Filter) -> Result<Branch, Error> {
+    fn plan_conjunction(
+        &self,
+        conditions: &[Filter],
+        whole: &Filter,
+        connection: &BTreeMap<String, String>,
+    ) -> Result<Branch, Error> {
         if let [only] = conditions {
-            return self.plan_filter(only).map(|plan| branch(plan, only));
+            return self
+                .plan_filter_in(only, connection)
+                .map(|plan| branch(plan, only));
         }
         let mut params: Vec<(String, String)> = Vec::new();
         let mut exact = true;
@@ -118,7 +137,7 @@ impl ResourceMapping {
         let mut store = None;
         let mut refused = None;
         for condition in conditions {
-            match self.plan_filter(condition) {
+            match self.plan_filter_in(condition, connection) {
                 Ok(FilterPlan::Query {
                     params: more,
                     post_filter,

@@ -159,8 +159,37 @@ fn default_request_ms() -> u64 {
 pub struct PoliciesFile {
     /// Email domains users may have (`example.com`). A user with another domain in `userName`
     /// or any email is rejected with `invalidValue` naming the domain. Empty: any domain.
+    /// A list, or one string; an entry may be a connection variable (`"{conn.email_domains}"`)
+    /// holding comma-separated domains, so each connection allows its own.
     #[serde(default)]
-    pub email_domains: Vec<String>,
+    pub email_domains: DomainsFile,
+}
+
+/// `policies.email_domains` as written: a list of domains, or one string (a domain, or a
+/// `{conn.NAME}` variable holding comma-separated domains).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DomainsFile {
+    /// `email_domains: [example.com, "{conn.email_domains}"]`.
+    Many(Vec<String>),
+    /// `email_domains: "{conn.email_domains}"`.
+    One(String),
+}
+
+impl Default for DomainsFile {
+    fn default() -> Self {
+        Self::Many(Vec::new())
+    }
+}
+
+impl DomainsFile {
+    /// The entries as written (one string is one entry).
+    pub fn entries(&self) -> Vec<String> {
+        match self {
+            Self::Many(entries) => entries.clone(),
+            Self::One(entry) => vec![entry.clone()],
+        }
+    }
 }
 
 /// How one SCIM resource type (User or Group) maps onto the backend.

@@ -15,6 +15,44 @@ use crate::scim::ResourceKind;
 use crate::scim::path::eq_name;
 use crate::scim::schema::{GROUP_SCHEMA, SchemaRegistry, USER_SCHEMA};
 
+/// `policies.email_domains`: each entry a domain or a template of `{conn.NAME}` variables
+/// (declared in `connection_variables:`) holding comma-separated domains.
+fn compile_domains(ctx: &mut Ctx<'_>, spec: &MappingFile) -> Vec<Template> {
+    let mut domains = Vec::new();
+    let entries = spec.policies.email_domains.entries();
+    let one = matches!(
+        spec.policies.email_domains,
+        crate::mapping::spec::DomainsFile::One(_)
+    );
+    for (index, entry) in entries.iter().enumerate() {
+        let index = format!("[{index}]");
+        let path = if one {
+            p(&["policies", "email_domains"])
+        } else {
+            p(&["policies", "email_domains", &index])
+        };
+        match Template::parse(entry) {
+            Ok(t) => {
+                if let Some(bad) = t
+                    .placeholders()
+                    .find(|ph| !ph.starts_with(crate::mapping::template::CONN_PREFIX))
+                {
+                    ctx.at(
+                        &path,
+                        format!("`{{{bad}}}` is not allowed here (only {{conn.NAME}})"),
+                    );
+                } else if let Some(problem) = ctx.undeclared(t.placeholders()) {
+                    ctx.at(&path, problem);
+                } else {
+                    domains.push(t);
+                }
+            }
+            Err(e) => ctx.at(&path, format!("bad template `{entry}`: {e}")),
+        }
+    }
+    domains
+}
+
 pub(super) fn compile_resource(
     ctx: &mut Ctx<'_>,
     registry: &SchemaRegistry,
@@ -201,19 +239,26 @@ pub(super) fn compile_resource(
             (None, false) => {
                 let mut params = Vec::new();
                 for (k, v) in &f.query {
+                    let is_conn = |ph: &str| ph.starts_with(crate::mapping::template::CONN_PREFIX);
                     match Template::parse(v) {
-                        Ok(t) if t.placeholders().all(|ph| ph == "v") => {
-                            params.push((k.clone(), t));
+                        Ok(t) if t.placeholders().all(|ph| ph == "v" || is_conn(ph)) => {
+                            // `{conn.NAME}`: a variable of the connection, declared.
+                            match ctx.undeclared(t.placeholders()) {
+                                Some(problem) => ctx.at(&with(&path, &["query", k]), problem),
+                                None => params.push((k.clone(), t)),
+                            }
                         }
                         Ok(t) => {
                             let bad = t
                                 .placeholders()
-                                .find(|ph| *ph != "v")
+                                .find(|ph| *ph != "v" && !is_conn(ph))
                                 .unwrap_or_default()
                                 .to_owned();
                             ctx.at(
                                 &with(&path, &["query", k]),
-                                format!("unknown placeholder `{{{bad}}}` (allowed: {{v}})"),
+                                format!(
+                                    "unknown placeholder `{{{bad}}}` (allowed: {{v}}, {{conn.NAME}})"
+                                ),
                             );
                         }
                         Err(e) => ctx.at(
@@ -418,7 +463,7 @@ pub(super) fn compile_resource(
         errors,
         members,
         email_domains: if kind == ResourceKind::User {
-            spec.policies.email_domains.clone()
+            compile_domains(ctx, spec)
         } else {
             Vec::new()
         },

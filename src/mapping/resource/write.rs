@@ -46,7 +46,7 @@ impl ResourceMapping {
             return Err(error);
         }
         let scim = self.with_defaults(scim)?;
-        self.check_domains(&scim)?;
+        self.check_domains_in(&scim, connection)?;
         let mut body = Value::Object(Map::new());
         let mut stored = Map::new();
         let mut written = Written::default();

@@ -6,6 +6,7 @@ mod cli;
 mod credentials;
 mod isolation;
 mod lifecycle;
+mod policies;
 mod reconcile;
 mod replicas;
 mod secrets;
