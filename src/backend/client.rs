@@ -387,7 +387,7 @@ impl BackendClient {
 }
 
 /// The request's extra headers, refusing CR/LF and headers the client owns.
-fn checked_headers(request: &BackendRequest) -> Result<HeaderMap, Error> {
+pub(super) fn checked_headers(request: &BackendRequest) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::new();
     for (name, value) in &request.headers {
         let refuse = |reason: &str| Error::UnsafeHeader {
@@ -417,7 +417,7 @@ fn checked_headers(request: &BackendRequest) -> Result<HeaderMap, Error> {
 }
 
 /// A 2xx answer: JSON body, or `None` when empty.
-fn decode_success(
+pub(super) fn decode_success(
     operation: &str,
     status: StatusCode,
     headers: HeaderMap,
@@ -441,7 +441,12 @@ fn decode_success(
 }
 
 /// A non-2xx answer as an error carrying the backend's message.
-fn status_error(operation: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+pub(super) fn status_error(
+    operation: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Error {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let fallback = status.canonical_reason().unwrap_or("no message");
     let message = message::extract(json.as_ref(), body, fallback);
