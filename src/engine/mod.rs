@@ -39,6 +39,8 @@ mod reconcile;
 mod repair;
 mod service;
 mod settle;
+#[cfg(test)]
+mod tests;
 mod unique;
 mod update;
 mod view;
