@@ -377,7 +377,7 @@ impl BackendClient {
 }
 
 /// The request's extra headers, refusing CR/LF and headers the client owns.
-fn checked_headers(request: &BackendRequest) -> Result<HeaderMap, Error> {
+pub(super) fn checked_headers(request: &BackendRequest) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::new();
     for (name, value) in &request.headers {
         let refuse = |reason: &str| Error::UnsafeHeader {
@@ -407,7 +407,7 @@ fn checked_headers(request: &BackendRequest) -> Result<HeaderMap, Error> {
 }
 
 /// A 2xx answer: JSON body, or `None` when empty.
-fn decode_success(
+pub(super) fn decode_success(
     operation: BackendOp,
     status: StatusCode,
     headers: HeaderMap,
@@ -431,7 +431,7 @@ fn decode_success(
 }
 
 /// A non-2xx answer as an error carrying the backend's message.
-fn status_error(
+pub(super) fn status_error(
     operation: BackendOp,
     status: StatusCode,
     headers: &HeaderMap,

@@ -560,7 +560,7 @@ impl Registry {
         let engine = Engine::new(
             key.clone(),
             Arc::clone(&product.mapping),
-            Arc::clone(&product.client),
+            Arc::clone(&product.client) as Arc<dyn crate::backend::Backend>,
             Arc::clone(&self.records),
             options,
         )

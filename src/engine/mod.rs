@@ -39,6 +39,8 @@ mod reconcile;
 mod repair;
 mod service;
 mod settle;
+#[cfg(test)]
+mod tests;
 mod unique;
 mod update;
 mod view;
@@ -55,7 +57,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::backend::{BackendAuth, BackendClient, BackendConfig, Secret};
+use crate::backend::{Backend, BackendAuth, BackendConfig, Secret};
 use crate::mapping::{self, Mapping, OpName, ResourceMapping};
 use crate::scim::list::ListResponse;
 use crate::scim::query::ListQuery;
@@ -93,7 +95,7 @@ impl Default for EngineOptions {
 pub struct Engine {
     tenant: String,
     mapping: Arc<Mapping>,
-    backend: Arc<BackendClient>,
+    backend: Arc<dyn Backend>,
     store: Arc<dyn Store>,
     options: EngineOptions,
     /// The `{conn.NAME}` values of the connection this engine serves (empty for a tenant of
@@ -112,11 +114,12 @@ impl std::fmt::Debug for Variables {
 }
 
 impl Engine {
-    /// An engine for `tenant` over a compiled mapping, its backend client and the store.
+    /// An engine for `tenant` over a compiled mapping, its backend (the HTTP client, or a
+    /// [`Recorder`](crate::backend::Recorder)) and the store.
     pub fn new(
         tenant: impl Into<String>,
         mapping: Arc<Mapping>,
-        backend: Arc<BackendClient>,
+        backend: Arc<dyn Backend>,
         store: Arc<dyn Store>,
         mut options: EngineOptions,
     ) -> Self {

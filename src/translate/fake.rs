@@ -1,4 +1,4 @@
-//! The recording fake backend of a dry run: a hyper server on `127.0.0.1:0` that records every
+//! The answers of a dry run's backend: a [`Recorder`] (in memory, no socket) that records every
 //! request (method, path and query, JSON body) and answers plausibly from one "current" backend
 //! object, so the real engine can run one SCIM operation end to end without the real backend.
 //!
@@ -8,22 +8,12 @@
 //! `{"error":"not found"}`; POST → the body merged with `{"id": <current id or 1001>}`;
 //! PUT/PATCH → the current object merged with the body; DELETE → 204. A successful create,
 //! replace or update becomes the new current object, so a re-read sees it.
-//! Must not: reach anything but loopback, or know SCIM.
+//! Must not: do I/O, or know SCIM.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
-use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
 
+use crate::backend::{self, Answer, Recorder};
 use crate::mapping::{OpName, ResourceMapping, Vars};
 
 /// The id a created object gets when no `--current` object names one.
@@ -32,7 +22,7 @@ const CREATED_ID: u64 = 1001;
 /// A marker rendered into `{id}` to turn a path template into a prefix/suffix pattern.
 const ID_MARKER: &str = "scimgate-translate-id";
 
-/// One request the fake backend received.
+/// One request the dry run's backend received.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedCall {
     /// HTTP method.
@@ -178,129 +168,45 @@ impl ListShape {
     }
 }
 
-#[derive(Debug)]
-struct Shared {
-    paths: Paths,
-    shape: ListShape,
-    current: Mutex<Option<Value>>,
-    calls: Mutex<Vec<RecordedCall>>,
+/// The recorder of a dry run: every call is recorded and answered from `current` (see the
+/// module docs); a successful create, replace or update becomes the new current object.
+pub(crate) fn recorder(paths: Paths, shape: ListShape, current: Option<Value>) -> Recorder {
+    let mut current = current;
+    Recorder::answering(move |call| answer(&paths, shape, &mut current, call))
 }
 
-/// A running fake backend; stops when dropped.
-#[derive(Debug)]
-pub(crate) struct FakeBackend {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    task: JoinHandle<()>,
-}
-
-impl FakeBackend {
-    /// Binds `127.0.0.1:0` and serves answers built from `current`.
-    pub(crate) async fn start(
-        paths: Paths,
-        shape: ListShape,
-        current: Option<Value>,
-    ) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            paths,
-            shape,
-            current: Mutex::new(current),
-            calls: Mutex::new(Vec::new()),
-        });
-        let task = tokio::spawn(serve(listener, Arc::clone(&shared)));
-        Ok(Self { addr, shared, task })
-    }
-
-    /// `http://127.0.0.1:<port>`.
-    pub(crate) fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Every request received so far, in order.
-    pub(crate) fn calls(&self) -> Vec<RecordedCall> {
-        self.shared
-            .calls
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for FakeBackend {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let builder = auto::Builder::new(TokioExecutor::new());
-    // Owned here so aborting the accept task ends every connection too.
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _peer)) = listener.accept().await else {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            continue;
-        };
-        let shared = Arc::clone(&shared);
-        let service = service_fn(move |req: Request<Incoming>| {
-            let shared = Arc::clone(&shared);
-            async move { Ok::<_, std::convert::Infallible>(answer(&shared, req).await) }
-        });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        connections.spawn(async move {
-            let _ = connection.await;
-        });
-    }
-}
-
-async fn answer(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let url = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| path.clone(), |pq| pq.as_str().to_owned());
-    let bytes = req
-        .into_body()
+/// The recorder's calls as the dry run reports them.
+pub(crate) fn calls(recorder: &Recorder) -> Vec<RecordedCall> {
+    recorder
+        .calls()
+        .into_iter()
+        .map(|call| RecordedCall {
+            method: call.method.to_string(),
+            url: call.path_and_query,
+            body: call.body,
+        })
         .collect()
-        .await
-        .map(http_body_util::Collected::to_bytes)
-        .unwrap_or_default();
-    let body = if bytes.is_empty() {
-        None
-    } else {
-        Some(
-            serde_json::from_slice::<Value>(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())),
-        )
-    };
-    if let Ok(mut calls) = shared.calls.lock() {
-        calls.push(RecordedCall {
-            method: method.to_string(),
-            url,
-            body: body.clone(),
-        });
-    }
-    let Ok(mut current) = shared.current.lock() else {
-        return reply(StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
-    let paths = &shared.paths;
-    let is_item = matches(paths.item.as_ref(), &path);
-    match method {
-        Method::GET if paths.list.as_deref() == Some(path.as_str()) => {
+}
+
+fn answer(
+    paths: &Paths,
+    shape: ListShape,
+    current: &mut Option<Value>,
+    call: &backend::RecordedCall,
+) -> Answer {
+    let path = call.path();
+    let is_item = matches(paths.item.as_ref(), path);
+    match call.method {
+        Method::GET if paths.list.as_deref() == Some(path) => {
             let items = current.iter().cloned().collect();
-            reply(StatusCode::OK, Some(shared.shape.answer(items)))
+            Answer::ok(shape.answer(items))
         }
-        Method::GET if matches(paths.members.as_ref(), &path) => {
-            reply(StatusCode::OK, Some(shared.shape.answer(Vec::new())))
+        Method::GET if matches(paths.members.as_ref(), path) => {
+            Answer::ok(shape.answer(Vec::new()))
         }
         Method::GET => match current.as_ref() {
-            Some(object) => reply(StatusCode::OK, Some(object.clone())),
-            None => reply(StatusCode::NOT_FOUND, Some(json!({"error": "not found"}))),
+            Some(object) => Answer::ok(object.clone()),
+            None => Answer::json(StatusCode::NOT_FOUND, json!({"error": "not found"})),
         },
         Method::POST => {
             let id = current
@@ -308,29 +214,29 @@ async fn answer(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
                 .and_then(|c| c.get("id"))
                 .cloned()
                 .unwrap_or_else(|| json!(CREATED_ID));
-            let mut created = body.unwrap_or_else(|| json!({}));
+            let mut created = call.body.clone().unwrap_or_else(|| json!({}));
             if let Value::Object(fields) = &mut created {
                 fields.insert("id".to_owned(), id);
             }
-            if paths.create.as_deref() == Some(path.as_str()) {
+            if paths.create.as_deref() == Some(path) {
                 *current = Some(created.clone());
             }
-            reply(StatusCode::CREATED, Some(created))
+            Answer::created(created)
         }
         Method::PUT | Method::PATCH => {
             let mut updated = current.clone().unwrap_or_else(|| json!({}));
-            if let Some(body) = body {
+            if let Some(body) = call.body.clone() {
                 merge(&mut updated, body);
             }
             if is_item {
                 *current = Some(updated.clone());
             }
-            reply(StatusCode::OK, Some(updated))
+            Answer::ok(updated)
         }
-        Method::DELETE => reply(StatusCode::NO_CONTENT, None),
-        _ => reply(
+        Method::DELETE => Answer::no_content(),
+        _ => Answer::json(
             StatusCode::METHOD_NOT_ALLOWED,
-            Some(json!({"error": "method not allowed"})),
+            json!({"error": "method not allowed"}),
         ),
     }
 }
@@ -341,17 +247,4 @@ fn merge(target: &mut Value, body: Value) {
         (Value::Object(target), Value::Object(body)) => target.extend(body),
         (target, body) => *target = body,
     }
-}
-
-fn reply(status: StatusCode, body: Option<Value>) -> Response<Full<Bytes>> {
-    let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-    let mut response = Response::new(Full::new(bytes));
-    *response.status_mut() = status;
-    if status != StatusCode::NO_CONTENT {
-        response.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-    }
-    response
 }

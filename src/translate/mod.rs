@@ -2,12 +2,12 @@
 //! backend calls it would make (method, URL, body) and the SCIM answer it would give, so an
 //! admin sees the effect of a mapping before Entra goes live.
 //!
-//! How: a recording fake backend ([`fake`]) listens on `127.0.0.1:0` and answers from the
-//! optional `--current` backend object; the mapping's backend is pointed at it (its base URL
-//! replaced, no credentials sent, no retries); an in-memory SQLite store stands in for the
+//! How: the engine gets an in-memory [`Recorder`](crate::backend::Recorder) as its backend
+//! ([`fake`] answers from the optional `--current` backend object; no credentials are sent,
+//! nothing is retried, no socket is opened); an in-memory SQLite store stands in for the
 //! gateway's; and the request goes through [`TenantService`], so routing, validation, the
 //! engine's call sequence, projection, statuses and SCIM errors are the gateway's own. No
-//! network except loopback.
+//! network at all.
 //!
 //! REQUEST.json is one of:
 //! - the wrapper `{"method": "PATCH", "path": "/Users/17", "body": {…}}`, the path relative to
@@ -46,13 +46,12 @@ use std::time::Duration;
 use http::StatusCode;
 use serde_json::Value;
 
-use crate::backend::{BackendClient, BackendConfig};
 use crate::engine::{Engine, EngineOptions, TenantService};
 use crate::mapping::{IdPolicy, Mapping, Problems};
 use crate::server::routes;
 use crate::server::service::{Resource, ScimCall};
 use crate::store::{self, RecordState, SqliteStore, Store};
-use fake::{FakeBackend, ListShape, Paths};
+use fake::{ListShape, Paths};
 
 /// The tenant name used in the dry run's logs and store.
 const TENANT: &str = "translate";
@@ -85,9 +84,6 @@ pub enum Error {
         /// The methods the endpoint takes.
         allowed: &'static str,
     },
-    /// The loopback fake backend could not listen.
-    #[error("cannot start the fake backend on 127.0.0.1: {0}")]
-    FakeBackend(#[source] std::io::Error),
     /// The backend client refused its configuration.
     #[error(transparent)]
     Backend(#[from] crate::backend::Error),
@@ -150,21 +146,11 @@ pub async fn translate(
         store.insert(record).await?;
     }
 
-    let fake = FakeBackend::start(paths, shape, current)
-        .await
-        .map_err(Error::FakeBackend)?;
-    let base_url = url::Url::parse(&fake.base_url()).map_err(|error| {
-        Error::FakeBackend(std::io::Error::other(format!("fake backend URL: {error}")))
-    })?;
-    let mut config = BackendConfig::new(base_url);
-    config.connect_timeout = Duration::from_secs(2);
-    config.call_timeout = Duration::from_secs(5);
-    config.max_retries = 0;
-    let client = BackendClient::new(config)?;
+    let recorder = Arc::new(fake::recorder(paths, shape, current));
     let engine = Engine::new(
         TENANT,
         Arc::new(mapping),
-        Arc::new(client),
+        Arc::clone(&recorder) as Arc<dyn crate::backend::Backend>,
         Arc::new(store),
         EngineOptions {
             deadline: Duration::from_secs(10),
@@ -187,7 +173,7 @@ pub async fn translate(
         Err(error) => (error.status, Some(error.to_json())),
     };
     Ok(Translation {
-        backend_calls: fake.calls(),
+        backend_calls: fake::calls(&recorder),
         status,
         answer,
     })
@@ -195,7 +181,7 @@ pub async fn translate(
 
 /// The dry run as an admin reads it: each backend call (`→ METHOD /path?query` and its body
 /// indented), then the SCIM answer (`← 201 Created` and its body). URLs are relative to the
-/// backend's base URL, so the text does not depend on the fake backend's port.
+/// backend's base URL, so the text does not depend on any port.
 pub fn render(translation: &Translation) -> String {
     let mut out = String::new();
     if translation.backend_calls.is_empty() {
