@@ -3,7 +3,8 @@
 //!
 //! Value filters in paths (`emails[type eq "work"]`) are evaluated here against the elements of
 //! one attribute, with that attribute's sub-attribute characteristics (`caseExact`, Boolean
-//! `primary` compared with the string `"True"`). The filter module's evaluator answers "does this
+//! `primary` compared with the string `"True"`), through the filter module's one comparison
+//! (`filter/compare.rs`), so an operator means the same here. The filter module's evaluator answers "does this
 //! resource match"; PATCH needs "which elements of this one attribute match", including for a
 //! single-valued complex attribute (`manager[value eq "…"]`) and for attributes that live in an
 //! extension object, so this small element evaluator lives here.
@@ -12,11 +13,11 @@
 //! the backend rejects such writes itself.
 
 use super::{Error, OpKind, PatchOperation, PatchRequest, attr_path_text, patch_path_text, short};
+use crate::scim::filter::compare::{self, Traits};
 use crate::scim::filter::{CompareOp, Filter};
 use crate::scim::path::{AttrPath, PatchPath, eq_name};
 use crate::scim::schema::{AttrType, Attribute, Mutability, SchemaRegistry};
 use serde_json::{Map, Value};
-use std::cmp::Ordering;
 
 /// What to do with an operation on an attribute the registry does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -1065,91 +1066,35 @@ fn field<'e>(
         .map(|(k, v)| (v, Some(k.as_str())))
 }
 
-/// Evaluates a value filter against one element of `attr`.
+/// Evaluates a value filter against one element of `attr`. Which values are compared is decided
+/// here; what `op literal` means on them is the filter module's [`compare::attribute`].
 fn matches(filter: &Filter, element: &Map<String, Value>, attr: &Attribute) -> bool {
     match filter {
         Filter::And(a, b) => matches(a, element, attr) && matches(b, element, attr),
         Filter::Or(a, b) => matches(a, element, attr) || matches(b, element, attr),
         Filter::Not(inner) => !matches(inner, element, attr),
-        Filter::Present(path) => field(element, path, attr).is_some_and(|(v, _)| {
-            !v.is_null() && v != &Value::String(String::new()) && v != &Value::Array(Vec::new())
-        }),
+        Filter::Present(path) => field(element, path, attr)
+            .is_some_and(|(v, _)| elements(v).any(compare::present)),
         Filter::Compare(path, op, literal) => {
-            let Some((value, key)) = field(element, path, attr) else {
-                return *op == CompareOp::Ne || (literal.is_null() && *op == CompareOp::Eq);
+            let found = field(element, path, attr);
+            let sub = found
+                .and_then(|(_, key)| key)
+                .and_then(|k| attr.sub_attribute(k));
+            let traits = Traits {
+                case_exact: sub.is_some_and(|s| s.case_exact),
+                boolean: sub.is_some_and(|s| s.attr_type == AttrType::Boolean),
             };
-            let sub = key.and_then(|k| attr.sub_attribute(k));
-            let case_exact = sub.is_some_and(|s| s.case_exact);
-            let boolean = sub.is_some_and(|s| s.attr_type == AttrType::Boolean);
-            match value {
-                Value::Array(items) => items
-                    .iter()
-                    .any(|v| compare(v, *op, literal, case_exact, boolean)),
-                v => compare(v, *op, literal, case_exact, boolean),
-            }
+            let values = found.map(|(v, _)| elements(v)).into_iter().flatten();
+            compare::attribute(values, *op, literal, traits)
         }
         Filter::ValuePath(..) => false,
     }
 }
 
-fn as_bool(value: &Value) -> Option<bool> {
+/// The values of one element's field: each item of an array, or the value itself.
+fn elements(value: &Value) -> std::slice::Iter<'_, Value> {
     match value {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    }
-}
-
-fn compare(value: &Value, op: CompareOp, literal: &Value, case_exact: bool, boolean: bool) -> bool {
-    if (boolean || value.is_boolean() || literal.is_boolean())
-        && let (Some(a), Some(b)) = (as_bool(value), as_bool(literal))
-    {
-        return match op {
-            CompareOp::Eq => a == b,
-            CompareOp::Ne => a != b,
-            _ => false,
-        };
-    }
-    if literal.is_null() {
-        return match op {
-            CompareOp::Eq => value.is_null(),
-            CompareOp::Ne => !value.is_null(),
-            _ => false,
-        };
-    }
-    let ordering = match (value, literal) {
-        (Value::Number(a), Value::Number(b)) => a
-            .as_f64()
-            .zip(b.as_f64())
-            .and_then(|(a, b)| a.partial_cmp(&b)),
-        (Value::String(a), Value::String(b)) => {
-            let (a, b) = if case_exact {
-                (a.clone(), b.clone())
-            } else {
-                (a.to_lowercase(), b.to_lowercase())
-            };
-            return match op {
-                CompareOp::Eq => a == b,
-                CompareOp::Ne => a != b,
-                CompareOp::Co => a.contains(&b),
-                CompareOp::Sw => a.starts_with(&b),
-                CompareOp::Ew => a.ends_with(&b),
-                CompareOp::Gt => a > b,
-                CompareOp::Lt => a < b,
-                CompareOp::Ge => a >= b,
-                CompareOp::Le => a <= b,
-            };
-        }
-        _ => None,
-    };
-    match (op, ordering) {
-        (CompareOp::Eq, Some(o)) => o == Ordering::Equal,
-        (CompareOp::Ne, o) => o != Some(Ordering::Equal),
-        (CompareOp::Gt, Some(o)) => o == Ordering::Greater,
-        (CompareOp::Lt, Some(o)) => o == Ordering::Less,
-        (CompareOp::Ge, Some(o)) => o != Ordering::Less,
-        (CompareOp::Le, Some(o)) => o != Ordering::Greater,
-        _ => false,
+        Value::Array(items) => items.iter(),
+        other => std::slice::from_ref(other).iter(),
     }
 }
