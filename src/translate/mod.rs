@@ -50,7 +50,7 @@ use crate::backend::{BackendClient, BackendConfig};
 use crate::engine::{Engine, EngineOptions, TenantService};
 use crate::mapping::{IdPolicy, Mapping, Problems};
 use crate::server::routes;
-use crate::server::service::{Resource, ScimCall};
+use crate::service::{Resource, ScimCall};
 use crate::store::{self, RecordState, SqliteStore, Store};
 use fake::{FakeBackend, ListShape, Paths};
 

@@ -140,11 +140,12 @@ fn compare_num(actual: &serde_json::Number, op: CompareOp, expected: &serde_json
 /// Compares one (non-null literal) value with the filter's literal.
 fn one(actual: &Value, op: CompareOp, expected: &Value, traits: Traits) -> bool {
     match (actual, expected) {
-        (Value::String(a), Value::String(e)) => match (traits.boolean, parse_bool(a), parse_bool(e))
-        {
-            (true, Some(a), Some(e)) => compare_bool(a, op, e),
-            _ => compare_str(a, op, e, traits.case_exact),
-        },
+        (Value::String(a), Value::String(e)) => {
+            match (traits.boolean, parse_bool(a), parse_bool(e)) {
+                (true, Some(a), Some(e)) => compare_bool(a, op, e),
+                _ => compare_str(a, op, e, traits.case_exact),
+            }
+        }
         (Value::Bool(a), Value::String(e)) => {
             parse_bool(e).is_some_and(|e| compare_bool(*a, op, e))
         }

@@ -681,7 +681,10 @@ fn null_literal_is_the_unassigned_state() {
     let u = user();
     assert!(eval("title eq null", &u), "missing is null");
     assert!(!eval("title ne null", &u), "missing is not `ne null`");
-    assert!(eval("nickName eq null", &u), "an empty string is not present");
+    assert!(
+        eval("nickName eq null", &u),
+        "an empty string is not present"
+    );
     assert!(eval("x eq null", &json!({"x": []})));
     assert!(!eval("userName eq null", &u));
     assert!(eval("userName ne null", &u));

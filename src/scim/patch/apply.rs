@@ -1073,8 +1073,9 @@ fn matches(filter: &Filter, element: &Map<String, Value>, attr: &Attribute) -> b
         Filter::And(a, b) => matches(a, element, attr) && matches(b, element, attr),
         Filter::Or(a, b) => matches(a, element, attr) || matches(b, element, attr),
         Filter::Not(inner) => !matches(inner, element, attr),
-        Filter::Present(path) => field(element, path, attr)
-            .is_some_and(|(v, _)| elements(v).any(compare::present)),
+        Filter::Present(path) => {
+            field(element, path, attr).is_some_and(|(v, _)| elements(v).any(compare::present))
+        }
         Filter::Compare(path, op, literal) => {
             let found = field(element, path, attr);
             let sub = found

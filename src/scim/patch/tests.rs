@@ -1069,9 +1069,17 @@ fn value_path_comparison_agrees_with_filter_evaluation() -> Result<(), Error> {
         // Before: both said true (a missing attribute was `ne null`).
         (r#"display ne null"#, json!({"value": "a@x"}), false),
         // Before: the filter said false (`""` was not null), PATCH true.
-        (r#"display eq null"#, json!({"value": "a@x", "display": ""}), true),
+        (
+            r#"display eq null"#,
+            json!({"value": "a@x", "display": ""}),
+            true,
+        ),
         // Before: PATCH said true (a boolean literal made the string `type` a boolean).
-        (r#"type eq true"#, json!({"value": "a@x", "type": "true"}), false),
+        (
+            r#"type eq true"#,
+            json!({"value": "a@x", "type": "true"}),
+            false,
+        ),
         // Before: PATCH compared dateTime text lexically (01:00+02:00 is 23:00Z the day before).
         (
             r#"display gt "2025-01-01T00:00:00Z""#,
@@ -1085,16 +1093,27 @@ fn value_path_comparison_agrees_with_filter_evaluation() -> Result<(), Error> {
             false,
         ),
         // Before: PATCH said true (`ne` held when any one value differed).
-        (r#"display ne "b""#, json!({"value": "a@x", "display": ["a", "b"]}), false),
+        (
+            r#"display ne "b""#,
+            json!({"value": "a@x", "display": ["a", "b"]}),
+            false,
+        ),
         // Before: PATCH said false (an empty object counted as present).
-        (r#"display pr"#, json!({"value": "a@x", "display": {}}), false),
+        (
+            r#"display pr"#,
+            json!({"value": "a@x", "display": {}}),
+            false,
+        ),
         // Unchanged, for contrast: a missing attribute is `ne` any value; caseExact=false.
         (r#"value ne "x""#, json!({"type": "work"}), true),
         (r#"value eq "A@X""#, json!({"value": "a@x"}), true),
     ];
     for (filter, element, expected) in cases {
         let (removed, matched) = patch_and_filter(filter, element.clone())?;
-        assert_eq!(removed, expected, "PATCH remove emails[{filter}] on {element}");
+        assert_eq!(
+            removed, expected,
+            "PATCH remove emails[{filter}] on {element}"
+        );
         assert_eq!(matched, expected, "filter emails[{filter}] on {element}");
     }
     Ok(())
