@@ -17,6 +17,7 @@ pub mod gate;
 pub mod handlers;
 pub mod listener;
 pub mod live;
+mod request_error;
 pub mod respond;
 pub mod routes;
 pub mod stack;
