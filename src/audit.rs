@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::scim::ScimError;
-use crate::server::service::{BoxFuture, Operation, Resource, ScimCall, ScimReply, ScimService};
+use crate::service::{BoxFuture, Operation, Resource, ScimCall, ScimReply, ScimService};
 use crate::store::{AuditEntry, AuditQuery, Store};
 
 /// Most attribute names kept for one entry (a PATCH may carry thousands of operations).

@@ -2,6 +2,8 @@
 //!
 //! Layers, from the wire inwards (see `README.md` for the request-phase diagram):
 //! - [`server`] owns sockets, TLS, the tower stack, authentication and routing;
+//! - [`service`] is the seam between them (`ScimService`, `ScimCall`, `ScimReply`), below both,
+//!   so the engine, audit and metrics never import the server;
 //! - [`engine`] decides which backend calls one SCIM operation needs;
 //! - [`mapping`] (pure) compiles a declarative mapping file and translates both ways;
 //! - [`scim`] (pure) is the protocol: paths, filters, PATCH, schemas, lists, errors, and the
@@ -26,6 +28,7 @@ pub mod reconcile;
 pub mod reload;
 pub mod scim;
 pub mod server;
+pub mod service;
 pub mod settings;
 pub mod store;
 pub mod telemetry;

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::registry::lock;
 use crate::scim::ScimError;
-use crate::server::service::{BoxFuture, Operation, ScimCall, ScimReply, ScimService};
+use crate::service::{BoxFuture, Operation, ScimCall, ScimReply, ScimService};
 use crate::store::connections::Activity;
 use crate::store::{AuditEntry, AuditQuery};
 

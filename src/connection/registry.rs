@@ -23,8 +23,8 @@ use crate::backend::BackendClient;
 use crate::engine::{Engine, EngineOptions, TenantService};
 use crate::mapping::Mapping;
 use crate::server::auth::{AuthSettings, Authenticator, BasicUser};
-use crate::server::service::{BoxFuture, ScimService};
 use crate::server::{Authenticate, Rejection, Tenant};
+use crate::service::{BoxFuture, ScimService};
 use crate::store::connections::{Connection, Credential, tenant_key};
 use crate::store::{ConnectionStore, Store};
 

@@ -19,7 +19,7 @@ use crate::scim::narrow::project_query;
 use crate::scim::query::{ListQuery, QueryLimits};
 use crate::scim::schema::discovery::{self, ServiceProviderOptions};
 use crate::scim::{ScimError, ScimType};
-use crate::server::service::{BoxFuture, Operation, Resource, ScimCall, ScimReply, ScimService};
+use crate::service::{BoxFuture, Operation, Resource, ScimCall, ScimReply, ScimService};
 
 /// One tenant's SCIM service: its engine plus what discovery advertises.
 #[derive(Debug, Clone)]

@@ -13,7 +13,8 @@
 //!   Errors carry the byte offset and say what was expected.
 //! - `Display` (in `filter/display.rs`) prints the canonical form: lower-case keywords, JSON
 //!   literals, minimal parentheses; `Filter::parse(&f.to_string()) == f`.
-//! - [`Filter::matches`] (in `filter/eval.rs`) evaluates a filter against a SCIM resource.
+//! - [`Filter::matches`] (in `filter/eval.rs`) evaluates a filter against a SCIM resource; the
+//!   meaning of each operator on values is `filter/compare.rs`, which PATCH value paths share.
 //!
 //! # Verdict on existing crates (checked 2026-11-23)
 //!
@@ -40,6 +41,7 @@
 //! Own code (parser, display, evaluator, paths: ~1,100 lines with docs) does what Entra needs,
 //! with positioned errors and no new dependency.
 
+pub(crate) mod compare;
 mod display;
 mod dnf;
 mod eval;

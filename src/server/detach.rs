@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use tracing::Instrument as _;
 
-use super::service::{Operation, ScimCall, ScimReply, ScimService};
 use crate::metrics;
 use crate::scim::ScimError;
+use crate::service::{Operation, ScimCall, ScimReply, ScimService};
 
 /// Whether dropping this operation part way could leave a change half made.
 fn writes(operation: Operation) -> bool {

@@ -29,7 +29,7 @@ use tower::util::{BoxCloneSyncService, ServiceExt};
 
 use super::handlers::{Access, Router};
 use super::respond::{BoxError, Error, Response};
-use super::service::BoxFuture;
+use crate::service::BoxFuture;
 
 /// The client's address, put into each request's extensions by the listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,11 +24,11 @@ use http_body_util::Full;
 use super::gate::{self, Authenticated};
 use super::respond::{self, BoxError, Error, Response};
 use super::routes::{self, Route};
-use super::service::{BoxFuture, Operation, ScimCall};
 use super::stack::RequestId;
 use super::tenant::{Rejection, Tenant};
 use crate::connection::Registry;
 use crate::scim::ScimError;
+use crate::service::{BoxFuture, Operation, ScimCall};
 use crate::{audit, metrics};
 
 /// How long `/readyz` waits for one tenant's probe.

@@ -25,10 +25,10 @@ use tower::util::ServiceExt;
 use super::gate::PeerAddr;
 use super::handlers::Router;
 use super::respond::Response;
-use super::service::BoxFuture;
 use super::stack::{self, Stack};
 use super::tenant::Tenant;
 use crate::connection::Registry;
+use crate::service::BoxFuture;
 use crate::settings::{Limits, ServerSettings};
 
 /// One complete configuration of the server: what a request or a new connection runs on.

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use http::Method;
 
-use super::service::{Operation, Resource};
+use crate::service::{Operation, Resource};
 
 /// Where a path leads, before the method is considered.
 #[derive(Debug, Clone, PartialEq, Eq)]

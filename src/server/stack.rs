@@ -24,7 +24,7 @@ use tracing::Instrument;
 use super::gate::{AnonymousBudget, DiscardBody, Gate};
 use super::handlers::Router;
 use super::respond::{self, BoxError, Error, Response};
-use super::service::BoxFuture;
+use crate::service::BoxFuture;
 use crate::settings::Limits;
 
 /// The header that carries the request id in and out.
@@ -486,8 +486,8 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::server::service::{ScimReply, ScimService};
     use crate::server::tenant::{Authenticate, Rejection, Tenant};
+    use crate::service::{ScimReply, ScimService};
 
     struct Nobody;
 

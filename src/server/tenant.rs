@@ -9,7 +9,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 
 use super::auth::Authenticator;
-use super::service::{BoxFuture, ScimService};
+use crate::service::{BoxFuture, ScimService};
 use crate::settings::TenantSettings;
 
 /// Checks one request's credentials for one tenant.

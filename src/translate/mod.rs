@@ -49,7 +49,7 @@ use serde_json::Value;
 use crate::engine::{Engine, EngineOptions, TenantService};
 use crate::mapping::{IdPolicy, Mapping, Problems};
 use crate::server::routes;
-use crate::server::service::{Resource, ScimCall};
+use crate::service::{Resource, ScimCall};
 use crate::store::{self, RecordState, SqliteStore, Store};
 use fake::{ListShape, Paths};
 

@@ -178,14 +178,14 @@ impl scimgate::server::ScimService for NoEngine {
     fn call(
         &self,
         _call: scimgate::server::ScimCall,
-    ) -> scimgate::server::service::BoxFuture<
+    ) -> scimgate::service::BoxFuture<
         '_,
         Result<scimgate::server::ScimReply, scimgate::scim::ScimError>,
     > {
         Box::pin(async { Err(scimgate::scim::ScimError::new(500, "no engine")) })
     }
 
-    fn ready(&self) -> scimgate::server::service::BoxFuture<'_, Result<(), String>> {
+    fn ready(&self) -> scimgate::service::BoxFuture<'_, Result<(), String>> {
         Box::pin(async { Ok(()) })
     }
 }

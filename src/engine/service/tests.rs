@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::TenantService;
 use crate::demo::{DemoOptions, DemoServer};
 use crate::engine::{Engine, EngineOptions, backend_config};
-use crate::server::service::{Operation, Resource, ScimCall, ScimService};
+use crate::service::{Operation, Resource, ScimCall, ScimService};
 use crate::store::{SqliteStore, Store};
 
 const MAPPING: &str = include_str!("../../../mappings/demo.yaml");

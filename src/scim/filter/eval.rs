@@ -3,13 +3,15 @@
 //! Attribute names match the resource's keys case-insensitively; schema-qualified attributes are
 //! looked up under their URN key (core-schema URNs at the top level); multi-valued attributes match
 //! when any element does; a complex attribute compared directly (`members eq "u1"`,
-//! `manager eq "m"`) is compared on its `value` sub-attribute. Must not allocate per element beyond
+//! `manager eq "m"`) is compared on its `value` sub-attribute. What an operator means on the values
+//! found is decided by `filter/compare.rs`, shared with PATCH; this file only finds the values.
+//! Must not allocate per element beyond
 //! what comparisons need, and never panics.
 
-use super::{CompareOp, Filter};
+use super::Filter;
+use super::compare::{self, Traits, present};
 use crate::scim::path::{AttrPath, eq_name};
 use serde_json::Value;
-use std::cmp::Ordering;
 
 /// What the evaluator needs to know about an attribute; the schema registry implements it.
 pub trait AttrInfo {
@@ -98,17 +100,6 @@ fn raw_values<'v>(node: &'v Value, path: &AttrPath, in_element: bool) -> Vec<&'v
     }
 }
 
-/// Whether a value counts as present (`pr`): not null, not an empty string, array or object.
-fn present(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-        Value::Bool(_) | Value::Number(_) => true,
-    }
-}
-
 /// Evaluates `filter` against `node`; `parent` is the value path's attribute when `node` is one
 /// of its elements.
 pub(super) fn matches(
@@ -148,123 +139,11 @@ pub(super) fn matches(
                     candidates.push(value);
                 }
             }
-            let case_exact = info.case_exact(&full);
-            let boolean = info.is_boolean(&full);
-            let any = |op| {
-                candidates
-                    .iter()
-                    .any(|c| compare(c, op, literal, case_exact, boolean))
+            let traits = Traits {
+                case_exact: info.case_exact(&full),
+                boolean: info.is_boolean(&full),
             };
-            match op {
-                CompareOp::Ne => !any(CompareOp::Eq),
-                _ => any(*op),
-            }
+            compare::attribute(candidates, *op, literal, traits)
         }
-    }
-}
-
-/// `"True"`, `"false"` … as a boolean.
-fn parse_bool(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-fn ordered(ordering: Ordering, op: CompareOp) -> bool {
-    match op {
-        CompareOp::Eq => ordering == Ordering::Equal,
-        CompareOp::Ne => ordering != Ordering::Equal,
-        CompareOp::Gt => ordering == Ordering::Greater,
-        CompareOp::Lt => ordering == Ordering::Less,
-        CompareOp::Ge => ordering != Ordering::Less,
-        CompareOp::Le => ordering != Ordering::Greater,
-        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
-    }
-}
-
-/// An RFC 3339 timestamp (xsd:dateTime as SCIM writes it), for chronological comparison.
-fn instant(text: &str) -> Option<time::OffsetDateTime> {
-    // Only what looks like a timestamp is tried (`2015-10-10T…`), so plain strings stay cheap.
-    let looks = text.len() >= 20
-        && text
-            .as_bytes()
-            .get(10)
-            .is_some_and(|b| *b == b'T' || *b == b't');
-    looks
-        .then(|| {
-            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
-        })
-        .flatten()
-}
-
-fn compare_str(actual: &str, op: CompareOp, expected: &str, case_exact: bool) -> bool {
-    // RFC 7644 §3.4.2.2: dateTime values compare chronologically (an offset and any number of
-    // fractional digits are the same instant written differently).
-    if !matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
-        && let (Some(a), Some(e)) = (instant(actual), instant(expected))
-    {
-        return ordered(a.cmp(&e), op);
-    }
-    let (a, e) = if case_exact {
-        (actual.to_owned(), expected.to_owned())
-    } else {
-        (actual.to_lowercase(), expected.to_lowercase())
-    };
-    match op {
-        CompareOp::Co => a.contains(&e),
-        CompareOp::Sw => a.starts_with(&e),
-        CompareOp::Ew => a.ends_with(&e),
-        _ => ordered(a.cmp(&e), op),
-    }
-}
-
-fn compare_bool(actual: bool, op: CompareOp, expected: bool) -> bool {
-    match op {
-        CompareOp::Eq => actual == expected,
-        CompareOp::Ne => actual != expected,
-        _ => false,
-    }
-}
-
-fn compare_num(actual: &serde_json::Number, op: CompareOp, expected: &serde_json::Number) -> bool {
-    let ordering = match (actual.as_i64(), expected.as_i64()) {
-        (Some(a), Some(e)) => Some(a.cmp(&e)),
-        _ => match (actual.as_f64(), expected.as_f64()) {
-            (Some(a), Some(e)) => a.partial_cmp(&e),
-            _ => None,
-        },
-    };
-    ordering.is_some_and(|o| ordered(o, op))
-}
-
-/// Compares one attribute value with the filter's literal.
-fn compare(
-    actual: &Value,
-    op: CompareOp,
-    expected: &Value,
-    case_exact: bool,
-    boolean: bool,
-) -> bool {
-    match (actual, expected) {
-        (Value::String(a), Value::String(e)) => match (boolean, parse_bool(a), parse_bool(e)) {
-            (true, Some(a), Some(e)) => compare_bool(a, op, e),
-            _ => compare_str(a, op, e, case_exact),
-        },
-        (Value::Bool(a), Value::String(e)) => {
-            parse_bool(e).is_some_and(|e| compare_bool(*a, op, e))
-        }
-        (Value::String(a), Value::Bool(e)) if boolean => {
-            parse_bool(a).is_some_and(|a| compare_bool(a, op, *e))
-        }
-        (Value::Bool(a), Value::Bool(e)) => compare_bool(*a, op, *e),
-        (Value::Number(a), Value::Number(e)) => compare_num(a, op, e),
-        // Legacy unquoted `externalId eq 12345` against a string attribute.
-        (Value::String(a), Value::Number(e)) => op == CompareOp::Eq && *a == e.to_string(),
-        (Value::Null, Value::Null) => op == CompareOp::Eq,
-        _ => false,
     }
 }

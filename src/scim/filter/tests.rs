@@ -673,6 +673,23 @@ fn present_and_not_equal() {
     assert!(eval(r#"userType eq null"#, &json!({"userType": null})));
 }
 
+/// RFC 7643 §2.5: unassigned, `null` and `[]` are one state, so `eq null` is `not pr`. Before the
+/// shared comparison, `title eq null` on a user without a title was false and `title ne null`
+/// true.
+#[test]
+fn null_literal_is_the_unassigned_state() {
+    let u = user();
+    assert!(eval("title eq null", &u), "missing is null");
+    assert!(!eval("title ne null", &u), "missing is not `ne null`");
+    assert!(
+        eval("nickName eq null", &u),
+        "an empty string is not present"
+    );
+    assert!(eval("x eq null", &json!({"x": []})));
+    assert!(!eval("userName eq null", &u));
+    assert!(eval("userName ne null", &u));
+}
+
 // ---------------------------------------------------------------- property tests
 
 fn arb_name() -> impl Strategy<Value = String> {

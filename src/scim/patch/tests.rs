@@ -1041,6 +1041,84 @@ fn filter_that_cannot_describe_an_element_is_no_target() {
     assert_eq!(error.map(|e| e.scim_type()), Some(ScimType::NoTarget));
 }
 
+/// Whether `remove emails[<filter>]` removes the one element of a user holding only `element`,
+/// and whether `GET ?filter=emails[<filter>]` matches that same user: the two must agree.
+fn patch_and_filter(filter: &str, element: Value) -> Result<(bool, bool), Error> {
+    let resource = user_with(json!({"emails": [element]}));
+    let path = format!("emails[{filter}]");
+    let patched = patch_user(resource.clone(), json!([{"op": "remove", "path": path}]))?;
+    let removed = patched.get("emails").is_none();
+    let registry = registry();
+    let parsed = crate::scim::filter::Filter::parse(&path, &[]);
+    let attrs = crate::scim::ResourceAttrs {
+        registry: &registry,
+        resource_type: "User",
+    };
+    let matched = parsed.is_ok_and(|f| f.matches(&resource, &attrs));
+    Ok((removed, matched))
+}
+
+/// PATCH value paths and filters share one comparison. Each case names what the PATCH copy
+/// answered before it did (the filter answered the other way, unless said).
+#[test]
+fn value_path_comparison_agrees_with_filter_evaluation() -> Result<(), Error> {
+    let cases = [
+        // Before: the filter said false (a missing `display` was not `eq null`); RFC 7643 §2.5
+        // makes unassigned and null the same state. PATCH already removed it.
+        (r#"display eq null"#, json!({"value": "a@x"}), true),
+        // Before: both said true (a missing attribute was `ne null`).
+        (r#"display ne null"#, json!({"value": "a@x"}), false),
+        // Before: the filter said false (`""` was not null), PATCH true.
+        (
+            r#"display eq null"#,
+            json!({"value": "a@x", "display": ""}),
+            true,
+        ),
+        // Before: PATCH said true (a boolean literal made the string `type` a boolean).
+        (
+            r#"type eq true"#,
+            json!({"value": "a@x", "type": "true"}),
+            false,
+        ),
+        // Before: PATCH compared dateTime text lexically (01:00+02:00 is 23:00Z the day before).
+        (
+            r#"display gt "2025-01-01T00:00:00Z""#,
+            json!({"value": "a@x", "display": "2025-01-01T01:00:00+02:00"}),
+            false,
+        ),
+        // Before: PATCH compared integers as f64 (2^53 + 1 equalled 2^53).
+        (
+            r#"display eq 9007199254740993"#,
+            json!({"value": "a@x", "display": 9007199254740992_i64}),
+            false,
+        ),
+        // Before: PATCH said true (`ne` held when any one value differed).
+        (
+            r#"display ne "b""#,
+            json!({"value": "a@x", "display": ["a", "b"]}),
+            false,
+        ),
+        // Before: PATCH said false (an empty object counted as present).
+        (
+            r#"display pr"#,
+            json!({"value": "a@x", "display": {}}),
+            false,
+        ),
+        // Unchanged, for contrast: a missing attribute is `ne` any value; caseExact=false.
+        (r#"value ne "x""#, json!({"type": "work"}), true),
+        (r#"value eq "A@X""#, json!({"value": "a@x"}), true),
+    ];
+    for (filter, element, expected) in cases {
+        let (removed, matched) = patch_and_filter(filter, element.clone())?;
+        assert_eq!(
+            removed, expected,
+            "PATCH remove emails[{filter}] on {element}"
+        );
+        assert_eq!(matched, expected, "filter emails[{filter}] on {element}");
+    }
+    Ok(())
+}
+
 #[test]
 fn whole_extension_object_by_urn() -> Result<(), Error> {
     let result = patch_user(

@@ -13,11 +13,11 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use scimgate::scim::ScimError;
-use scimgate::server::service::BoxFuture;
 use scimgate::server::{
     Authenticate, Operation, Rejection, ScimCall, ScimReply, ScimService, Server, ServerHandle,
     Tenant,
 };
+use scimgate::service::BoxFuture;
 use scimgate::settings::{Limits, ServerSettings, TlsMode};
 use tokio::net::TcpStream;
 

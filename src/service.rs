@@ -3,6 +3,10 @@
 //! The router turns one authenticated SCIM request into a [`ScimCall`]; whatever implements
 //! [`ScimService`] (the engine) answers it with a [`ScimReply`] or a [`ScimError`]. This module
 //! holds only the types: no HTTP parsing, no mapping logic.
+//!
+//! It sits below both sides (it moved here from `server/service.rs`) so that the engine, the
+//! audit and metrics decorators implement or wrap the seam without importing the HTTP edge:
+//! nothing here may import `crate::server`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +16,8 @@ use serde::Serialize;
 use crate::scim::ScimError;
 use crate::store::{AuditEntry, AuditQuery};
 
-/// A boxed, sendable future: the return type of the object-safe async traits in `server/`.
+/// A boxed, sendable future: the return type of the object-safe async traits of the seam
+/// and of the server.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What the router extracted from one SCIM request, after auth.
