@@ -77,10 +77,10 @@ impl Backend for BackendClient {
         request: BackendRequest,
         deadline: Instant,
     ) -> BoxFuture<'_, Result<BackendResponse, Error>> {
-        Box::pin(BackendClient::call(self, request, deadline))
+        Box::pin(Self::call(self, request, deadline))
     }
 
     fn calls_made(&self) -> u64 {
-        BackendClient::calls_made(self)
+        Self::calls_made(self)
     }
 }

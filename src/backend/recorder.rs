@@ -323,7 +323,15 @@ mod tests {
     use std::time::Duration;
 
     fn request(method: Method, path: &str) -> BackendRequest {
-        BackendRequest::new(crate::operation::BackendOp::new(crate::scim::ResourceKind::User, crate::operation::OpName::Get), method, "/users/{id}", path)
+        BackendRequest::new(
+            crate::operation::BackendOp::new(
+                crate::scim::ResourceKind::User,
+                crate::operation::OpName::Get,
+            ),
+            method,
+            "/users/{id}",
+            path,
+        )
     }
 
     fn later() -> Instant {

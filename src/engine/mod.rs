@@ -183,7 +183,7 @@ impl Engine {
         body: &Value,
         members: bool,
     ) -> Result<Value, Error> {
-        let mut op = self.begin(resource_type, "create", None)?;
+        let mut op = self.begin(&resource_type, "create", None)?;
         let result = async {
             let mut resource = create::run(&op, body).await?;
             if members {
@@ -210,7 +210,7 @@ impl Engine {
         &self,
         resource_type: impl ResourceName,
     ) -> Result<ReconcileReport, Error> {
-        let mut op = self.begin(resource_type, "reconcile", None)?;
+        let mut op = self.begin(&resource_type, "reconcile", None)?;
         // Every page of a large backend: far more than one SCIM request's time.
         op.extend_deadline(self.options.deadline.saturating_mul(100));
         let result = reconcile::run(&op).await;
@@ -232,7 +232,7 @@ impl Engine {
         id: &str,
         members: bool,
     ) -> Result<Value, Error> {
-        let op = self.begin(resource_type, "get", Some(id))?;
+        let op = self.begin(&resource_type, "get", Some(id))?;
         let result = async {
             let mut resource = read::get(&op, id).await?;
             if members {
@@ -263,7 +263,7 @@ impl Engine {
         query: &ListQuery,
         members: bool,
     ) -> Result<ListResponse, Error> {
-        let op = self.begin(resource_type, "list", None)?;
+        let op = self.begin(&resource_type, "list", None)?;
         let result = list::run(&op, query, members).await;
         op.finish(result)
     }
@@ -288,7 +288,7 @@ impl Engine {
         body: &Value,
         members: bool,
     ) -> Result<Value, Error> {
-        let op = self.begin(resource_type, "replace", Some(id))?;
+        let op = self.begin(&resource_type, "replace", Some(id))?;
         let result = async {
             let mut resource = update::replace(&op, id, body).await?;
             if members {
@@ -309,7 +309,7 @@ impl Engine {
         id: &str,
         body: &Value,
     ) -> Result<Option<Value>, Error> {
-        let op = self.begin(resource_type, "patch", Some(id))?;
+        let op = self.begin(&resource_type, "patch", Some(id))?;
         let result = update::patch(&op, id, body).await;
         op.finish(result)
     }
@@ -318,7 +318,7 @@ impl Engine {
     /// delete: the record stays, marked, and the id answers 404 from then on); after a real
     /// delete the store record goes too.
     pub async fn delete(&self, resource_type: impl ResourceName, id: &str) -> Result<(), Error> {
-        let op = self.begin(resource_type, "delete", Some(id))?;
+        let op = self.begin(&resource_type, "delete", Some(id))?;
         let result = delete::run(&op, id).await;
         op.finish(result)
     }
@@ -345,11 +345,11 @@ impl Engine {
 
     fn begin<'e>(
         &'e self,
-        resource_type: impl ResourceName,
+        resource_type: &impl ResourceName,
         operation: &'static str,
         id: Option<&str>,
     ) -> Result<Op<'e>, Error> {
-        match self.resource(&resource_type) {
+        match self.resource(resource_type) {
             Ok(resource) => Ok(Op::new(self, resource, operation, id)),
             Err(error) => {
                 tracing::info!(

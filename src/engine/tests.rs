@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Engine, EngineOptions, TenantService};
 use crate::backend::{Answer, Backend, Recorder};
-use crate::server::service::{Operation, Resource, ScimCall, ScimService};
+use crate::service::{Operation, Resource, ScimCall, ScimService};
 use crate::store::{SqliteStore, Store};
 
 const MAPPING: &str = include_str!("../../mappings/demo.yaml");

@@ -169,7 +169,8 @@ mod tests {
 
     #[test]
     fn a_bad_record_value_is_corrupt_naming_its_field() {
-        let cases: [(&str, fn(&mut RecordRow)); 4] = [
+        type Spoil = fn(&mut RecordRow);
+        let cases: [(&str, Spoil); 4] = [
             ("shadow", |row| row.shadow = "[1]".to_owned()),
             ("snapshot", |row| row.snapshot = Some("{".to_owned())),
             ("created", |row| row.created = i64::MAX),

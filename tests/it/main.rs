@@ -4,6 +4,7 @@ mod argon;
 mod chaos;
 mod cli;
 mod compat;
+mod conformance;
 mod connections;
 mod durability;
 mod engine;

@@ -1043,8 +1043,8 @@ fn filter_that_cannot_describe_an_element_is_no_target() {
 
 /// Whether `remove emails[<filter>]` removes the one element of a user holding only `element`,
 /// and whether `GET ?filter=emails[<filter>]` matches that same user: the two must agree.
-fn patch_and_filter(filter: &str, element: Value) -> Result<(bool, bool), Error> {
-    let resource = user_with(json!({"emails": [element]}));
+fn patch_and_filter(filter: &str, element: &Value) -> Result<(bool, bool), Error> {
+    let resource = user_with(json!({"emails": [element.clone()]}));
     let path = format!("emails[{filter}]");
     let patched = patch_user(resource.clone(), json!([{"op": "remove", "path": path}]))?;
     let removed = patched.get("emails").is_none();
@@ -1109,7 +1109,7 @@ fn value_path_comparison_agrees_with_filter_evaluation() -> Result<(), Error> {
         (r#"value eq "A@X""#, json!({"value": "a@x"}), true),
     ];
     for (filter, element, expected) in cases {
-        let (removed, matched) = patch_and_filter(filter, element.clone())?;
+        let (removed, matched) = patch_and_filter(filter, &element)?;
         assert_eq!(
             removed, expected,
             "PATCH remove emails[{filter}] on {element}"
