@@ -4,15 +4,21 @@
 //! - [`server`] owns sockets, TLS, the tower stack, authentication and routing;
 //! - [`service`] is the seam between them (`ScimService`, `ScimCall`, `ScimReply`), below both,
 //!   so the engine, audit and metrics never import the server;
-//! - [`engine`] decides which backend calls one SCIM operation needs;
+//! - [`engine`] decides which backend calls one SCIM operation needs, for the server and for
+//!   `translate` (mapping `tests:` still run on `mapping/runner.rs`: issue 17, open);
 //! - [`mapping`] (pure) compiles a declarative mapping file and translates both ways;
 //! - [`scim`] (pure) is the protocol: paths, filters, PATCH, schemas, lists, errors, and the
 //!   [`scim::ResourceKind`] every layer names a resource type with;
 //! - [`operation`] (pure) names a backend operation (`users.create`) for every layer;
-//! - [`backend`] calls the legacy REST API; [`store`] keeps what the backend cannot;
+//! - [`backend`] is how the engine reaches the legacy REST API: the [`backend::Backend`] trait,
+//!   with the HTTP client and an in-memory recorder as its two implementations; [`store`]
+//!   keeps what the backend cannot;
+//! - [`error`] is the one classifier: every layer's error becomes a status, a `scimType` and
+//!   whose fault it is (the log level) there, and nowhere else;
 //! - [`demo`] is the bundled example legacy API used by `scimgate demo` and the tests.
 //!
-//! `scim`, `operation` and `mapping` do no I/O and depend on nothing else in the crate.
+//! `scim`, `operation` and `mapping` do no I/O; `scim` and `operation` depend on nothing else
+//! in the crate (`mapping/runner.rs` still reads `backend::answer_message`).
 
 pub mod app;
 pub mod audit;

@@ -1,8 +1,8 @@
 //! `engine::Error`: why one SCIM operation could not be carried out, as facts.
 //!
 //! Variants say what happened and carry the error of the layer that failed (mapping, backend,
-//! store, SCIM protocol). Choosing the HTTP status and the SCIM error body is `crate::error`'s
-//! job, not this module's.
+//! store, SCIM protocol). Choosing the HTTP status, the SCIM error body and whose fault it is
+//! (the log level) is `crate::error`'s job (`crate::error::classify`), not this module's.
 
 use crate::{backend, mapping, scim, store};
 
@@ -155,30 +155,6 @@ impl Error {
             Self::NotFound { .. } => true,
             Self::Backend(backend::Error::Status { status, .. }) => status.as_u16() == 404,
             _ => false,
-        }
-    }
-
-    /// Whether the client caused the failure (logged at `info`, not `warn`).
-    pub fn is_client_fault(&self) -> bool {
-        match self {
-            Self::UnknownResourceType(_)
-            | Self::NotFound { .. }
-            | Self::NotAnObject
-            | Self::Invalid(_)
-            | Self::Patch(_)
-            | Self::Filter(_)
-            | Self::Uniqueness { .. }
-            | Self::Taken { .. }
-            | Self::Rejected { .. }
-            | Self::UnknownMembers { .. }
-            | Self::MemberRefused { .. }
-            | Self::TooMany { .. } => true,
-            Self::Mapping(e) => !matches!(e, mapping::Error::NoOperation { .. }),
-            Self::Backend(e) => e.status().is_some_and(|s| s.as_u16() == 404),
-            Self::Partial { .. }
-            | Self::BadAnswer { .. }
-            | Self::ForeignNextLink { .. }
-            | Self::Store(_) => false,
         }
     }
 }

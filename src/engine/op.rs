@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::{Engine, Error};
 use crate::backend::{self, BackendRequest, BackendResponse};
+use crate::error::Fault;
 use crate::mapping::{ErrorClass, OpName, RenderedRequest, ResourceMapping, Vars};
 use crate::operation::BackendOp;
 use crate::scim::ResourceKind;
@@ -235,8 +236,8 @@ impl<'e> Op<'e> {
 
     /// Logs the outcome: `debug` for success and client faults (the server's "Request
     /// finished" line is the `info` line of a SCIM request: it carries request id, status,
-    /// `scimType` and backend calls too), `warn` for upstream and internal faults (with the
-    /// error, which never holds bodies or credentials).
+    /// `scimType` and backend calls too), `warn` for upstream faults and `error` for ours (with
+    /// the error, which never holds bodies or credentials); `crate::error::classify` decides.
     fn log(&self, error: Option<&Error>) {
         let duration_ms = self.started.elapsed().as_millis() as u64;
         let id = self.id.as_deref().unwrap_or("");
@@ -252,27 +253,40 @@ impl<'e> Op<'e> {
                 duration_ms,
                 "SCIM operation."
             ),
-            Some(error) if error.is_client_fault() => tracing::debug!(
-                tenant = %self.engine.tenant,
-                resource = self.resource_type(),
-                operation = self.operation,
-                scim_id = id,
-                outcome = "client error",
-                backend_calls = calls,
-                duration_ms,
-                "SCIM operation."
-            ),
-            Some(error) => tracing::warn!(
-                tenant = %self.engine.tenant,
-                resource = self.resource_type(),
-                operation = self.operation,
-                scim_id = id,
-                outcome = "failed",
-                backend_calls = calls,
-                duration_ms,
-                error = %error,
-                "SCIM operation."
-            ),
+            Some(error) => match crate::error::classify(error).fault {
+                Fault::Client => tracing::debug!(
+                    tenant = %self.engine.tenant,
+                    resource = self.resource_type(),
+                    operation = self.operation,
+                    scim_id = id,
+                    outcome = "client error",
+                    backend_calls = calls,
+                    duration_ms,
+                    "SCIM operation."
+                ),
+                Fault::Upstream => tracing::warn!(
+                    tenant = %self.engine.tenant,
+                    resource = self.resource_type(),
+                    operation = self.operation,
+                    scim_id = id,
+                    outcome = "failed",
+                    backend_calls = calls,
+                    duration_ms,
+                    error = %error,
+                    "SCIM operation."
+                ),
+                Fault::Internal => tracing::error!(
+                    tenant = %self.engine.tenant,
+                    resource = self.resource_type(),
+                    operation = self.operation,
+                    scim_id = id,
+                    outcome = "internal error",
+                    backend_calls = calls,
+                    duration_ms,
+                    error = %error,
+                    "SCIM operation."
+                ),
+            },
         }
     }
 }

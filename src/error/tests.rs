@@ -157,3 +157,203 @@ fn mapping_tests_predict_the_scim_error_of_every_unmatched_backend_status() {
         );
     }
 }
+
+/// One sample of every engine error variant (and every backend and mapping one inside it), so
+/// the properties below cover the whole table.
+fn every_kind_of_failure() -> Vec<engine::Error> {
+    use engine::Error as E;
+    let op = || BackendOp::new(ResourceKind::User, OpName::Create);
+    let text = || "x".to_owned();
+    let mut errors: Vec<E> = (400..=599)
+        .map(|code| E::Backend(status(code, None)))
+        .collect();
+    errors.extend(
+        [
+            backend::Error::InvalidConfig { reason: text() },
+            backend::Error::UnsafePath {
+                operation: op(),
+                path_template: text(),
+                reason: text(),
+            },
+            backend::Error::UnsafeHeader {
+                operation: op(),
+                name: text(),
+                reason: text(),
+            },
+            backend::Error::Unavailable {
+                operation: op(),
+                reason: text(),
+            },
+            backend::Error::Decode {
+                operation: op(),
+                reason: text(),
+            },
+            backend::Error::Timeout { operation: op() },
+            backend::Error::Token {
+                status: None,
+                reason: text(),
+            },
+        ]
+        .map(E::Backend),
+    );
+    errors.extend(
+        [
+            mapping::Error::NotAllowed {
+                attribute: text(),
+                value: text(),
+                allowed: text(),
+            },
+            mapping::Error::DomainNotAllowed {
+                domain: text(),
+                allowed: text(),
+            },
+            mapping::Error::Required { attribute: text() },
+            mapping::Error::WrongType {
+                attribute: text(),
+                value: text(),
+                expected: text(),
+            },
+            mapping::Error::UnsafePathValue {
+                placeholder: text(),
+                value: text(),
+            },
+            mapping::Error::UnsafeHeaderValue { header: text() },
+            mapping::Error::MissingValue {
+                operation: text(),
+                placeholder: text(),
+            },
+            mapping::Error::NoOperation { operation: text() },
+            mapping::Error::UnsupportedFilter {
+                attribute: text(),
+                operator: text(),
+            },
+            mapping::Error::TooManyAlternatives { count: 9, max: 8 },
+            mapping::Error::AmbiguousPrimary {
+                attribute: text(),
+                count: 2,
+                primaries: 0,
+            },
+            mapping::Error::SeveralPrimary {
+                attribute: text(),
+                primaries: 2,
+            },
+            mapping::Error::Conflict {
+                field: text(),
+                first: text(),
+                first_value: text(),
+                second: text(),
+                second_value: text(),
+            },
+            mapping::Error::NotAnObject,
+            mapping::Error::BadTestCase(text()),
+        ]
+        .map(E::Mapping),
+    );
+    errors.extend([
+        E::UnknownResourceType(text()),
+        E::NotFound {
+            resource_type: text(),
+            id: text(),
+        },
+        E::NotAnObject,
+        E::Invalid(vec![mapping::Error::Required { attribute: text() }]),
+        E::Uniqueness {
+            operation: text(),
+            message: text(),
+            value: None,
+        },
+        E::Taken {
+            resource_type: text(),
+            attribute: text(),
+            value: text(),
+            id: text(),
+        },
+        E::Rejected {
+            operation: text(),
+            message: text(),
+        },
+        E::UnknownMembers {
+            members: vec![text()],
+            more: false,
+        },
+        E::MemberRefused {
+            operation: text(),
+            member: text(),
+        },
+        E::BadAnswer {
+            operation: text(),
+            missing: text(),
+        },
+        E::ForeignNextLink { operation: text() },
+        E::TooMany { cap: 1 },
+        E::Store(crate::store::Error::Database {
+            operation: "insert",
+            reason: text(),
+        }),
+        E::Filter(crate::scim::filter::Filter::parse("userName eq", &[]).unwrap_err()),
+    ]);
+    let partials: Vec<E> = [
+        E::Backend(status(400, None)),
+        E::Backend(status(500, None)),
+        E::Backend(backend::Error::Timeout { operation: op() }),
+        E::Store(crate::store::Error::Database {
+            operation: "insert",
+            reason: text(),
+        }),
+    ]
+    .into_iter()
+    .map(|source| E::Partial {
+        source: Box::new(source),
+        landed: vec![text()],
+        undone: vec![],
+        not_applied: vec![],
+    })
+    .collect();
+    errors.extend(partials);
+    errors
+}
+
+#[test]
+fn the_answer_and_the_log_level_come_from_one_class() {
+    for error in every_kind_of_failure() {
+        let class = crate::error::classify(&error);
+        let label = format!("{error:?}");
+        let answered = ScimError::from(error);
+        assert_eq!(answered.status, class.status, "{label}");
+        assert_eq!(answered.scim_type, class.scim_type, "{label}");
+    }
+}
+
+#[test]
+fn a_client_fault_is_exactly_a_4xx_that_is_not_a_backends_rate_limit() {
+    // Before one classifier: an unrendered placeholder (mapping `MissingValue`) answered 500
+    // but was logged as the client's fault, and a backend 409 or 400 answered 4xx but was
+    // logged as the backend's (`warn`).
+    use crate::error::Fault;
+    for error in every_kind_of_failure() {
+        let class = crate::error::classify(&error);
+        let client = (400..500).contains(&class.status) && class.status != 429;
+        assert_eq!(
+            class.fault == Fault::Client,
+            client,
+            "{error:?} answers {} as {:?}",
+            class.status,
+            class.fault
+        );
+        if class.fault == Fault::Internal {
+            assert!(matches!(class.status, 500 | 501), "{error:?}");
+        }
+    }
+}
+
+#[test]
+fn a_partial_change_is_never_the_clients_fault() {
+    use crate::error::Fault;
+    for error in every_kind_of_failure() {
+        if let engine::Error::Partial { source, .. } = &error {
+            let class = crate::error::classify(&error);
+            assert!(class.status >= 500, "{source:?}");
+            assert_ne!(class.fault, Fault::Client, "{source:?}");
+        }
+    }
+}
