@@ -140,7 +140,7 @@ pub fn check_mapping(file: &str, mapping: Mapping) -> Result<CheckedMapping, Vec
         Ok(client) => Arc::new(client),
         Err(error) => return Err(vec![format!("{file}: backend: {error}")]),
     };
-    let outcomes = mapping::run_tests(&mapping);
+    let outcomes = crate::cases::run_tests(&mapping);
     let failures: Vec<String> = outcomes
         .iter()
         .filter(|outcome| !outcome.passed)

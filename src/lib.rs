@@ -4,8 +4,9 @@
 //! - [`server`] owns sockets, TLS, the tower stack, authentication and routing;
 //! - [`service`] is the seam between them (`ScimService`, `ScimCall`, `ScimReply`), below both,
 //!   so the engine, audit and metrics never import the server;
-//! - [`engine`] decides which backend calls one SCIM operation needs, for the server and for
-//!   `translate` (mapping `tests:` still run on `mapping/runner.rs`: issue 17, open);
+//! - [`engine`] decides which backend calls one SCIM operation needs, for the server, for
+//!   [`translate`] and for mapping `tests:` ([`cases`]), which both run it against the
+//!   in-memory recorder: nothing else plans a backend call;
 //! - [`mapping`] (pure) compiles a declarative mapping file and translates both ways;
 //! - [`scim`] (pure) is the protocol: paths, filters, PATCH, schemas, lists, errors, and the
 //!   [`scim::ResourceKind`] every layer names a resource type with;
@@ -18,11 +19,12 @@
 //! - [`demo`] is the bundled example legacy API used by `scimgate demo` and the tests.
 //!
 //! `scim`, `operation` and `mapping` do no I/O; `scim` and `operation` depend on nothing else
-//! in the crate (`mapping/runner.rs` still reads `backend::answer_message`).
+//! in the crate, and `mapping` only on them.
 
 pub mod app;
 pub mod audit;
 pub mod backend;
+pub mod cases;
 pub mod connection;
 pub mod demo;
 pub mod engine;

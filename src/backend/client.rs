@@ -406,6 +406,20 @@ pub(super) fn checked_headers(request: &BackendRequest) -> Result<HeaderMap, Err
     Ok(map)
 }
 
+/// An answer as the client takes it: a 2xx decoded, anything else a status error.
+pub(crate) fn read_answer(
+    operation: BackendOp,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: &[u8],
+) -> Result<BackendResponse, Error> {
+    if status.is_success() {
+        decode_success(operation, status, headers, body)
+    } else {
+        Err(status_error(operation, status, &headers, body))
+    }
+}
+
 /// A 2xx answer: JSON body, or `None` when empty.
 pub(super) fn decode_success(
     operation: BackendOp,

@@ -42,10 +42,10 @@ use std::pin::Pin;
 use tokio::time::Instant;
 
 pub use client::BackendClient;
+pub(crate) use client::read_answer;
 pub use config::{BackendAuth, BackendConfig, DEFAULT_REQUEST_BUDGET};
 pub use error::Error;
 /// The error text scimgate reads from a backend answer (for mapping `tests:` cases).
-pub(crate) use message::extract as answer_message;
 pub use recorder::{Answer, RecordedCall, Recorder};
 pub use request::{BackendRequest, BackendResponse};
 pub use secret::Secret;

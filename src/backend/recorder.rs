@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use url::Url;
 
-use super::client::{checked_headers, decode_success, status_error};
+use super::client::{checked_headers, read_answer};
 use super::safe_url::BaseUrl;
 use super::{Backend, BackendRequest, BackendResponse, BoxFuture, Error};
 
@@ -285,11 +285,7 @@ impl Recorder {
                 body,
             } => {
                 let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-                if status.is_success() {
-                    decode_success(operation, status, headers, bytes.as_bytes())
-                } else {
-                    Err(status_error(operation, status, &headers, bytes.as_bytes()))
-                }
+                read_answer(operation, status, headers, bytes.as_bytes())
             }
         }
     }

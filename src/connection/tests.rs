@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::mapping::{FilterPlan, SearchPlan};
+use crate::mapping::{BackendSearch, FilterSearch};
 use crate::scim::filter::Filter;
 
 /// A small users mapping with `declared` variables, `policy` as `email_domains` and `query`
@@ -129,13 +129,13 @@ fn filter_queries_carry_the_connections_values() {
     let filter =
         Filter::parse("userName eq \"a@x.test\"", mapping.registry().urns()).expect("filter");
     let plan = users
-        .plan_search_in(&filter, &vars(&[("ws", "4/2&x")]))
+        .translate_search_in(&filter, &vars(&[("ws", "4/2&x")]))
         .expect("planned");
-    let SearchPlan::One(branch) = plan else {
+    let FilterSearch::One(branch) = plan else {
         panic!("one search: {plan:?}");
     };
-    let FilterPlan::Query { params, .. } = &branch.plan else {
-        panic!("a query: {:?}", branch.plan);
+    let BackendSearch::Query { params, .. } = &branch.search else {
+        panic!("a query: {:?}", branch.search);
     };
     assert!(
         params.contains(&("workspace".to_owned(), "4/2&x".to_owned())),

@@ -20,7 +20,7 @@ use super::Error;
 use super::op::{Op, body_of};
 use super::{members, read};
 use crate::mapping::{
-    Branch, FilterPlan, NextPage, OpName, Paging, RenderedRequest, SearchPlan, Vars,
+    BackendSearch, Branch, FilterSearch, NextPage, OpName, Paging, RenderedRequest, Vars,
 };
 use crate::scim::filter::Filter;
 use crate::scim::list::ListResponse;
@@ -52,10 +52,13 @@ pub(crate) async fn run(
     };
     // A filter on `members` (Entra's legacy reference check) needs them before evaluating.
     let needs = mentions_members(filter);
-    let found = match op.resource.plan_search_in(filter, op.engine.variables())? {
-        SearchPlan::One(branch) => {
+    let found = match op
+        .resource
+        .translate_search_in(filter, op.engine.variables())?
+    {
+        FilterSearch::One(branch) => {
             if let Branch {
-                plan: FilterPlan::Query { params, .. },
+                search: BackendSearch::Query { params, .. },
                 check: None,
             } = branch.as_ref()
             {
@@ -65,7 +68,7 @@ pub(crate) async fn run(
             }
             search(op, &branch, needs).await?
         }
-        SearchPlan::Union(branches) => {
+        FilterSearch::Union(branches) => {
             // Every page of every search is read, so the union (and its total) is exact.
             let mut found = Vec::new();
             let mut seen = std::collections::HashSet::new();
@@ -92,12 +95,12 @@ pub(crate) async fn run(
 /// when they match the branch's `check`.
 async fn search(op: &Op<'_>, branch: &Branch, needs: bool) -> Result<Vec<Value>, Error> {
     let rest = branch.check.as_ref();
-    Ok(match &branch.plan {
-        FilterPlan::Query { params, .. } => {
+    Ok(match &branch.search {
+        BackendSearch::Query { params, .. } => {
             filtered(op, params, rest, POST_FILTER_CAP, needs).await?
         }
-        FilterPlan::Scan { cap } => filtered(op, &[], rest, *cap, needs).await?,
-        FilterPlan::ById(id) => {
+        BackendSearch::Scan { cap } => filtered(op, &[], rest, *cap, needs).await?,
+        BackendSearch::ById(id) => {
             let found = match read::get(op, id).await {
                 Ok(resource) => vec![resource],
                 Err(error) if error.is_not_found() => Vec::new(),
@@ -105,7 +108,7 @@ async fn search(op: &Op<'_>, branch: &Branch, needs: bool) -> Result<Vec<Value>,
             };
             checked(op, found, rest, needs).await?
         }
-        FilterPlan::Store { attribute, value } => {
+        BackendSearch::Store { attribute, value } => {
             let mut found = Vec::new();
             for record in op.find_stored(attribute, value).await? {
                 let (scim_id, backend_id) = (record.scim_id.clone(), record.backend_id.clone());

@@ -336,6 +336,24 @@ impl Engine {
         list::probe(&op).await.map_err(|error| error.to_string())
     }
 
+    /// What this engine makes of the backend answering `name` on `kind` with `status` and
+    /// `body`: the client's decoding and the mapping's `errors:` rules, exactly as for a real
+    /// call (`Op::take_answer`); mapping `tests:` `backend_error` cases run this. `Ok` for a 2xx no
+    /// rule refuses.
+    pub(crate) fn settle_answer(
+        &self,
+        kind: ResourceKind,
+        name: OpName,
+        status: http::StatusCode,
+        body: &[u8],
+    ) -> Result<(), Error> {
+        let resource = self.resource(&kind)?;
+        let op = Op::new(self, resource, "test", None);
+        let operation = op.backend_op(name);
+        let answer = crate::backend::read_answer(operation, status, http::HeaderMap::new(), body);
+        op.take_answer(operation, answer).map(|_| ())
+    }
+
     fn resource(&self, resource_type: &impl ResourceName) -> Result<&ResourceMapping, Error> {
         resource_type
             .kind()

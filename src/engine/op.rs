@@ -152,7 +152,18 @@ impl<'e> Op<'e> {
             request.headers.push((name, value));
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
-        match self.engine.backend.call(request, self.deadline).await {
+        let result = self.engine.backend.call(request, self.deadline).await;
+        self.take_answer(operation, result)
+    }
+
+    /// A backend call's result as the engine takes it: error answers classified by the
+    /// mapping's `errors:` rules, and a 2xx an error rule calls a refusal made that refusal.
+    pub(crate) fn take_answer(
+        &self,
+        operation: BackendOp,
+        result: Result<BackendResponse, backend::Error>,
+    ) -> Result<BackendResponse, Error> {
+        match result {
             Ok(response) if self.resource.has_success_rules() => {
                 // A 2xx whose body an error rule calls a refusal is that refusal.
                 let error = backend::Error::refused_success(operation, &response);

@@ -140,24 +140,6 @@ fn store_faults_are_500_with_a_generic_detail() {
     assert!(!error.detail.contains("/secret/path"));
 }
 
-#[test]
-fn mapping_tests_predict_the_scim_error_of_every_unmatched_backend_status() {
-    // `backend_error:` cases in mapping files say what an answer no rule matches becomes;
-    // their table must be this module's.
-    for code in 400..=599u16 {
-        let got = scim(status(code, None));
-        let (want_status, want_type) = mapping::unmatched_scim_error(code);
-        assert_eq!(got.status, want_status, "status for backend {code}");
-        assert_eq!(
-            got.scim_type
-                .and_then(|t| serde_json::to_value(t).ok())
-                .and_then(|v| v.as_str().map(str::to_owned)),
-            want_type.map(str::to_owned),
-            "scimType for backend {code}"
-        );
-    }
-}
-
 /// One sample of every engine error variant (and every backend and mapping one inside it), so
 /// the properties below cover the whole table.
 fn every_kind_of_failure() -> Vec<engine::Error> {

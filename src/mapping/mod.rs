@@ -3,7 +3,7 @@
 //! Pure (no I/O): [`load`] takes a file's contents, its name (for messages) and an environment
 //! lookup, and compiles the YAML ([`spec`] is the format) into a [`Mapping`], or returns every
 //! [`Problem`] with file, line, column and key path. The compiled [`ResourceMapping`]s translate
-//! SCIM ↔ backend JSON, render backend requests, plan filters and classify backend errors; the
+//! SCIM ↔ backend JSON, render backend requests, translate filters and classify backend errors; the
 //! engine decides which calls to make. Only `crate::scim` is used from the rest of the crate.
 //!
 //! JSONPaths are compiled once here (`jsonpath`: plain paths walked directly, others evaluated
@@ -16,14 +16,13 @@ mod classify;
 mod compile;
 mod env;
 mod error;
+mod filter_rules;
 mod items;
 mod jsonpath;
 mod locate;
-mod plan;
 mod primary;
 mod problems;
 mod resource;
-mod runner;
 mod search;
 pub mod spec;
 mod template;
@@ -35,13 +34,10 @@ mod tests;
 pub use crate::operation::OpName;
 pub use backend::{BackendAuth, BackendSpec};
 pub use error::Error;
-pub use plan::FilterPlan;
+pub use filter_rules::BackendSearch;
 pub use problems::{Problem, Problems};
 pub use resource::{ErrorClass, NextPage, Paging, ResourceMapping, Write};
-#[cfg(test)]
-pub(crate) use runner::unmatched_scim_error;
-pub use runner::{TestOutcome, run_tests};
-pub use search::{Branch, MAX_ALTERNATIVES, SearchPlan};
+pub use search::{Branch, FilterSearch, MAX_ALTERNATIVES};
 pub use spec::IdPolicy;
 pub use template::{RenderedRequest, Vars};
 pub use unique::UniqueLookup;
@@ -66,6 +62,11 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// The `tests:` cases of the file, in file order (`crate::cases` runs them).
+    pub fn tests(&self) -> &[spec::TestFile] {
+        &self.tests
+    }
+
     /// The file name the mapping was loaded from.
     pub fn file(&self) -> &str {
         &self.file

@@ -16,8 +16,8 @@ pub(crate) use parts::{ErrorRule, ListSpec, MemberList};
 
 use crate::mapping::attribute::{Rule, Segment, scalar_text, set_path};
 use crate::mapping::error::Error;
+use crate::mapping::filter_rules::FilterRule;
 use crate::mapping::jsonpath::JsonPath;
-use crate::mapping::plan::FilterRule;
 use crate::mapping::template::{RenderedRequest, RequestTemplate, Vars};
 use crate::scim::ResourceKind;
 use crate::scim::patch::{ApplyOptions, UnknownPolicy};

@@ -1,4 +1,4 @@
-//! Planning a whole SCIM filter: one backend search, or for an `or` a union of them.
+//! Translating a whole SCIM filter: one backend search, or for an `or` a union of them.
 //!
 //! A rule of `filters:` answers one condition. A conjunction is answered by one search that
 //! carries the query parameters of every condition a rule serves (the backend ANDs them), with
@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::mapping::error::Error;
-use crate::mapping::plan::FilterPlan;
+use crate::mapping::filter_rules::BackendSearch;
 use crate::mapping::resource::ResourceMapping;
 use crate::scim::filter::Filter;
 
@@ -23,11 +23,11 @@ mod tests;
 /// pages are read), so the bound caps the backend calls one SCIM query can cause.
 pub const MAX_ALTERNATIVES: usize = 10;
 
-/// One backend search of a plan, and what the gateway checks on what it finds.
+/// One backend search of a translated filter, and what the gateway checks on what it finds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Branch {
-    /// The search (`FilterPlan::Query` here never carries a `post_filter`: see `check`).
-    pub plan: FilterPlan,
+    /// The search (`BackendSearch::Query` here never carries a `post_filter`: see `check`).
+    pub search: BackendSearch,
     /// The filter the results must also match, evaluated in the gateway; `None` when the search
     /// answers exactly.
     pub check: Option<Filter>,
@@ -35,32 +35,32 @@ pub struct Branch {
 
 /// How the engine answers a whole SCIM filter.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SearchPlan {
+pub enum FilterSearch {
     /// One search.
     One(Box<Branch>),
     /// Several searches whose results are united (deduplicated by id, in search order).
     Union(Vec<Branch>),
 }
 
-/// The plan of one rule as a branch that answers `filter`.
-fn branch(plan: FilterPlan, filter: &Filter) -> Branch {
-    match plan {
-        FilterPlan::Query {
+/// One rule's search as a branch that answers `filter`.
+fn branch(search: BackendSearch, filter: &Filter) -> Branch {
+    match search {
+        BackendSearch::Query {
             params,
             post_filter,
         } => Branch {
-            plan: FilterPlan::Query {
+            search: BackendSearch::Query {
                 params,
                 post_filter: None,
             },
             check: post_filter,
         },
-        FilterPlan::Scan { cap } => Branch {
-            plan: FilterPlan::Scan { cap },
+        BackendSearch::Scan { cap } => Branch {
+            search: BackendSearch::Scan { cap },
             check: Some(filter.clone()),
         },
         other => Branch {
-            plan: other,
+            search: other,
             check: None,
         },
     }
@@ -70,25 +70,25 @@ impl ResourceMapping {
     /// How to answer `filter` as a whole: one rule, one search for a conjunction, a union of
     /// searches for an `or`, or the opted-in scan; otherwise [`Error::UnsupportedFilter`]
     /// naming a condition no rule serves, or [`Error::TooManyAlternatives`].
-    pub fn plan_search(&self, filter: &Filter) -> Result<SearchPlan, Error> {
-        self.plan_search_in(filter, &BTreeMap::new())
+    pub fn translate_search(&self, filter: &Filter) -> Result<FilterSearch, Error> {
+        self.translate_search_in(filter, &BTreeMap::new())
     }
 
-    /// [`ResourceMapping::plan_search`] for a request through a connection: its variables
+    /// [`ResourceMapping::translate_search`] for a request through a connection: its variables
     /// fill the `{conn.NAME}` placeholders of the `query:` rules.
-    pub fn plan_search_in(
+    pub fn translate_search_in(
         &self,
         filter: &Filter,
         connection: &BTreeMap<String, String>,
-    ) -> Result<SearchPlan, Error> {
-        match self.plan_filter_in(filter, connection) {
-            Ok(FilterPlan::Scan { .. }) | Err(_) => {}
-            Ok(plan) => return Ok(SearchPlan::One(Box::new(branch(plan, filter)))),
+    ) -> Result<FilterSearch, Error> {
+        match self.translate_filter_in(filter, connection) {
+            Ok(BackendSearch::Scan { .. }) | Err(_) => {}
+            Ok(search) => return Ok(FilterSearch::One(Box::new(branch(search, filter)))),
         }
         let scan = || {
             self.scan.map(|cap| {
-                SearchPlan::One(Box::new(Branch {
-                    plan: FilterPlan::Scan { cap },
+                FilterSearch::One(Box::new(Branch {
+                    search: BackendSearch::Scan { cap },
                     check: Some(filter.clone()),
                 }))
             })
@@ -104,23 +104,23 @@ impl ResourceMapping {
         };
         if let [only] = alternatives.as_slice() {
             return self
-                .plan_conjunction(only, filter, connection)
-                .map(|b| SearchPlan::One(Box::new(b)));
+                .translate_conjunction(only, filter, connection)
+                .map(|b| FilterSearch::One(Box::new(b)));
         }
         let mut branches = Vec::with_capacity(alternatives.len());
         for conditions in &alternatives {
             let whole = Filter::all_of(conditions).unwrap_or_else(|| filter.clone());
-            match self.plan_conjunction(conditions, &whole, connection) {
-                Ok(b) if !matches!(b.plan, FilterPlan::Scan { .. }) => branches.push(b),
-                Ok(b) => return Ok(scan().unwrap_or(SearchPlan::One(Box::new(b)))),
+            match self.translate_conjunction(conditions, &whole, connection) {
+                Ok(b) if !matches!(b.search, BackendSearch::Scan { .. }) => branches.push(b),
+                Ok(b) => return Ok(scan().unwrap_or(FilterSearch::One(Box::new(b)))),
                 Err(error) => return scan().ok_or(error),
             }
         }
-        Ok(SearchPlan::Union(branches))
+        Ok(FilterSearch::Union(branches))
     }
 
     /// One search for conditions that must all hold (`whole` is them joined with `and`).
-    fn plan_conjunction(
+    fn translate_conjunction(
         &self,
         conditions: &[Filter],
         whole: &Filter,
@@ -128,8 +128,8 @@ impl ResourceMapping {
     ) -> Result<Branch, Error> {
         if let [only] = conditions {
             return self
-                .plan_filter_in(only, connection)
-                .map(|plan| branch(plan, only));
+                .translate_filter_in(only, connection)
+                .map(|search| branch(search, only));
         }
         let mut params: Vec<(String, String)> = Vec::new();
         let mut exact = true;
@@ -137,8 +137,8 @@ impl ResourceMapping {
         let mut store = None;
         let mut refused = None;
         for condition in conditions {
-            match self.plan_filter_in(condition, connection) {
-                Ok(FilterPlan::Query {
+            match self.translate_filter_in(condition, connection) {
+                Ok(BackendSearch::Query {
                     params: more,
                     post_filter,
                 }) => {
@@ -158,29 +158,29 @@ impl ResourceMapping {
                         }
                     }
                 }
-                Ok(plan @ FilterPlan::ById(_)) => {
-                    by_id.get_or_insert(plan);
+                Ok(search @ BackendSearch::ById(_)) => {
+                    by_id.get_or_insert(search);
                 }
-                Ok(plan @ FilterPlan::Store { .. }) => {
-                    store.get_or_insert(plan);
+                Ok(search @ BackendSearch::Store { .. }) => {
+                    store.get_or_insert(search);
                 }
-                Ok(FilterPlan::Scan { .. }) => exact = false,
+                Ok(BackendSearch::Scan { .. }) => exact = false,
                 Err(error) => {
                     exact = false;
                     refused.get_or_insert(error);
                 }
             }
         }
-        let checked = |plan| Branch {
-            plan,
+        let checked = |search| Branch {
+            search,
             check: Some(whole.clone()),
         };
-        if let Some(plan) = by_id.or(store) {
-            return Ok(checked(plan));
+        if let Some(search) = by_id.or(store) {
+            return Ok(checked(search));
         }
         if !params.is_empty() {
             return Ok(Branch {
-                plan: FilterPlan::Query {
+                search: BackendSearch::Query {
                     params,
                     post_filter: None,
                 },
@@ -188,10 +188,10 @@ impl ResourceMapping {
             });
         }
         if let Some(cap) = self.scan {
-            return Ok(checked(FilterPlan::Scan { cap }));
+            return Ok(checked(BackendSearch::Scan { cap }));
         }
         Err(refused.unwrap_or_else(|| {
-            let (attribute, operator) = crate::mapping::plan::describe(whole);
+            let (attribute, operator) = crate::mapping::filter_rules::describe(whole);
             Error::UnsupportedFilter {
                 attribute,
                 operator,

@@ -145,7 +145,7 @@ impl Template {
 
 /// The values a request template is filled with: `{id}`, `{member}`, `{offset}`, `{count}`,
 /// `{page}`, `{cursor}`, `{v}`, plus the mapped backend object for `"$object"` and extra query
-/// parameters from a filter plan.
+/// parameters from a translated filter.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Vars {
     values: BTreeMap<String, String>,
@@ -183,7 +183,7 @@ impl Vars {
         self
     }
 
-    /// Adds query parameters (raw; rendering encodes them), e.g. from a filter plan.
+    /// Adds query parameters (raw; rendering encodes them), e.g. from a translated filter.
     #[must_use]
     pub fn with_query(mut self, params: &[(String, String)]) -> Self {
         self.extra_query.extend_from_slice(params);

@@ -3,18 +3,25 @@
 //! object, so the real engine can run one SCIM operation end to end without the real backend.
 //!
 //! Answers: GET of the resource's list path → a list holding the current object (or none),
-//! shaped so the mapping's `items` / `total` JSONPaths read it ([`ListShape`]); GET of a
-//! member list → an empty list; any other GET → the current object, or 404
-//! `{"error":"not found"}`; POST → the body merged with `{"id": <current id or 1001>}`;
-//! PUT/PATCH → the current object merged with the body; DELETE → 204. A successful create,
-//! replace or update becomes the new current object, so a re-read sees it.
+//! shaped so the mapping's `items` / `total` JSONPaths read it ([`ListShape`]); the member
+//! list (`members.list`) → the given members answer (a mapping `tests:` case's `members`), else an
+//! empty list; any other GET → the current object, or 404
+//! `{"error":"not found"}`; POST → the body merged with `{"id": <current id or 1001>}` (a
+//! create also with `Location: <path>/<id>`); PUT/PATCH → the current object merged with the
+//! body; DELETE → 204. A successful create, replace or update becomes the new current object,
+//! so a re-read sees it. Where the mapping reads an operation's answer inside a key
+//! (`answer: "$.user"`), the answer is wrapped in it, and a request body wrapped the same way
+//! is unwrapped before it is merged.
 //! Must not: do I/O, or know SCIM.
 
 use http::{Method, StatusCode};
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::backend::{self, Answer, Recorder};
 use crate::mapping::{OpName, ResourceMapping, Vars};
+use crate::scim::ResourceKind;
 
 /// The id a created object gets when no `--current` object names one.
 const CREATED_ID: u64 = 1001;
@@ -33,19 +40,30 @@ pub struct RecordedCall {
     pub body: Option<Value>,
 }
 
-/// Where the resource lives on the backend, rendered from the mapping's templates.
+/// Where the resource lives on the backend, rendered from the mapping's templates, and how
+/// its answers are wrapped.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Paths {
     create: Option<String>,
     list: Option<String>,
     item: Option<(String, String)>,
-    members: Option<(String, String)>,
+    /// The resource type these paths are of.
+    kind: Option<ResourceKind>,
+    /// Per operation, the key its answer is wrapped in (`answer: "$.user"`).
+    wrappers: Vec<(OpName, &'static str)>,
 }
 
+/// Keys a backend commonly wraps a single resource in.
+const ANSWER_KEYS: [&str; 9] = [
+    "user", "group", "team", "data", "result", "response", "item", "record", "resource",
+];
+
 impl Paths {
-    /// The paths of `resource`'s create, list, get and member-list calls.
-    pub(crate) fn of(resource: &ResourceMapping) -> Self {
+    /// The paths of `resource`'s create, list, get and member-list calls, rendered with the
+    /// connection's `variables`.
+    pub(crate) fn of(resource: &ResourceMapping, variables: &BTreeMap<String, String>) -> Self {
         let vars = Vars::new()
+            .with_connection(variables)
             .with("id", ID_MARKER)
             .with("offset", "0")
             .with("count", "1")
@@ -67,9 +85,63 @@ impl Paths {
             create: path(OpName::Create),
             list: path(OpName::List),
             item: pattern(OpName::Get),
-            members: pattern(OpName::ListMembers),
+            kind: Some(resource.kind()),
+            wrappers: wrappers(resource),
         }
     }
+
+    /// A request body wrapped in the key the operation's answer uses (`{"user": {…}}`), as the
+    /// plain object; any other body as it is.
+    fn unwrap_body(&self, operation: &str, body: Value) -> Value {
+        let name = operation
+            .split_once('.')
+            .and_then(|(_, name)| OpName::parse(name));
+        let key = self
+            .wrappers
+            .iter()
+            .find(|(op, _)| Some(*op) == name)
+            .or_else(|| self.wrappers.iter().find(|(op, _)| *op == OpName::Get))
+            .map(|(_, key)| *key);
+        match (key, body) {
+            (Some(key), Value::Object(mut fields))
+                if fields.len() == 1 && fields.contains_key(key) =>
+            {
+                fields.remove(key).unwrap_or(Value::Null)
+            }
+            (_, body) => body,
+        }
+    }
+
+    /// `object` as the backend answers `operation` with it (wrapped where the mapping unwraps).
+    fn wrap(&self, operation: &str, object: Value) -> Value {
+        let name = operation
+            .split_once('.')
+            .and_then(|(_, name)| OpName::parse(name));
+        match self.wrappers.iter().find(|(op, _)| Some(*op) == name) {
+            Some((_, key)) => json!({ *key: object }),
+            None => object,
+        }
+    }
+}
+
+/// The operations whose answer the mapping reads inside a wrapper key, found by probing.
+fn wrappers(resource: &ResourceMapping) -> Vec<(OpName, &'static str)> {
+    let probe = json!({"scimgate_probe": true});
+    OpName::ALL
+        .iter()
+        .filter(|op| resource.unwrap_answer(**op, probe.clone()).as_ref() != Some(&probe))
+        .filter_map(|op| {
+            ANSWER_KEYS
+                .iter()
+                .find(|key| {
+                    resource
+                        .unwrap_answer(*op, json!({ **key: probe.clone() }))
+                        .as_ref()
+                        == Some(&probe)
+                })
+                .map(|key| (*op, *key))
+        })
+        .collect()
 }
 
 fn matches(pattern: Option<&(String, String)>, path: &str) -> bool {
@@ -170,9 +242,14 @@ impl ListShape {
 
 /// The recorder of a dry run: every call is recorded and answered from `current` (see the
 /// module docs); a successful create, replace or update becomes the new current object.
-pub(crate) fn recorder(paths: Paths, shape: ListShape, current: Option<Value>) -> Recorder {
+pub(crate) fn recorder(
+    paths: Paths,
+    shape: ListShape,
+    current: Option<Value>,
+    members: Option<Value>,
+) -> Recorder {
     let mut current = current;
-    Recorder::answering(move |call| answer(&paths, shape, &mut current, call))
+    Recorder::answering(move |call| answer(&paths, shape, &mut current, members.as_ref(), call))
 }
 
 /// The recorder's calls as the dry run reports them.
@@ -192,20 +269,31 @@ fn answer(
     paths: &Paths,
     shape: ListShape,
     current: &mut Option<Value>,
+    members: Option<&Value>,
     call: &backend::RecordedCall,
 ) -> Answer {
     let path = call.path();
     let is_item = matches(paths.item.as_ref(), path);
     match call.method {
+        // By the operation first: a member list may share its path with the get (Redmine's
+        // `/groups/{id}.json?include=users`).
+        Method::GET if call.operation.ends_with(".members.list") => match members {
+            Some(answer) => Answer::ok(answer.clone()),
+            None => Answer::ok(shape.answer(Vec::new())),
+        },
+        // A member looked up by a group's case (the member resource is another type): it
+        // exists.
+        Method::GET if call.operation == "users.get" && paths.kind != Some(ResourceKind::User) => {
+            let id = path.rsplit('/').next().unwrap_or_default();
+            let id = id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n));
+            Answer::ok(json!({ "id": id }))
+        }
         Method::GET if paths.list.as_deref() == Some(path) => {
             let items = current.iter().cloned().collect();
             Answer::ok(shape.answer(items))
         }
-        Method::GET if matches(paths.members.as_ref(), path) => {
-            Answer::ok(shape.answer(Vec::new()))
-        }
         Method::GET => match current.as_ref() {
-            Some(object) => Answer::ok(object.clone()),
+            Some(object) => Answer::ok(paths.wrap(&call.operation, object.clone())),
             None => Answer::json(StatusCode::NOT_FOUND, json!({"error": "not found"})),
         },
         Method::POST => {
@@ -214,24 +302,38 @@ fn answer(
                 .and_then(|c| c.get("id"))
                 .cloned()
                 .unwrap_or_else(|| json!(CREATED_ID));
+            let is_create = paths.create.as_deref() == Some(path);
             let mut created = call.body.clone().unwrap_or_else(|| json!({}));
+            if is_create {
+                // The body as the mapping wrote it (`body: { user: "$object" }`), unwrapped.
+                created = paths.unwrap_body(&call.operation, created);
+            }
             if let Value::Object(fields) = &mut created {
-                fields.insert("id".to_owned(), id);
+                fields.insert("id".to_owned(), id.clone());
             }
-            if paths.create.as_deref() == Some(path) {
-                *current = Some(created.clone());
+            if !is_create {
+                return Answer::created(created);
             }
-            Answer::created(created)
+            *current = Some(created.clone());
+            let location = format!(
+                "{path}/{}",
+                id.as_str().map_or(id.to_string(), str::to_owned)
+            );
+            let answer = Answer::created(paths.wrap(&call.operation, created));
+            match http::HeaderValue::from_str(&location) {
+                Ok(value) => answer.with_header(http::header::LOCATION, value),
+                Err(_) => answer,
+            }
         }
         Method::PUT | Method::PATCH => {
             let mut updated = current.clone().unwrap_or_else(|| json!({}));
             if let Some(body) = call.body.clone() {
-                merge(&mut updated, body);
+                merge(&mut updated, paths.unwrap_body(&call.operation, body));
             }
             if is_item {
                 *current = Some(updated.clone());
             }
-            Answer::ok(updated)
+            Answer::ok(paths.wrap(&call.operation, updated))
         }
         Method::DELETE => Answer::no_content(),
         _ => Answer::json(

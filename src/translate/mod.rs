@@ -38,14 +38,15 @@ mod tests;
 pub use fake::RecordedCall;
 pub use request::{TranslateRequest, parse_request, request_from_json};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::backend::Recorder;
 use crate::engine::{Engine, EngineOptions, TenantService};
 use crate::mapping::{IdPolicy, Mapping, Problems};
 use crate::server::routes;
@@ -109,6 +110,50 @@ pub async fn translate(
     request: TranslateRequest,
     current: Option<Value>,
 ) -> Result<Translation, Error> {
+    let setup = Setup {
+        current,
+        ..Setup::default()
+    };
+    Ok(run(Arc::new(mapping), request, setup).await?.translation)
+}
+
+/// What a dry run's backend and store hold before the request, beyond the mapping: what
+/// `translate` takes from `--current`, and what a mapping `tests:` case gives
+/// (`crate::cases`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Setup {
+    /// The backend object as the backend returns it today.
+    pub(crate) current: Option<Value>,
+    /// The backend's answer to the member list (`members.list`); an empty list without it.
+    pub(crate) members: Option<Value>,
+    /// `store: true` attribute values the store holds for `current` (e.g. `externalId`).
+    pub(crate) stored: Map<String, Value>,
+    /// The connection's `{conn.NAME}` values.
+    pub(crate) variables: BTreeMap<String, String>,
+}
+
+/// A finished dry run: its translation, and the store and backend it ran against.
+pub(crate) struct DryRun {
+    /// What the gateway sent and answered.
+    pub(crate) translation: Translation,
+    /// The in-memory store after the request (stored attributes, id links).
+    pub(crate) store: Arc<SqliteStore>,
+    /// The fake backend, with every call it received.
+    pub(crate) recorder: Arc<Recorder>,
+}
+
+/// The tenant every dry run's store records belong to.
+pub(crate) const fn tenant() -> &'static str {
+    TENANT
+}
+
+/// Runs `request` through the gateway ([`TenantService`] over a fresh engine) against a fake
+/// backend and an in-memory store set up as `setup` says.
+pub(crate) async fn run(
+    mapping: Arc<Mapping>,
+    request: TranslateRequest,
+    setup: Setup,
+) -> Result<DryRun, Error> {
     let (path, query) = request
         .path
         .split_once('?')
@@ -132,31 +177,44 @@ pub async fn translate(
     };
     let (paths, shape) = resource.map_or_else(
         || (Paths::default(), ListShape::find_default()),
-        |r| (Paths::of(r), ListShape::find(r)),
+        |r| (Paths::of(r, &setup.variables), ListShape::find(r)),
     );
 
-    let store = SqliteStore::open_in_memory()?;
-    if mapping.ids() == IdPolicy::Gateway
-        && let (Some(resource), Some(id), Some(object)) = (resource, &target.id, &current)
-        && let Some(backend_id) = resource.backend_id(object)
+    let store = Arc::new(SqliteStore::open_in_memory()?);
+    if let (Some(resource), Some(object)) = (resource, &setup.current)
+        && let Some(backend_id) = resource.backend_id(object).or_else(|| target.id.clone())
     {
-        let mut record = store::Record::pending(TENANT, resource.resource_type(), id, None);
-        record.backend_id = Some(backend_id);
-        record.state = RecordState::Active;
-        store.insert(record).await?;
+        // `ids: gateway` links the path's SCIM id to the backend object; `ids: backend` needs
+        // a record only to hold stored attributes (its `scim_id` is an internal key then).
+        let scim_id = match (mapping.ids(), &target.id) {
+            (IdPolicy::Gateway, Some(id)) => Some(id.clone()),
+            (IdPolicy::Backend, _) if !setup.stored.is_empty() => {
+                Some(uuid::Uuid::new_v4().to_string())
+            }
+            _ => None,
+        };
+        if let Some(scim_id) = scim_id {
+            let mut record =
+                store::Record::pending(TENANT, resource.resource_type(), &scim_id, None);
+            record.backend_id = Some(backend_id);
+            record.state = RecordState::Active;
+            record.shadow = setup.stored.clone();
+            store.insert(record).await?;
+        }
     }
 
-    let recorder = Arc::new(fake::recorder(paths, shape, current));
+    let recorder = Arc::new(fake::recorder(paths, shape, setup.current, setup.members));
     let engine = Engine::new(
         TENANT,
-        Arc::new(mapping),
+        mapping,
         Arc::clone(&recorder) as Arc<dyn crate::backend::Backend>,
-        Arc::new(store),
+        Arc::clone(&store) as Arc<dyn Store>,
         EngineOptions {
             deadline: Duration::from_secs(10),
             ..EngineOptions::default()
         },
-    );
+    )
+    .with_variables(Arc::new(setup.variables));
     let service = TenantService::new(Arc::new(engine), false, None);
     let call = ScimCall {
         tenant: TENANT.to_owned(),
@@ -172,10 +230,14 @@ pub async fn translate(
         Ok(reply) => (reply.status.as_u16(), reply.body),
         Err(error) => (error.status, Some(error.to_json())),
     };
-    Ok(Translation {
-        backend_calls: fake::calls(&recorder),
-        status,
-        answer,
+    Ok(DryRun {
+        translation: Translation {
+            backend_calls: fake::calls(&recorder),
+            status,
+            answer,
+        },
+        store,
+        recorder,
     })
 }
 

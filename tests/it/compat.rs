@@ -7,7 +7,8 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use scimgate::mapping::{load, run_tests};
+use scimgate::cases::run_tests;
+use scimgate::mapping::load;
 
 /// Stands in for secrets; everything else takes the file's `${NAME:-default}`.
 fn env(name: &str) -> Option<String> {

@@ -5,7 +5,7 @@ use super::attributes::{compile_rule, resolve, split_key};
 use super::request::{LIST_VARS, MEMBER_LIST_VARS, compile_list, compile_op};
 use super::{Ctx, p, with};
 use crate::mapping::attribute::{Target, plain_segments};
-use crate::mapping::plan::{FilterAction, FilterRule, split_when};
+use crate::mapping::filter_rules::{FilterAction, FilterRule, split_when};
 use crate::mapping::resource::{ErrorRule, MemberList, OpName, ResourceMapping};
 use crate::mapping::spec::{
     ErrorMeaning, FilterUse, IdentityFile, MappingFile, OperationFile, ResourceFile,
@@ -525,12 +525,12 @@ fn check_unique(
             continue;
         }
         let text = crate::mapping::unique::filter_text(rule, "x");
-        let planned = crate::scim::filter::Filter::parse(&text, registry.urns())
+        let parsed = crate::scim::filter::Filter::parse(&text, registry.urns())
             .ok()
-            .and_then(|f| mapping.plan_filter(&f).ok());
-        match planned {
-            Some(crate::mapping::FilterPlan::Query { .. }) => {}
-            Some(crate::mapping::FilterPlan::Store { .. }) => ctx.at(
+            .and_then(|f| mapping.translate_filter(&f).ok());
+        match parsed {
+            Some(crate::mapping::BackendSearch::Query { .. }) => {}
+            Some(crate::mapping::BackendSearch::Store { .. }) => ctx.at(
                 path,
                 format!("`{key}` is looked up with `use: store`, which only knows resources scimgate made, not the product's own: give `{text}` a `filters:` rule with a backend query (`query:`), or drop `{key}` from `unique`"),
             ),

@@ -1,4 +1,4 @@
-//! Tests of whole-filter planning: conjunctions as one search, `or` as a union, the bound, the
+//! Tests of whole-filter translation: conjunctions as one search, `or` as a union, the bound, the
 //! refusals; and of the `readOnly` advertisement of read-only rules.
 
 use super::*;
@@ -42,16 +42,16 @@ fn mapping() -> Mapping {
     }
 }
 
-fn plan(text: &str) -> Result<SearchPlan, Error> {
+fn translate(text: &str) -> Result<FilterSearch, Error> {
     let m = mapping();
     let filter = Filter::parse(text, m.registry().urns()).unwrap_or_else(|e| panic!("{e}"));
     m.users()
         .unwrap_or_else(|| panic!("users"))
-        .plan_search(&filter)
+        .translate_search(&filter)
 }
 
-fn query(params: &[(&str, &str)]) -> FilterPlan {
-    FilterPlan::Query {
+fn query(params: &[(&str, &str)]) -> BackendSearch {
+    BackendSearch::Query {
         params: params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -66,11 +66,11 @@ fn parsed(text: &str) -> Filter {
 
 #[test]
 fn exact_conditions_joined_with_and_are_one_search_without_a_check() {
-    let got = plan(r#"name.familyName eq "Lee" and displayName eq "Ann""#);
+    let got = translate(r#"name.familyName eq "Lee" and displayName eq "Ann""#);
     assert_eq!(
         got,
-        Ok(SearchPlan::One(Box::new(Branch {
-            plan: query(&[("last", "Lee"), ("display", "Ann")]),
+        Ok(FilterSearch::One(Box::new(Branch {
+            search: query(&[("last", "Lee"), ("display", "Ann")]),
             check: None,
         })))
     );
@@ -80,27 +80,27 @@ fn exact_conditions_joined_with_and_are_one_search_without_a_check() {
 fn an_inexact_or_unserved_condition_makes_the_gateway_check_the_conjunction() {
     let text = r#"name.familyName eq "Lee" and emails.value co "example.com""#;
     assert_eq!(
-        plan(text),
-        Ok(SearchPlan::One(Box::new(Branch {
-            plan: query(&[("last", "Lee"), ("email_has", "example.com")]),
+        translate(text),
+        Ok(FilterSearch::One(Box::new(Branch {
+            search: query(&[("last", "Lee"), ("email_has", "example.com")]),
             check: Some(parsed(text)),
         })))
     );
     // `title` has no search: the other condition is searched, the whole checked here.
     let text = r#"userName eq "ann" and title eq "Boss""#;
     assert_eq!(
-        plan(text),
-        Ok(SearchPlan::One(Box::new(Branch {
-            plan: query(&[("login", "ann")]),
+        translate(text),
+        Ok(FilterSearch::One(Box::new(Branch {
+            search: query(&[("login", "ann")]),
             check: Some(parsed(text)),
         })))
     );
     // Two values for one parameter cannot go in one call: the second is checked here.
     let text = r#"userName eq "ann" and userName eq "bob""#;
     assert_eq!(
-        plan(text),
-        Ok(SearchPlan::One(Box::new(Branch {
-            plan: query(&[("login", "ann")]),
+        translate(text),
+        Ok(FilterSearch::One(Box::new(Branch {
+            search: query(&[("login", "ann")]),
             check: Some(parsed(text)),
         })))
     );
@@ -110,9 +110,9 @@ fn an_inexact_or_unserved_condition_makes_the_gateway_check_the_conjunction() {
 fn an_id_or_store_condition_is_preferred_and_the_rest_checked() {
     let text = r#"id eq "7" and userName eq "ann""#;
     assert_eq!(
-        plan(text),
-        Ok(SearchPlan::One(Box::new(Branch {
-            plan: FilterPlan::ById("7".into()),
+        translate(text),
+        Ok(FilterSearch::One(Box::new(Branch {
+            search: BackendSearch::ById("7".into()),
             check: Some(parsed(text)),
         })))
     );
@@ -120,35 +120,36 @@ fn an_id_or_store_condition_is_preferred_and_the_rest_checked() {
 
 #[test]
 fn or_is_a_union_of_one_search_per_alternative() {
-    let got =
-        plan(r#"name.FamilyName eq Employee and (emails.Value co example.com or userName sw "O")"#);
+    let got = translate(
+        r#"name.FamilyName eq Employee and (emails.Value co example.com or userName sw "O")"#,
+    );
     assert_eq!(
         got,
-        Ok(SearchPlan::Union(vec![
+        Ok(FilterSearch::Union(vec![
             Branch {
-                plan: query(&[("last", "Employee"), ("email_has", "example.com")]),
+                search: query(&[("last", "Employee"), ("email_has", "example.com")]),
                 check: Some(parsed(
                     r#"name.FamilyName eq "Employee" and emails.Value co "example.com""#
                 )),
             },
             Branch {
-                plan: query(&[("last", "Employee"), ("login_prefix", "O")]),
+                search: query(&[("last", "Employee"), ("login_prefix", "O")]),
                 check: Some(parsed(
                     r#"name.FamilyName eq "Employee" and userName sw "O""#
                 )),
             },
         ]))
     );
-    let got = plan(r#"userName eq "a" or externalId eq "x""#);
+    let got = translate(r#"userName eq "a" or externalId eq "x""#);
     assert_eq!(
         got,
-        Ok(SearchPlan::Union(vec![
+        Ok(FilterSearch::Union(vec![
             Branch {
-                plan: query(&[("login", "a")]),
+                search: query(&[("login", "a")]),
                 check: None,
             },
             Branch {
-                plan: FilterPlan::Store {
+                search: BackendSearch::Store {
                     attribute: "externalId".into(),
                     value: "x".into(),
                 },
@@ -161,14 +162,14 @@ fn or_is_a_union_of_one_search_per_alternative() {
 #[test]
 fn an_alternative_no_search_serves_refuses_the_filter_naming_it() {
     assert_eq!(
-        plan(r#"userName eq "a" or title co "Boss""#),
+        translate(r#"userName eq "a" or title co "Boss""#),
         Err(Error::UnsupportedFilter {
             attribute: "title".into(),
             operator: "co".into(),
         })
     );
     assert_eq!(
-        plan(r#"title eq "a" and not (userName eq "b")"#),
+        translate(r#"title eq "a" and not (userName eq "b")"#),
         Err(Error::UnsupportedFilter {
             attribute: "title".into(),
             operator: "eq".into(),
@@ -182,7 +183,7 @@ fn more_alternatives_than_the_bound_are_refused_saying_so() {
         .map(|i| format!("userName eq \"u{i}\""))
         .collect::<Vec<_>>()
         .join(" or ");
-    let err = plan(&many);
+    let err = translate(&many);
     assert_eq!(
         err,
         Err(Error::TooManyAlternatives {
@@ -196,7 +197,7 @@ fn more_alternatives_than_the_bound_are_refused_saying_so() {
         .map(|i| format!("userName eq \"u{i}\""))
         .collect::<Vec<_>>()
         .join(" or ");
-    assert!(matches!(plan(&fits), Ok(SearchPlan::Union(b)) if b.len() == MAX_ALTERNATIVES));
+    assert!(matches!(translate(&fits), Ok(FilterSearch::Union(b)) if b.len() == MAX_ALTERNATIVES));
 }
 
 #[test]

@@ -6,7 +6,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// One example that must hold. Give exactly one of `read`, `create`, `replace`, `patch`,
-/// `filter`, `backend_error`.
+/// `filter`, `backend_error`. Each runs as one SCIM request through the engine against an
+/// in-memory backend that answers from the case (`scimgate check` runs them).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestFile {
@@ -27,7 +28,7 @@ pub struct TestFile {
     /// SCIM PATCH operations on a current backend object and the request it must produce.
     #[serde(default)]
     pub patch: Option<WriteTestFile>,
-    /// A SCIM filter and the backend request (or plan) it must become.
+    /// A SCIM filter and the backend request (or the searches) it must become.
     #[serde(default)]
     pub filter: Option<FilterTestFile>,
     /// A backend error answer and the SCIM error it must become (the mapping's `errors:`).
@@ -97,18 +98,19 @@ pub struct WriteTestFile {
     /// The SCIM PATCH operations (`patch`): `[{op, path, value}]`.
     #[serde(default)]
     pub operations: Option<Vec<Value>>,
-    /// The group's `members.list` answer (one page), for `patch` cases of mappings with
-    /// `skip_present` or a `{row}` removal: adds of members listed there are skipped, and
-    /// removals take `{row}` from it.
+    /// The group's `members.list` answer (one page), for `patch` cases that need the current
+    /// members (a filtered removal, `skip_present`, a `{row}` removal); an empty list without
+    /// it.
     #[serde(default)]
     pub members: Option<Value>,
-    /// The backend requests it must produce, in order.
+    /// The backend writes (every call but GET) it must produce, in the order the engine sends
+    /// them (a group's member calls before its attribute write).
     #[serde(default)]
     pub expect: Vec<ExpectedRequestFile>,
     /// What scimgate must store (`store: true` attributes).
     #[serde(default)]
     pub stored: Option<BTreeMap<String, Value>>,
-    /// Instead of requests: text the error message must contain.
+    /// Instead of requests: text the SCIM error must contain (`STATUS scimType: detail`).
     #[serde(default)]
     pub error: Option<String>,
 }
@@ -119,14 +121,14 @@ pub struct WriteTestFile {
 pub struct FilterTestFile {
     /// The SCIM filter, e.g. `userName eq "bjensen@example.com"`.
     pub filter: String,
-    /// The backend request it must become (list filters).
+    /// The first backend request it must become (list filters).
     #[serde(default)]
     pub expect: Option<ExpectedRequestFile>,
     /// Or: `get <id>`, `store <attribute> <value>`, `scan <cap>`, or for an `or` answered as
-    /// several searches `union: <plan>; <plan>` (a query as `GET <path>`).
+    /// several searches `union: <search>; <search>` (a query as `GET <path>`).
     #[serde(default)]
     pub plan: Option<String>,
-    /// Or: text the error message must contain.
+    /// Or: text the SCIM error must contain (`STATUS scimType: detail`).
     #[serde(default)]
     pub error: Option<String>,
 }

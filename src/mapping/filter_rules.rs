@@ -14,7 +14,7 @@ use serde_json::Value;
 
 /// How the engine answers a SCIM filter.
 #[derive(Debug, Clone, PartialEq)]
-pub enum FilterPlan {
+pub enum BackendSearch {
     /// Call `list` with these extra query parameters (raw values; rendering encodes them).
     /// When `post_filter` is set, the engine re-checks each result against it.
     Query {
@@ -214,24 +214,24 @@ pub(crate) fn describe(filter: &Filter) -> (String, String) {
 impl ResourceMapping {
     /// How to answer a SCIM filter: the first matching `filters:` rule, else the opted-in scan,
     /// else [`Error::UnsupportedFilter`] naming the attribute and operator.
-    pub fn plan_filter(&self, filter: &Filter) -> Result<FilterPlan, Error> {
-        self.plan_filter_in(filter, &std::collections::BTreeMap::new())
+    pub fn translate_filter(&self, filter: &Filter) -> Result<BackendSearch, Error> {
+        self.translate_filter_in(filter, &std::collections::BTreeMap::new())
     }
 
-    /// [`ResourceMapping::plan_filter`] for a request through a connection: its variables fill
+    /// [`ResourceMapping::translate_filter`] for a request through a connection: its variables fill
     /// the `{conn.NAME}` placeholders of `query:` rules (raw here; the URL encodes them).
-    pub fn plan_filter_in(
+    pub fn translate_filter_in(
         &self,
         filter: &Filter,
         connection: &std::collections::BTreeMap<String, String>,
-    ) -> Result<FilterPlan, Error> {
+    ) -> Result<BackendSearch, Error> {
         for rule in &self.filters {
             let Some(value) = rule.matches(filter, &self.core_urn) else {
                 continue;
             };
             return Ok(match &rule.action {
-                FilterAction::Get => FilterPlan::ById(value),
-                FilterAction::Store => FilterPlan::Store {
+                FilterAction::Get => BackendSearch::ById(value),
+                FilterAction::Store => BackendSearch::Store {
                     attribute: rule.key.clone(),
                     value,
                 },
@@ -243,7 +243,7 @@ impl ResourceMapping {
                         .iter()
                         .map(|(name, t)| (name.clone(), t.render_raw(&vars)))
                         .collect();
-                    FilterPlan::Query {
+                    BackendSearch::Query {
                         params,
                         post_filter: (!rule.exact).then(|| filter.clone()),
                     }
@@ -251,7 +251,7 @@ impl ResourceMapping {
             });
         }
         if let Some(cap) = self.scan {
-            return Ok(FilterPlan::Scan { cap });
+            return Ok(BackendSearch::Scan { cap });
         }
         let (attribute, operator) = describe(filter);
         Err(Error::UnsupportedFilter {
