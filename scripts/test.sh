@@ -54,8 +54,6 @@ step "build the scimgate binary (cargo build --locked)" cargo build --locked
 step "scimgate check: shipped settings and mappings, with their tests" \
   env SCIMGATE_TOKEN=check-only-token-not-served-0123456789 "$target/debug/scimgate" check
 step "Dockerfile lint (hadolint)" scripts/lint-dockerfile.sh
-# Every command block of README.md against a fresh demo; docker lines checked against the files.
-step "README commands (scripts/readme-commands.sh)" scripts/readme-commands.sh "$target/debug/scimgate"
 step "external conformance suites against scimgate demo (cargo test --test it conformance::)" \
   env SCIMGATE_CONFORMANCE=1 cargo test --locked --test it conformance::
 # A real legacy product (Redmine from Debian's packages) behind the gateway with
@@ -91,7 +89,8 @@ if ! pg_running; then pg_started=1; fi
 # shellcheck disable=SC2016  # expanded by eval, inside step
 step "PostgreSQL on loopback (scripts/postgres/up.sh)" eval 'pg=$(scripts/postgres/up.sh) && eval "$pg"'
 # Last, so its summary closes the log: unit tests, mapping tests and the integration binary
-# (gateway over real sockets, TLS, Entra conformance cases, engine, faults).
+# (gateway over real sockets, TLS, Entra conformance cases, engine, faults, and every command
+# block of README.md against a fresh demo, `readme::`, docker lines checked against the files).
 # (The Redmine and Request Tracker tests ran above with their product up; here REDMINE_URL and
 # RT_URL are unset and CI would fail them.)
 step "unit and integration tests (cargo test --locked)" \

@@ -13,6 +13,7 @@ mod hostile;
 mod live;
 mod membership;
 mod obs;
+mod readme;
 mod reconcile;
 mod redmine;
 mod reload;
