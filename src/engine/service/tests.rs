@@ -1,47 +1,94 @@
+//! `TenantService` over the real engine and the demo mapping, against an in-memory backend
+//! (a [`Recorder`] keeping the objects it was given): statuses, `Location`, projection,
+//! discovery. No sockets.
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use http::StatusCode;
+use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::TenantService;
-use crate::demo::{DemoOptions, DemoServer};
-use crate::engine::{Engine, EngineOptions, backend_config};
+use crate::backend::{Answer, Recorder};
+use crate::engine::{Engine, EngineOptions};
 use crate::service::{Operation, Resource, ScimCall, ScimService};
 use crate::store::{SqliteStore, Store};
 
 const MAPPING: &str = include_str!("../../../mappings/demo.yaml");
 
-async fn service() -> (DemoServer, TenantService) {
-    let demo = DemoServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        DemoOptions {
-            api_key: "k".to_owned(),
-            seed_users: 2,
-        },
-    )
-    .await
-    .unwrap();
-    let url = demo.base_url();
-    let env = move |name: &str| match name {
-        "DEMO_BACKEND_URL" => Some(url.clone()),
+/// A backend that keeps what it is sent: POST to a collection creates `{…body, id}`, GET of
+/// `collection/id` reads it, GET of a collection lists it (`{items, total}`), PUT/PATCH
+/// merge, DELETE removes. Member calls answer 201/204.
+fn backend() -> Recorder {
+    let mut objects: BTreeMap<String, Value> = BTreeMap::new();
+    let mut next = 100;
+    Recorder::answering(move |call| {
+        let path = call.path().to_owned();
+        match call.method {
+            Method::POST if path.ends_with("/members") => Answer::created(json!({})),
+            Method::POST => {
+                next += 1;
+                let mut object = call.body.clone().unwrap_or_else(|| json!({}));
+                object["id"] = json!(next);
+                objects.insert(format!("{path}/{next}"), object.clone());
+                Answer::created(object)
+            }
+            Method::GET => match objects.get(&path) {
+                Some(object) => Answer::ok(object.clone()),
+                None if path.ends_with("/members")
+                    || !path
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|s| s.parse::<u64>().is_ok()) =>
+                {
+                    let items: Vec<Value> = objects
+                        .iter()
+                        .filter(|(key, _)| key.rsplit_once('/').is_some_and(|(dir, _)| dir == path))
+                        .map(|(_, object)| object.clone())
+                        .collect();
+                    Answer::ok(json!({"total": items.len(), "items": items}))
+                }
+                None => Answer::json(StatusCode::NOT_FOUND, json!({"error": "not found"})),
+            },
+            Method::PUT | Method::PATCH => match objects.get_mut(&path) {
+                Some(object) => {
+                    if let (Some(fields), Some(Value::Object(body))) =
+                        (object.as_object_mut(), call.body.clone())
+                    {
+                        fields.extend(body);
+                    }
+                    Answer::ok(object.clone())
+                }
+                None => Answer::json(StatusCode::NOT_FOUND, json!({"error": "not found"})),
+            },
+            Method::DELETE if objects.remove(&path).is_some() || path.contains("/members/") => {
+                Answer::no_content()
+            }
+            _ => Answer::json(StatusCode::NOT_FOUND, json!({"error": "not found"})),
+        }
+    })
+}
+
+fn service() -> (Arc<Recorder>, TenantService) {
+    let env = |name: &str| match name {
+        "DEMO_BACKEND_URL" => Some("http://backend.test".to_owned()),
         "DEMO_API_KEY" => Some("k".to_owned()),
         _ => None,
     };
     let mapping = crate::mapping::load("demo.yaml", MAPPING, &env).unwrap();
-    let client =
-        crate::backend::BackendClient::new(backend_config(mapping.backend()).unwrap()).unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let recorder = Arc::new(backend());
     let engine = Engine::new(
         "t",
         Arc::new(mapping),
-        Arc::new(client),
+        Arc::clone(&recorder) as Arc<dyn crate::backend::Backend>,
         store,
         EngineOptions {
             base_url: "https://gw.test/scim/".to_owned(),
             ..EngineOptions::default()
         },
     );
-    (demo, TenantService::new(Arc::new(engine), false, None))
+    (recorder, TenantService::new(Arc::new(engine), false, None))
 }
 
 fn call(resource: Resource, operation: Operation, id: Option<&str>) -> ScimCall {
@@ -72,7 +119,7 @@ fn with_body(mut call: ScimCall, body: Value) -> ScimCall {
 
 #[tokio::test]
 async fn create_is_201_with_location_and_projection_applies_to_gets() {
-    let (_demo, service) = service().await;
+    let (_backend, service) = service();
     let reply = service
         .call(with_body(
             call(Resource::Users, Operation::Create, None),
@@ -117,7 +164,7 @@ async fn create_is_201_with_location_and_projection_applies_to_gets() {
 
 #[tokio::test]
 async fn group_patch_is_204_and_delete_is_204() {
-    let (_demo, service) = service().await;
+    let (_backend, service) = service();
     let reply = service
         .call(with_body(
             call(Resource::Groups, Operation::Create, None),
@@ -150,7 +197,7 @@ async fn group_patch_is_204_and_delete_is_204() {
 
 #[tokio::test]
 async fn discovery_comes_from_the_mapping() {
-    let (_demo, service) = service().await;
+    let (_backend, service) = service();
     let spc = service
         .call(call(Resource::ServiceProviderConfig, Operation::Get, None))
         .await
@@ -187,7 +234,7 @@ async fn discovery_comes_from_the_mapping() {
 
 #[tokio::test]
 async fn bad_input_is_a_scim_400() {
-    let (demo, service) = service().await;
+    let (backend, service) = service();
     let error = service
         .call(call(Resource::Users, Operation::Create, None))
         .await
@@ -202,5 +249,5 @@ async fn bad_input_is_a_scim_400() {
         .unwrap_err();
     assert_eq!(error.status, 400);
     assert_eq!(error.scim_type, Some(crate::scim::ScimType::InvalidFilter));
-    assert_eq!(demo.calls().total, 0);
+    assert!(backend.calls().is_empty(), "{:?}", backend.lines());
 }
