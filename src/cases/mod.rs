@@ -162,9 +162,14 @@ async fn run_one(mapping: &Arc<Mapping>, case: &TestFile) -> Result<(), String> 
             path: item_path(&target, &current),
             body: Some(json!({ "schemas": [PATCH_OP_SCHEMA], "Operations": ops })),
         };
+        // Without `members`, the group holds exactly the members the case removes.
+        let members = w
+            .members
+            .clone()
+            .or_else(|| translate::member_list_answer(resource, &removed_members(&ops)));
         let setup = Setup {
             current: Some(current),
-            members: w.members.clone(),
+            members,
             ..setup
         };
         return check_write(mapping, &target, w, request, setup).await;
@@ -176,6 +181,37 @@ async fn run_one(mapping: &Arc<Mapping>, case: &TestFile) -> Result<(), String> 
         return check_backend_error(mapping, &target, e);
     }
     Err("nothing to test".into())
+}
+
+/// The members PATCH operations remove (`remove` of `members` with values, or of
+/// `members[value eq "x"]`).
+fn removed_members(ops: &[Value]) -> Vec<String> {
+    let mut removed = Vec::new();
+    for op in ops {
+        let text = |key: &str| op.get(key).and_then(Value::as_str).unwrap_or_default();
+        if !text("op").eq_ignore_ascii_case("remove") {
+            continue;
+        }
+        let path = text("path").trim();
+        if path.eq_ignore_ascii_case("members") {
+            let values = op.get("value").and_then(Value::as_array);
+            removed.extend(values.into_iter().flatten().filter_map(|member| {
+                member
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            }));
+        } else if let Some(filter) = path
+            .strip_prefix("members[")
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            let value = filter
+                .rsplit_once(" eq ")
+                .map(|(_, v)| v.trim().trim_matches('"'));
+            removed.extend(value.map(str::to_owned));
+        }
+    }
+    removed
 }
 
 /// The id a case's backend object is read by when the mapping finds none in it (a case may

@@ -189,17 +189,7 @@ impl ListShape {
     /// of 1 when it reads a total); `{"items": […], "total": n}` when none fits.
     pub(crate) fn find(resource: &ResourceMapping) -> Self {
         let probe = json!({"scimgate_probe": true});
-        let candidates = std::iter::once(Self {
-            wrapper: None,
-            key: None,
-        })
-        .chain(WRAPPERS.iter().flat_map(|wrapper| {
-            ITEM_KEYS.iter().map(|key| Self {
-                wrapper: *wrapper,
-                key: Some(key),
-            })
-        }));
-        for shape in candidates {
+        for shape in Self::candidates() {
             let answer = shape.answer(vec![probe.clone()]);
             let items = resource.list_items(&answer);
             if items.len() == 1
@@ -212,6 +202,20 @@ impl ListShape {
             }
         }
         Self::find_default()
+    }
+
+    /// Every common shape, a bare array first.
+    fn candidates() -> impl Iterator<Item = Self> {
+        std::iter::once(Self {
+            wrapper: None,
+            key: None,
+        })
+        .chain(WRAPPERS.iter().flat_map(|wrapper| {
+            ITEM_KEYS.iter().map(|key| Self {
+                wrapper: *wrapper,
+                key: Some(key),
+            })
+        }))
     }
 
     /// `{"items": […], "total": n}`, for resources the mapping does not define.
@@ -349,4 +353,28 @@ fn merge(target: &mut Value, body: Value) {
         (Value::Object(target), Value::Object(body)) => target.extend(body),
         (target, body) => *target = body,
     }
+}
+
+/// Keys a member list item commonly names its member by.
+const MEMBER_KEYS: [&str; 7] = [
+    "user_id",
+    "id",
+    "user",
+    "member_id",
+    "userId",
+    "principal_id",
+    "value",
+];
+
+/// A `members.list` answer holding exactly the members `ids`, shaped so the mapping reads
+/// them back (probing common item and list shapes); `None` when no common shape fits.
+pub(crate) fn member_list_answer(resource: &ResourceMapping, ids: &[String]) -> Option<Value> {
+    let value = |id: &str| id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n));
+    MEMBER_KEYS.iter().find_map(|key| {
+        let items: Vec<Value> = ids.iter().map(|id| json!({ *key: value(id) })).collect();
+        ListShape::candidates().find_map(|shape| {
+            let answer = shape.answer(items.clone());
+            (resource.member_ids(&answer) == ids).then_some(answer)
+        })
+    })
 }

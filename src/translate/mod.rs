@@ -22,9 +22,12 @@
 //! mapping's `items` / `total` JSONPaths against common shapes (`{"items": […], "total": n}`,
 //! `{"data": […]}`, a bare array, one level of `data`/`result`/`response` wrapping); an
 //! unusual nested shape falls back to `{"items": […], "total": n}`. A created object gets
-//! `"id"` set (from `--current`, else 1001); a mapping whose id lives elsewhere sees no id.
-//! With `ids: gateway`, the path's SCIM id is linked to `--current`'s backend id in the
-//! in-memory store first. Timestamps in `meta` are the time of the run.
+//! `"id"` set (from `--current`, else 1001) and a `Location` naming it, for a mapping whose
+//! id lives elsewhere. Answers the mapping reads inside a key (`answer: "$.user"`) are wrapped
+//! in it. With `ids: gateway`, the path's SCIM id is linked to `--current`'s backend id (the
+//! path's id when the mapping finds none in it) in the in-memory store first. Timestamps in
+//! `meta` are the time of the run. Mapping `tests:` cases run the same dry run
+//! ([`crate::cases`]).
 //!
 //! Must not: talk to the real backend or send its credentials, re-implement engine logic,
 //! or choose statuses (the gateway's own answer is reported).
@@ -36,6 +39,7 @@ mod request;
 mod tests;
 
 pub use fake::RecordedCall;
+pub(crate) use fake::member_list_answer;
 pub use request::{TranslateRequest, parse_request, request_from_json};
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -40,7 +40,9 @@ tests:
 
 const GOOD_BACKEND: &str = "  base_url: \"http://127.0.0.1:9\"\n  \
                             auth: { api_key: { header: X-Api-Key, value: \"k-123\" } }";
-const GOOD_TEST_PATH: &str = "/api/users?limit=100&offset=0&login=ann";
+/// What the engine sends for this filter: the rule is not `exact`, so the engine re-checks the
+/// results and reads up to its cap (1,000) plus one in a page the mapping does not bound.
+const GOOD_TEST_PATH: &str = "/api/users?limit=1001&offset=0&login=ann";
 
 /// A temporary directory with `mapping.yaml` and `scimgate.yaml` (bearer token from
 /// `token_var`, plain HTTP on a free loopback port, SQLite in the directory).

@@ -36,10 +36,10 @@ fn backend() -> Recorder {
             Method::GET => match objects.get(&path) {
                 Some(object) => Answer::ok(object.clone()),
                 None if path.ends_with("/members")
-                    || !path
+                    || path
                         .rsplit('/')
                         .next()
-                        .is_some_and(|s| s.parse::<u64>().is_ok()) =>
+                        .is_none_or(|s| s.parse::<u64>().is_err()) =>
                 {
                     let items: Vec<Value> = objects
                         .iter()

@@ -99,8 +99,8 @@ pub struct WriteTestFile {
     #[serde(default)]
     pub operations: Option<Vec<Value>>,
     /// The group's `members.list` answer (one page), for `patch` cases that need the current
-    /// members (a filtered removal, `skip_present`, a `{row}` removal); an empty list without
-    /// it.
+    /// members (a filtered removal, `skip_present`, a `{row}` removal). Without it the group
+    /// holds exactly the members the case removes.
     #[serde(default)]
     pub members: Option<Value>,
     /// The backend writes (every call but GET) it must produce, in the order the engine sends
