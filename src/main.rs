@@ -176,6 +176,12 @@ enum ConnectionsCommand {
         /// The connection id.
         id: String,
     },
+    /// Let a connection take the product's own API keys as its Secret Token (its mapping's
+    /// `product_keys:` says how each key is checked).
+    AcceptProductKeys {
+        /// The connection id.
+        id: String,
+    },
     /// Delete one token of a connection.
     DeleteToken {
         /// The connection id.
@@ -226,6 +232,7 @@ async fn connections(
         ConnectionsCommand::Disable { id } => Action::Disable(id),
         ConnectionsCommand::Rotate { id } => Action::Rotate(id),
         ConnectionsCommand::DeleteToken { id, token } => Action::DeleteToken(id, token),
+        ConnectionsCommand::AcceptProductKeys { id } => Action::AcceptProductKeys(id),
         ConnectionsCommand::Delete { id } => Action::Delete(id),
     };
     match scimgate::connection::cli::run(&registry, action, json).await {

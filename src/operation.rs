@@ -73,8 +73,9 @@ impl OpName {
 }
 
 /// What one backend call is for: a mapping operation of one resource kind, or the OAuth2 token
-/// request the client makes on its own. Its `Display` is the label logs, metrics and error
-/// details carry (`users.create`, `groups.members.add`, `oauth2.token`).
+/// request the client makes on its own, or the check of a product key. Its `Display` is the
+/// label logs, metrics and error details carry (`users.create`, `groups.members.add`,
+/// `oauth2.token`, `auth.introspect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BackendOp {
     /// The operation `name` of resources of `kind`.
@@ -86,6 +87,8 @@ pub enum BackendOp {
     },
     /// The OAuth2 client-credentials token request (`backend.auth.oauth2`).
     OAuthToken,
+    /// The check of a product-issued key (`product_keys.introspect`).
+    Introspect,
 }
 
 impl BackendOp {
@@ -98,7 +101,7 @@ impl BackendOp {
     pub fn name(self) -> Option<OpName> {
         match self {
             Self::Resource { name, .. } => Some(name),
-            Self::OAuthToken => None,
+            Self::OAuthToken | Self::Introspect => None,
         }
     }
 }
@@ -109,6 +112,7 @@ impl fmt::Display for BackendOp {
         match self {
             Self::Resource { kind, name } => write!(f, "{}.{}", kind.key(), name.as_str()),
             Self::OAuthToken => f.write_str("oauth2.token"),
+            Self::Introspect => f.write_str("auth.introspect"),
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct ScimCall {
     pub principal: String,
     /// The request id echoed in `x-request-id`, for correlating logs.
     pub request_id: String,
+    /// The backend credential this request brought (a checked product key), sent on every
+    /// backend call instead of `backend.auth`'s; never serialized.
+    #[serde(skip)]
+    pub backend_credential: Option<crate::backend::Forwarded>,
 }
 
 /// The SCIM endpoints under a tenant's base path.

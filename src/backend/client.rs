@@ -207,7 +207,11 @@ impl BackendClient {
             if Instant::now() >= deadline {
                 return Err(timeout());
             }
-            let credential = self.auth.header(deadline).await?;
+            let credential = if request.own_credential {
+                None
+            } else {
+                self.auth.header(deadline).await?
+            };
             let started = Instant::now();
             let outcome = self
                 .attempt(
@@ -238,7 +242,10 @@ impl BackendClient {
                     if status.is_success() {
                         return decode_success(operation, status, headers, &body);
                     }
-                    if status == StatusCode::UNAUTHORIZED && !reauthenticated {
+                    if status == StatusCode::UNAUTHORIZED
+                        && !reauthenticated
+                        && !request.own_credential
+                    {
                         let used = credential.as_ref().map(|(_, value)| value);
                         if self.auth.refused(used).await {
                             reauthenticated = true;

@@ -26,6 +26,7 @@ mod client;
 mod config;
 mod error;
 pub mod fetch;
+mod forward;
 mod message;
 mod recorder;
 mod request;
@@ -45,6 +46,7 @@ pub use client::BackendClient;
 pub(crate) use client::read_answer;
 pub use config::{BackendAuth, BackendConfig, DEFAULT_REQUEST_BUDGET};
 pub use error::Error;
+pub use forward::{Forwarded, forwarded, with_forwarded};
 /// The error text scimgate reads from a backend answer (for mapping `tests:` cases).
 pub use recorder::{Answer, RecordedCall, Recorder};
 pub use request::{BackendRequest, BackendResponse};

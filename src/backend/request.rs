@@ -27,6 +27,9 @@ pub struct BackendRequest {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// JSON body, sent as `application/json`.
     pub body: Option<Value>,
+    /// The request carries its own credential header (a forwarded product key): the client
+    /// adds none of `backend.auth`'s.
+    pub own_credential: bool,
 }
 
 impl BackendRequest {
@@ -44,6 +47,7 @@ impl BackendRequest {
             path_and_query: path_and_query.into(),
             headers: Vec::new(),
             body: None,
+            own_credential: false,
         }
     }
 

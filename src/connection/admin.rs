@@ -657,7 +657,8 @@ struct CredentialBody {
 }
 
 /// `POST …/credentials`: a Basic user (the password is hashed with Argon2id here and never
-/// stored) or an Entra JWT pinned to the customer's tenant id.
+/// stored), an Entra JWT pinned to the customer's tenant id, or `product_key` (the product's
+/// own API keys, checked with its `product_keys.introspect` call).
 async fn add_credential(registry: &Registry, id: &str, body: &Bytes) -> Answer {
     let body: CredentialBody = parse_body(body)?;
     let bad = |message: &str| refuse(StatusCode::BAD_REQUEST, message);
@@ -692,10 +693,31 @@ async fn add_credential(registry: &Registry, id: &str, body: &Bytes) -> Answer {
             }
             format!("entra_jwt:{pin}")
         }
+        super::registry::PRODUCT_KEY => {
+            // The product's own keys: its mapping says how to check them.
+            let live = registry
+                .connection(id)
+                .ok_or_else(|| refuse(StatusCode::NOT_FOUND, format!("no connection `{id}`")))?;
+            let product = &registry.products()[live.product];
+            if product.mapping.product_keys().is_none() {
+                return Err(bad(&format!(
+                    "kind: `product_key` needs a `product_keys:` section in the mapping of \
+                     connection mapping `{}` (how to check a key with the product)",
+                    product.name
+                )));
+            }
+            if live.takes_product_keys() {
+                return Err(refuse(
+                    StatusCode::CONFLICT,
+                    "the connection already takes product keys",
+                ));
+            }
+            format!("{}:{id}", super::registry::PRODUCT_KEY)
+        }
         other => {
             return Err(bad(&format!(
-                "kind: `{other}` is not a credential kind (basic, entra_jwt; bearer tokens come \
-                 from POST …/tokens)"
+                "kind: `{other}` is not a credential kind (basic, entra_jwt, product_key; bearer \
+                 tokens come from POST …/tokens)"
             )));
         }
     };

@@ -37,6 +37,8 @@ pub enum Action {
     Rotate(String),
     /// Delete one token.
     DeleteToken(String, String),
+    /// Let the connection take the product's own API keys (`product_keys:` in its mapping).
+    AcceptProductKeys(String),
     /// Delete a connection (its tokens stop at once; its id map goes).
     Delete(String),
 }
@@ -138,6 +140,18 @@ pub async fn run(
         Action::Delete(id) => {
             answer_trusted(registry, &request(Method::DELETE, &path(id), None)).await
         }
+        Action::AcceptProductKeys(id) => {
+            let body = json!({"kind": super::registry::PRODUCT_KEY});
+            answer_trusted(
+                registry,
+                &request(
+                    Method::POST,
+                    &format!("{}/credentials", path(id)),
+                    Some(body),
+                ),
+            )
+            .await
+        }
     };
     let body = body.unwrap_or(Value::Null);
     if !status.is_success() {
@@ -211,6 +225,10 @@ fn text(action: &Action, body: &Value) -> String {
             body["token"].as_str().unwrap_or(""),
         ),
         Action::DeleteToken(..) => "Token deleted.\n".to_owned(),
+        Action::AcceptProductKeys(id) => format!(
+            "Connection {id} now takes the product's API keys as its Secret Token (credential {}).\n",
+            body["id"].as_str().unwrap_or("")
+        ),
         Action::Delete(id) => format!("Connection {id} deleted.\n"),
     }
 }

@@ -7,6 +7,7 @@
 //! - [`registry`]: the connections being served, refreshed from the store's version counter,
 //!   and the O(1) token index the gate looks up;
 //! - [`activity`]: per-connection status figures, buffered and written once a second;
+//! - `product_key`: product-issued keys checked with one `auth.introspect` call, cached;
 //! - [`admin`]: the admin API and its OpenAPI document.
 //!
 //! One compiled mapping and one backend client per mapping are shared by all of its
@@ -15,6 +16,7 @@
 mod activity;
 pub mod admin;
 pub mod cli;
+mod product_key;
 pub mod registry;
 pub mod secrets;
 pub mod settings;

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::activity::{ActivityLog, Tracked};
+use super::product_key::{KeyChecks, Verdict};
 use super::secrets::SecretKey;
 use super::settings::RouteSpec;
 use crate::audit::Audited;
@@ -27,6 +28,9 @@ use crate::server::{Authenticate, Rejection, Tenant};
 use crate::service::{BoxFuture, ScimService};
 use crate::store::connections::{Connection, Credential, tenant_key};
 use crate::store::{ConnectionStore, Store};
+
+/// The credential kind of a connection that takes product-issued keys (`product_keys:`).
+pub const PRODUCT_KEY: &str = "product_key";
 
 /// The `WWW-Authenticate` challenge of a connection's 401.
 const CHALLENGE: &str = r#"Bearer realm="scimgate""#;
@@ -56,6 +60,8 @@ pub struct Live {
     pub engine: Arc<Engine>,
     /// The connection's Basic users and Entra JWT pin, when it has any.
     auth: Option<Arc<Authenticator>>,
+    /// Whether it takes product-issued keys (a `product_key` credential).
+    product_key: bool,
     /// What the live copy was built from (rebuilt only when it changes).
     built_from: BuiltFrom,
 }
@@ -101,6 +107,13 @@ pub fn credential_settings(credentials: &[Credential]) -> Option<AuthSettings> {
     (settings.basic.is_some() || settings.entra_jwt.is_some()).then_some(settings)
 }
 
+impl Live {
+    /// Whether the connection takes product-issued keys (a `product_key` credential).
+    pub fn takes_product_keys(&self) -> bool {
+        self.product_key
+    }
+}
+
 impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Live")
@@ -142,6 +155,8 @@ pub struct Registry {
     secret_key: Option<SecretKey>,
     /// Serialises refreshes (the poller and a write through the admin API).
     refreshing: tokio::sync::Mutex<()>,
+    /// Introspect outcomes of product keys.
+    keys: KeyChecks,
 }
 
 impl std::fmt::Debug for Registry {
@@ -264,6 +279,7 @@ impl Registry {
             admin_hashes: options.admin_hashes,
             secret_key: options.secret_key,
             refreshing: tokio::sync::Mutex::new(()),
+            keys: KeyChecks::default(),
         }
     }
 
@@ -403,23 +419,30 @@ impl Registry {
     }
 
     /// The connection the bearer token of `headers` belongs to, when it is one of
-    /// `product`'s (any product's when `None`) and, when the route names one, connection `id`.
-    /// Every refusal is the same 401.
+    /// `product`'s (any product's when `None`) and, when the route names one, connection `id`;
+    /// with the backend credential to forward when it is a product key. Every refusal is the
+    /// same 401 (503 when a product key cannot be checked).
     pub async fn authenticate(
         &self,
         product: Option<usize>,
         id: Option<&str>,
         headers: &http::HeaderMap,
         peer: Option<std::net::IpAddr>,
-    ) -> Result<(Arc<Live>, String), Rejection> {
+    ) -> Result<(Arc<Live>, String, Option<crate::backend::Forwarded>), Rejection> {
         let state = self.state();
         let indexed = bearer(headers).and_then(|token| state.by_hash.get(&digest(token)));
         let Some(indexed) = indexed else {
-            // Not a gateway-issued token: the Basic users or Entra JWT of the connection the
-            // route names, if it has any.
+            // Not a gateway-issued token: a product key, or the Basic users or Entra JWT of
+            // the connection the route names, if it has any.
             let live = id
                 .and_then(|id| state.by_id.get(id))
                 .filter(|live| product.is_none_or(|product| product == live.product));
+            if let (Some(live), Some(key)) = (live, bearer(headers))
+                && live.product_key
+                && let Some(keys) = self.products[live.product].mapping.product_keys()
+            {
+                return self.product_key(live, keys, key).await;
+            }
             let Some((live, auth)) = live.and_then(|live| Some((live, live.auth.as_ref()?))) else {
                 return Err(refused(if bearer(headers).is_some() {
                     "unknown_token"
@@ -428,7 +451,7 @@ impl Registry {
                 }));
             };
             return match auth.authenticate_from(headers, peer).await {
-                Ok(principal) => Ok((Arc::clone(live), principal.name)),
+                Ok(principal) => Ok((Arc::clone(live), principal.name, None)),
                 Err(error) => Err(Rejection {
                     reason: error.reason(),
                     unavailable: error.is_unavailable(),
@@ -452,7 +475,49 @@ impl Registry {
         {
             return Err(refused("other_connection"));
         }
-        Ok((Arc::clone(live), format!("token:{}", indexed.credential)))
+        Ok((
+            Arc::clone(live),
+            format!("token:{}", indexed.credential),
+            None,
+        ))
+    }
+
+    /// Checks a product key for `live` (one `auth.introspect` call, cached).
+    async fn product_key(
+        &self,
+        live: &Arc<Live>,
+        keys: &crate::mapping::ProductKeys,
+        key: &str,
+    ) -> Result<(Arc<Live>, String, Option<crate::backend::Forwarded>), Rejection> {
+        let product = &self.products[live.product];
+        let (verdict, forwarded) = self
+            .keys
+            .check(
+                product.client.as_ref(),
+                keys,
+                &live.id,
+                live.engine.variables(),
+                key,
+                self.deadline,
+            )
+            .await;
+        match (verdict, forwarded) {
+            (Verdict::Accepted, Some(forwarded)) => {
+                // The principal names the key by a digest prefix (audit), never the key.
+                let principal = format!("product_key:{}", &hex(&digest(key))[..12]);
+                Ok((Arc::clone(live), principal, Some(forwarded)))
+            }
+            (Verdict::Unavailable, _) => Err(Rejection {
+                detail: "the product could not check the key (its auth.introspect call \
+                         failed); retry later"
+                    .to_owned(),
+                reason: "introspect_unavailable",
+                unavailable: true,
+                retry_after: None,
+                ..refused("")
+            }),
+            _ => Err(refused("product_key_refused")),
+        }
     }
 
     /// Reads the version counter and, when it moved, every connection; the new set serves
@@ -576,7 +641,12 @@ impl Registry {
             Arc::clone(&self.activity),
             connection.id.clone(),
         ));
+        let product_key = connection
+            .credentials
+            .iter()
+            .any(|credential| credential.kind == PRODUCT_KEY);
         Live {
+            product_key,
             tenant: Tenant {
                 name: key,
                 base_path: String::new(),

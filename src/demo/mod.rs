@@ -33,7 +33,8 @@
 //!   `DELETE .../members/{user_id}` → 204 (idempotent).
 //! - Errors are `{"error": "..."}`: 400 validation or bad JSON, 401, 404, 405, 409, 413, 422.
 //!
-//! - `/api/workspaces/{workspace}/…`: the same API once per workspace (see `workspaces`).
+//! - `/api/workspaces/{workspace}/…`: the same API once per workspace, with workspace API
+//!   keys and `GET /api/keys/self` to check one (see `workspaces`).
 //!
 //! # Admin (no key, not counted, never faulted)
 //! `GET /_admin/calls`, `GET /_admin/requests` (the last 1024 raw request targets),
@@ -254,6 +255,16 @@ impl DemoServer {
         self.workspaces
             .find(workspace)
             .map_or(0, |shared| shared.read().user_count())
+    }
+
+    /// Makes the key check (`GET /api/keys/self`) answer 503 (`true`), or work again.
+    pub fn set_keys_down(&self, down: bool) {
+        self.workspaces.set_keys_down(down);
+    }
+
+    /// How many calls workspace `workspace` got with one of its own API keys.
+    pub fn workspace_key_calls(&self, workspace: &str) -> u64 {
+        self.workspaces.key_calls(workspace)
     }
 
     /// A user of workspace `workspace`, as its `GET …/users/{id}` would answer.

@@ -3,6 +3,13 @@
 //! 42's `/api/v1/users`), each with its own users, teams, call counts and faults. A workspace
 //! exists from its first request. It is what a multi-workspace product looks like to a
 //! connection mapping using `{conn.workspace_id}` in its paths.
+//!
+//! Workspace API keys, as a product issues them to its admins ("create an API key named Entra
+//! SCIM"): `POST /api/workspaces/{workspace}/keys` (with the API key) answers 201
+//! `{"key", "workspace_id"}`; `DELETE /api/workspaces/{workspace}/keys/{key}` revokes one;
+//! `GET /api/keys/self` with `X-Api-Key: <key>` answers `{"workspace_id"}` or 401. A
+//! workspace's routes take its own keys as well as the API key; another workspace's key
+//! gets 401.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -18,10 +25,19 @@ use super::reply::{self, Reply};
 /// The path prefix of workspace routes.
 const PREFIX: &str = "/api/workspaces/";
 
+/// The introspect route: which workspace a key belongs to.
+const KEYS_SELF: &str = "/api/keys/self";
+
 /// Every workspace's state, created on first use.
 pub(crate) struct Workspaces {
     api_key: String,
     by_id: Mutex<HashMap<String, Arc<Shared>>>,
+    /// Workspace API keys → their workspace.
+    keys: Mutex<HashMap<String, String>>,
+    /// Calls made with a workspace key (not the API key), per workspace.
+    key_calls: Mutex<HashMap<String, u64>>,
+    /// `GET /api/keys/self` answers 503 (the product's key service is down).
+    keys_down: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Workspaces {
@@ -38,6 +54,9 @@ impl Workspaces {
         Self {
             api_key,
             by_id: Mutex::default(),
+            keys: Mutex::default(),
+            key_calls: Mutex::default(),
+            keys_down: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -60,9 +79,90 @@ impl Workspaces {
     }
 }
 
-/// Whether `path` is a workspace route.
+/// Whether `path` is a workspace route (or the key introspect route).
 pub(crate) fn is_workspace_path(path: &str) -> bool {
-    path.starts_with(PREFIX)
+    path.starts_with(PREFIX) || path == KEYS_SELF
+}
+
+impl Workspaces {
+    /// Issues a new API key of workspace `id`.
+    fn issue_key(&self, id: &str) -> String {
+        let key = format!("wk_{}", uuid::Uuid::new_v4().simple());
+        lock(&self.keys).insert(key.clone(), id.to_owned());
+        key
+    }
+
+    /// The workspace `key` belongs to.
+    fn workspace_of(&self, key: &str) -> Option<String> {
+        lock(&self.keys).get(key).cloned()
+    }
+
+    /// Makes `GET /api/keys/self` answer 503 (`true`) or work again.
+    pub(crate) fn set_keys_down(&self, down: bool) {
+        self.keys_down
+            .store(down, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many calls workspace `id` got with one of its own keys.
+    pub(crate) fn key_calls(&self, id: &str) -> u64 {
+        lock(&self.key_calls).get(id).copied().unwrap_or(0)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn header_key(req: &Request<Incoming>) -> Option<String> {
+    req.headers()
+        .get("x-api-key")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `GET /api/keys/self`, and the key routes of a workspace; `None` for other routes.
+fn keys_api(
+    workspaces: &Workspaces,
+    req: &Request<Incoming>,
+    id: &str,
+    inner: &str,
+) -> Option<Reply> {
+    use http::{Method, StatusCode};
+    let presented = header_key(req);
+    let is_admin = presented.as_deref() == Some(workspaces.api_key.as_str());
+    let path = inner.split('?').next().unwrap_or_default();
+    let rest = path.strip_prefix(super::router::API_PREFIX)?;
+    let key = rest
+        .strip_prefix("keys")
+        .map(|tail| tail.trim_start_matches('/'))?;
+    if !is_admin {
+        return Some(reply::error_reply(
+            StatusCode::UNAUTHORIZED,
+            "invalid API key",
+        ));
+    }
+    Some(match (req.method(), key) {
+        (&Method::POST, "") => {
+            let key = workspaces.issue_key(id);
+            reply::json(
+                StatusCode::CREATED,
+                &serde_json::json!({"key": key, "workspace_id": id}),
+            )
+        }
+        (&Method::DELETE, key) if !key.is_empty() => {
+            let mut keys = lock(&workspaces.keys);
+            if keys.get(key).is_some_and(|owner| owner == id) {
+                keys.remove(key);
+                reply::no_content()
+            } else {
+                reply::error_reply(StatusCode::NOT_FOUND, "no such key")
+            }
+        }
+        _ => reply::error_reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "POST …/keys or DELETE …/keys/{key}",
+        ),
+    })
 }
 
 /// `/api/workspaces/{id}/rest` → `(id, "/api/v1/rest")`; `None` for a bad workspace id.
@@ -81,6 +181,22 @@ pub(crate) async fn api(
     workspaces: &Workspaces,
     mut req: Request<Incoming>,
 ) -> Result<Reply, Dropped> {
+    if req.uri().path() == KEYS_SELF {
+        if workspaces
+            .keys_down
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Ok(reply::error_reply(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                "the key service is down",
+            ));
+        }
+        let owner = header_key(&req).and_then(|key| workspaces.workspace_of(&key));
+        return Ok(match owner {
+            Some(id) => reply::ok(&serde_json::json!({"workspace_id": id})),
+            None => reply::error_reply(http::StatusCode::UNAUTHORIZED, "invalid API key"),
+        });
+    }
     let target = req
         .uri()
         .path_and_query()
@@ -91,6 +207,20 @@ pub(crate) async fn api(
             "no such route (workspace ids are letters, digits, - and _)",
         ));
     };
+    if let Some(reply) = keys_api(workspaces, &req, id, &inner) {
+        return Ok(reply);
+    }
+    // The workspace's own key stands for the API key on its routes (and only on its own).
+    if let Some(key) = header_key(&req)
+        && workspaces.workspace_of(&key).as_deref() == Some(id)
+    {
+        *lock(&workspaces.key_calls)
+            .entry(id.to_owned())
+            .or_insert(0) += 1;
+        if let Ok(value) = http::HeaderValue::from_str(&workspaces.api_key) {
+            req.headers_mut().insert("x-api-key", value);
+        }
+    }
     let shared = workspaces.get(id);
     match inner.parse() {
         Ok(uri) => *req.uri_mut() = uri,

@@ -151,6 +151,13 @@ impl<'e> Op<'e> {
             value.set_sensitive(true);
             request.headers.push((name, value));
         }
+        // A product key the gateway checked for this request is the backend credential of
+        // every call it makes (`product_keys:`).
+        if let Some(key) = backend::forwarded() {
+            request.headers.retain(|(name, _)| *name != key.name);
+            request.headers.push((key.name, key.value));
+            request.own_credential = true;
+        }
         self.calls.fetch_add(1, Ordering::Relaxed);
         let result = self.engine.backend.call(request, self.deadline).await;
         self.take_answer(operation, result)

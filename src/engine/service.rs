@@ -55,8 +55,14 @@ impl TenantService {
         &self.engine
     }
 
-    /// Answers one SCIM call (the body of [`ScimService::call`]).
-    pub async fn answer(&self, call: ScimCall) -> Result<ScimReply, ScimError> {
+    /// Answers one SCIM call (the body of [`ScimService::call`]), its backend calls made
+    /// with the credential the call brought, if any.
+    pub async fn answer(&self, mut call: ScimCall) -> Result<ScimReply, ScimError> {
+        let credential = call.backend_credential.take();
+        crate::backend::with_forwarded(credential, self.route(call)).await
+    }
+
+    async fn route(&self, call: ScimCall) -> Result<ScimReply, ScimError> {
         match call.resource {
             Resource::Users => self.resource(ResourceKind::User, call).await,
             Resource::Groups => self.resource(ResourceKind::Group, call).await,

@@ -47,6 +47,7 @@ fn call(
         body,
         principal: "bearer#1".to_owned(),
         request_id: "r1".to_owned(),
+        backend_credential: None,
     }
 }
 

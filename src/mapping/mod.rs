@@ -22,6 +22,7 @@ mod jsonpath;
 mod locate;
 mod primary;
 mod problems;
+mod product_keys;
 mod resource;
 mod search;
 pub mod spec;
@@ -36,6 +37,7 @@ pub use backend::{BackendAuth, BackendSpec};
 pub use error::Error;
 pub use filter_rules::BackendSearch;
 pub use problems::{Problem, Problems};
+pub use product_keys::ProductKeys;
 pub use resource::{ErrorClass, NextPage, Paging, ResourceMapping, Write};
 pub use search::{Branch, FilterSearch, MAX_ALTERNATIVES};
 pub use spec::IdPolicy;
@@ -56,6 +58,7 @@ pub struct Mapping {
     connection_variables: Vec<String>,
     secret_variables: Vec<String>,
     ids: IdPolicy,
+    product_keys: Option<ProductKeys>,
     users: Option<ResourceMapping>,
     groups: Option<ResourceMapping>,
     tests: Vec<spec::TestFile>,
@@ -109,6 +112,12 @@ impl Mapping {
     /// Where the backend is and how to authenticate, for the HTTP client.
     pub fn backend(&self) -> &BackendSpec {
         &self.backend
+    }
+
+    /// How product-issued keys are checked and passed on (`product_keys:`), when the file
+    /// says.
+    pub fn product_keys(&self) -> Option<&ProductKeys> {
+        self.product_keys.as_ref()
     }
 
     /// Who mints SCIM ids.

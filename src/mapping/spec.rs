@@ -10,7 +10,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 mod cases;
+mod product_keys;
 pub use cases::*;
+pub use product_keys::ProductKeysFile;
 
 /// A scimgate mapping file: how SCIM Users and Groups become calls to one backend REST API.
 ///
@@ -37,6 +39,10 @@ pub struct MappingFile {
     /// variable not declared here is refused.
     #[serde(default)]
     pub connection_variables: BTreeMap<String, ConnectionVariableFile>,
+    /// Product-issued API keys as connection credentials (`product_key`): how they are checked
+    /// and passed on.
+    #[serde(default)]
+    pub product_keys: Option<ProductKeysFile>,
     /// Backend error answers that mean something to SCIM, for every resource type.
     #[serde(default)]
     pub errors: Vec<ErrorRuleFile>,

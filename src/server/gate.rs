@@ -44,6 +44,8 @@ pub struct Authenticated {
     pub principal: String,
     /// The connection (from the store) whose credential it carried, instead of a tenant.
     pub connection: Option<Arc<crate::connection::Live>>,
+    /// The credential to send the backend instead of `backend.auth` (a checked product key).
+    pub backend_credential: Option<crate::backend::Forwarded>,
 }
 
 /// The `Host` a request names: its URI's authority (h2) or its `Host` header.

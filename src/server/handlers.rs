@@ -175,10 +175,11 @@ impl Router {
                     None => Err(no_tenant()),
                 };
                 return result
-                    .map(|(live, principal)| Authenticated {
+                    .map(|(live, principal, backend_credential)| Authenticated {
                         tenant: usize::MAX,
                         principal,
                         connection: Some(live),
+                        backend_credential,
                     })
                     .map_err(|rejection| {
                         metrics::global().auth_failure(rejection.reason);
@@ -197,6 +198,7 @@ impl Router {
                         tenant: index,
                         principal,
                         connection: None,
+                        backend_credential: None,
                     });
                 }
                 Err(rejection) => {
@@ -208,12 +210,13 @@ impl Router {
         }
         // Any connection's token reads its own audit trail (`/admin/audit`).
         if let Some(registry) = &self.connections
-            && let Ok((live, principal)) = registry.authenticate(None, None, headers, peer).await
+            && let Ok((live, principal, _)) = registry.authenticate(None, None, headers, peer).await
         {
             return Ok(Authenticated {
                 tenant: usize::MAX,
                 principal,
                 connection: Some(live),
+                backend_credential: None,
             });
         }
         let rejection = refused.unwrap_or_else(no_tenant);
@@ -387,6 +390,10 @@ impl Router {
                 .get::<RequestId>()
                 .map(|id| id.0.clone())
                 .unwrap_or_default(),
+            backend_credential: request
+                .extensions()
+                .get::<gate::Authenticated>()
+                .and_then(|auth| auth.backend_credential.clone()),
         };
         let (result, calls) = super::detach::call(Arc::clone(&tenant.service), call).await;
         let span = tracing::Span::current();

@@ -229,6 +229,7 @@ pub(crate) async fn run(
         body: request.body,
         principal: "translate".to_owned(),
         request_id: "translate".to_owned(),
+        backend_credential: None,
     };
     let (status, answer) = match service.answer(call).await {
         Ok(reply) => (reply.status.as_u16(), reply.body),

@@ -101,6 +101,7 @@ fn call(resource: Resource, operation: Operation, id: Option<&str>) -> ScimCall 
         body: None,
         principal: "bearer#1".to_owned(),
         request_id: "r1".to_owned(),
+        backend_credential: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! `request` compiles backend calls, `attributes` attribute rules, `resource` one resource type.
 
 mod attributes;
+mod product_keys;
 mod request;
 mod resource;
 
@@ -266,6 +267,10 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
         }
     }
     let backend = compile_backend(ctx, &spec.backend);
+    let product_keys = spec
+        .product_keys
+        .as_ref()
+        .and_then(|file| product_keys::compile(ctx, file));
     let mut registry = SchemaRegistry::core();
     let mut users = None;
     let mut groups = None;
@@ -351,6 +356,7 @@ fn compile(ctx: &mut Ctx<'_>, spec: MappingFile) -> Option<Mapping> {
             .map(|(k, _)| k.clone())
             .collect(),
         ids: spec.ids,
+        product_keys,
         users,
         groups,
         tests: spec.tests,

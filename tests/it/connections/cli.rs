@@ -77,6 +77,13 @@ fn the_cli_creates_lists_disables_rotates_and_deletes_connections() {
         "tokens are shown once"
     );
 
+    let (ok, out, err) = scimgate(&settings, &["accept-product-keys", "acme"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("now takes the product's API keys"), "{out}");
+    let (ok, _, err) = scimgate(&settings, &["accept-product-keys", "acme"]);
+    assert!(!ok);
+    assert!(err.contains("already takes product keys"), "{err}");
+
     let (ok, _, err) = scimgate(&settings, &["create", "--var", "workspace_id=1"]);
     assert!(!ok);
     assert!(err.contains("variables.idp: missing"), "{err}");

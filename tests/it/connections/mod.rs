@@ -7,6 +7,7 @@ mod credentials;
 mod isolation;
 mod lifecycle;
 mod policies;
+mod product_keys;
 mod reconcile;
 mod replicas;
 mod secrets;
