@@ -1,6 +1,7 @@
 //! Connection credentials beyond gateway-issued tokens, over real sockets: a Basic user
 //! (Argon2id) and an Entra JWT pinned to the customer's tenant id, each added through the
-//! admin API and provisioned through; another connection's URL refuses them.
+//! admin API and provisioned through; another connection's URL refuses them; each kind is
+//! switched off and on, rotated and deleted with its connection.
 
 use std::convert::Infallible;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -189,4 +190,110 @@ async fn basic_users_and_entra_jwts_provision_their_own_connection_only() {
             .is_some_and(|e| e.contains("tenant_id")),
         "{bad}"
     );
+}
+
+/// `enabled: false` answers 403 "provisioning is switched off"; `true` serves again.
+async fn switch(gw: &super::Conns, id: &str, on: bool) {
+    gw.admin(
+        "PATCH",
+        &format!("/admin/v1/connections/{id}"),
+        Some(&json!({"enabled": on})),
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test]
+async fn basic_and_jwt_connections_disable_enable_rotate_and_delete() {
+    let gw = start(None).await.expect("gateway");
+    gw.create(
+        "acme",
+        "workspaces",
+        json!({"workspace_id": "1", "idp": "entra"}),
+    )
+    .await;
+    let users = format!("{}/Users", gw.scim("acme"));
+    let basic = |name: &str, password: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{name}:{password}"))
+        )
+    };
+    let add_basic = |name: &'static str, password: String| {
+        let gw = &gw;
+        async move {
+            gw.admin(
+                "POST",
+                "/admin/v1/connections/acme/credentials",
+                Some(&json!({"kind": "basic", "username": name, "password": password})),
+            )
+            .await
+            .expect(201)["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        }
+    };
+    let old_password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+    let old_id = add_basic("entra", old_password.clone()).await;
+    let old = basic("entra", &old_password);
+    let jwks = serve_jwks().await;
+    gw.admin(
+        "POST",
+        "/admin/v1/connections/acme/credentials",
+        Some(&json!({"kind": "entra_jwt", "tenant_id": TENANT, "jwks_url": jwks})),
+    )
+    .await
+    .expect(201);
+    let bearer = format!("Bearer {}", jwt(TENANT));
+    gw.scim_auth("POST", &users, &old, Some(&user("c@acme.test", "c")))
+        .await
+        .expect(201);
+
+    // The sync switch stops both kinds, with the message Test connection shows.
+    switch(&gw, "acme", false).await;
+    for authorization in [&old, &bearer] {
+        let off = gw.scim_auth("GET", &users, authorization, None).await;
+        assert_eq!(off.status, 403, "{}", off.text);
+        assert!(
+            off.text.contains("provisioning is switched off"),
+            "{}",
+            off.text
+        );
+    }
+    switch(&gw, "acme", true).await;
+    for authorization in [&old, &bearer] {
+        gw.scim_auth("GET", &users, authorization, None)
+            .await
+            .expect(200);
+    }
+
+    // Rotating a Basic password: a second user works beside the first until it is deleted.
+    let new_password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+    add_basic("entra-2", new_password.clone()).await;
+    let new = basic("entra-2", &new_password);
+    for authorization in [&old, &new] {
+        gw.scim_auth("GET", &users, authorization, None)
+            .await
+            .expect(200);
+    }
+    gw.admin(
+        "DELETE",
+        &format!("/admin/v1/connections/acme/tokens/{old_id}"),
+        None,
+    )
+    .await
+    .expect(204);
+    let gone = gw.scim_auth("GET", &users, &old, None).await;
+    assert_eq!(gone.status, 401, "{}", gone.text);
+    gw.scim_auth("GET", &users, &new, None).await.expect(200);
+
+    // Deleting the connection stops every credential at once.
+    gw.admin("DELETE", "/admin/v1/connections/acme", None)
+        .await
+        .expect(204);
+    for authorization in [&new, &bearer] {
+        let deleted = gw.scim_auth("GET", &users, authorization, None).await;
+        assert_eq!(deleted.status, 401, "{}", deleted.text);
+    }
 }
