@@ -318,6 +318,9 @@ pub async fn build_connections(
             secret_key,
         },
     ));
+    registry.set_file_tenants(crate::connection::file_tenants::FileTenant::all(
+        &settings.tenants,
+    ));
     registry
         .refresh()
         .await

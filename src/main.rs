@@ -418,7 +418,8 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
         .enabled
         .then(|| scimgate::audit::spawn_pruner(store.clone(), settings.audit.retention));
     let server =
-        server::Server::bind_with_connections(&settings.server, tenants, connections).await?;
+        server::Server::bind_with_connections(&settings.server, tenants, connections.clone())
+            .await?;
     let mut reloader = Reloader::new(
         config.map(Path::to_path_buf),
         settings,
@@ -427,6 +428,9 @@ async fn serve(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     );
     if let Some(admin) = &admin {
         reloader = reloader.also_serving(admin.live_config());
+    }
+    if let Some(registry) = &connections {
+        reloader = reloader.also_listing(std::sync::Arc::clone(registry));
     }
     let reloader = std::sync::Arc::new(reloader);
     let admin = admin.map(server::Server::spawn);

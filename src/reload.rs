@@ -62,6 +62,8 @@ pub struct Reloader {
     live: Vec<Arc<LiveConfig>>,
     /// Held for a whole reload, so two reloads never interleave.
     state: Mutex<State>,
+    /// The connections, whose admin API lists the settings' tenants (read-only).
+    connections: Option<Arc<crate::connection::Registry>>,
 }
 
 #[derive(Debug)]
@@ -90,7 +92,15 @@ impl Reloader {
                 reloads: 0,
                 failures: 0,
             }),
+            connections: None,
         }
+    }
+
+    /// Also tells the connections' admin API the new settings' tenants on every reload.
+    #[must_use]
+    pub fn also_listing(mut self, connections: Arc<crate::connection::Registry>) -> Self {
+        self.connections = Some(connections);
+        self
     }
 
     /// Also swaps the tenants of another listener serving them (the admin listener) on every
@@ -176,6 +186,11 @@ impl Reloader {
             })?;
         for live in &self.live {
             live.replace(&settings.server, tenants.clone());
+        }
+        if let Some(connections) = &self.connections {
+            connections.set_file_tenants(crate::connection::file_tenants::FileTenant::all(
+                &settings.tenants,
+            ));
         }
         Ok((settings, restart_required))
     }

@@ -19,9 +19,12 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::file_tenants;
 use super::registry::{Registry, digest, hex};
 use crate::server::respond::Response;
 use crate::store::connections::{Connection, ConnectionPatch, Credential, Status};
+
+mod credentials;
 
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -36,9 +39,9 @@ pub fn is_admin_path(path: &str) -> bool {
 }
 
 /// A refused call: its status and what to fix.
-struct Refusal(StatusCode, String);
+pub(super) struct Refusal(StatusCode, String);
 
-fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
+pub(super) fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
     Refusal(status, message.into())
 }
 
@@ -132,7 +135,7 @@ fn authorize(registry: &Registry, request: &Request<Bytes>) -> Result<(), Refusa
     }
 }
 
-type Answer = Result<(StatusCode, Option<Value>), Refusal>;
+pub(super) type Answer = Result<(StatusCode, Option<Value>), Refusal>;
 
 async fn route(registry: &Arc<Registry>, request: &Request<Bytes>) -> Answer {
     let segments: Vec<String> = request
@@ -150,6 +153,13 @@ async fn route(registry: &Arc<Registry>, request: &Request<Bytes>) -> Answer {
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = request.method().clone();
     let body = request.body();
+    // The settings file's tenants are listed and shown, never changed here.
+    if method != Method::GET
+        && let ["connections", id, ..] = parts.as_slice()
+        && registry.file_tenants().iter().any(|t| t.name == *id)
+    {
+        return Err(refuse(StatusCode::CONFLICT, file_tenants::read_only(id)));
+    }
     let answer = match (&method, parts.as_slice()) {
         (&Method::POST, ["connections"]) => create(registry, body).await,
         (&Method::GET, ["connections"]) => list(registry, request.uri().query()).await,
@@ -158,7 +168,7 @@ async fn route(registry: &Arc<Registry>, request: &Request<Bytes>) -> Answer {
         (&Method::DELETE, ["connections", id]) => delete(registry, id).await,
         (&Method::POST, ["connections", id, "tokens"]) => rotate(registry, id, body).await,
         (&Method::POST, ["connections", id, "credentials"]) => {
-            add_credential(registry, id, body).await
+            credentials::add(registry, id, body).await
         }
         (&Method::DELETE, ["connections", id, "tokens", token]) => {
             delete_token(registry, id, token).await
@@ -189,7 +199,7 @@ async fn route(registry: &Arc<Registry>, request: &Request<Bytes>) -> Answer {
     answer
 }
 
-fn store_failed(error: &crate::store::Error) -> Refusal {
+pub(super) fn store_failed(error: &crate::store::Error) -> Refusal {
     tracing::warn!(%error, "Admin API: store operation failed.");
     refuse(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -197,7 +207,9 @@ fn store_failed(error: &crate::store::Error) -> Refusal {
     )
 }
 
-fn parse_body<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, Refusal> {
+pub(super) fn parse_body<T: for<'de> Deserialize<'de> + Default>(
+    body: &Bytes,
+) -> Result<T, Refusal> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -221,7 +233,7 @@ fn parse_time(field: &str, text: Option<&str>) -> Result<Option<OffsetDateTime>,
     .transpose()
 }
 
-fn time_text(at: Option<OffsetDateTime>) -> Value {
+pub(super) fn time_text(at: Option<OffsetDateTime>) -> Value {
     at.and_then(|at| at.format(&Rfc3339).ok())
         .map_or(Value::Null, Value::String)
 }
@@ -445,6 +457,9 @@ async fn create(registry: &Registry, body: &Bytes) -> Answer {
         }
         None => uuid::Uuid::new_v4().simple().to_string(),
     };
+    if registry.file_tenants().iter().any(|t| t.name == id) {
+        return Err(refuse(StatusCode::CONFLICT, file_tenants::read_only(&id)));
+    }
     let expires_at = parse_time("token_expires_at", body.token_expires_at.as_deref())?;
     let secrets = seal(registry, &id, &body.secret_variables)?;
     let (token, credential) = issue(expires_at);
@@ -507,16 +522,24 @@ async fn list(registry: &Registry, query: Option<&str>) -> Answer {
             }
         }
     }
+    let first_page = after.is_none();
     let page = registry
         .store()
         .list_connections(after, limit + 1)
         .await
         .map_err(|error| store_failed(&error))?;
     let more = page.len() > limit;
-    let items: Vec<Value> = page
+    // The settings file's tenants lead the first page (read-only; not counted in `limit`).
+    let first = registry.file_tenants();
+    let items: Vec<Value> = first
         .iter()
-        .take(limit)
-        .map(|connection| view(registry, connection))
+        .filter(|_| first_page)
+        .map(|tenant| tenant.view(registry.public_base_url()))
+        .chain(
+            page.iter()
+                .take(limit)
+                .map(|connection| view(registry, connection)),
+        )
         .collect();
     let next = more
         .then(|| page.get(limit - 1).map(|c| c.id.clone()))
@@ -542,6 +565,12 @@ async fn found(registry: &Registry, id: &str) -> Result<Connection, Refusal> {
 }
 
 async fn show(registry: &Registry, id: &str) -> Answer {
+    if let Some(tenant) = registry.file_tenants().into_iter().find(|t| t.name == id) {
+        return Ok((
+            StatusCode::OK,
+            Some(tenant.view(registry.public_base_url())),
+        ));
+    }
     let connection = found(registry, id).await?;
     Ok((StatusCode::OK, Some(view(registry, &connection))))
 }
@@ -642,114 +671,6 @@ async fn rotate(registry: &Registry, id: &str, body: &Bytes) -> Answer {
             "token": token,
             "created": time_text(Some(credential.created)),
             "expires_at": time_text(credential.expires_at),
-        })),
-    ))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CredentialBody {
-    kind: String,
-    username: Option<String>,
-    password: Option<String>,
-    tenant_id: Option<String>,
-    jwks_url: Option<String>,
-}
-
-/// `POST …/credentials`: a Basic user (the password is hashed with Argon2id here and never
-/// stored), an Entra JWT pinned to the customer's tenant id, or `product_key` (the product's
-/// own API keys, checked with its `product_keys.introspect` call).
-async fn add_credential(registry: &Registry, id: &str, body: &Bytes) -> Answer {
-    let body: CredentialBody = parse_body(body)?;
-    let bad = |message: &str| refuse(StatusCode::BAD_REQUEST, message);
-    let hash = match body.kind.as_str() {
-        "basic" => {
-            let username = body.username.filter(|u| !u.is_empty() && !u.contains(':'));
-            let Some(username) = username else {
-                return Err(bad(
-                    "username: missing or contains `:` (Basic user names cannot)",
-                ));
-            };
-            let password = body.password.filter(|p| p.len() >= 12);
-            let Some(password) = password else {
-                return Err(bad("password: missing or shorter than 12 characters"));
-            };
-            let phc =
-                tokio::task::spawn_blocking(move || crate::server::auth::hash_password(&password))
-                    .await
-                    .map_err(|_| refuse(StatusCode::INTERNAL_SERVER_ERROR, "hashing failed"))?
-                    .map_err(|_| refuse(StatusCode::INTERNAL_SERVER_ERROR, "hashing failed"))?;
-            format!("{username}:{phc}")
-        }
-        "entra_jwt" => {
-            let Some(tenant) = body.tenant_id else {
-                return Err(bad(
-                    "tenant_id: missing (the customer's Entra tenant id, a GUID)",
-                ));
-            };
-            let mut pin = json!({"connection": id, "tenant_id": tenant});
-            if let Some(url) = body.jwks_url {
-                pin["jwks_url"] = Value::String(url);
-            }
-            format!("entra_jwt:{pin}")
-        }
-        super::registry::PRODUCT_KEY => {
-            // The product's own keys: its mapping says how to check them.
-            let live = registry
-                .connection(id)
-                .ok_or_else(|| refuse(StatusCode::NOT_FOUND, format!("no connection `{id}`")))?;
-            let product = &registry.products()[live.product];
-            if product.mapping.product_keys().is_none() {
-                return Err(bad(&format!(
-                    "kind: `product_key` needs a `product_keys:` section in the mapping of \
-                     connection mapping `{}` (how to check a key with the product)",
-                    product.name
-                )));
-            }
-            if live.takes_product_keys() {
-                return Err(refuse(
-                    StatusCode::CONFLICT,
-                    "the connection already takes product keys",
-                ));
-            }
-            format!("{}:{id}", super::registry::PRODUCT_KEY)
-        }
-        other => {
-            return Err(bad(&format!(
-                "kind: `{other}` is not a credential kind (basic, entra_jwt, product_key; bearer \
-                 tokens come from POST …/tokens)"
-            )));
-        }
-    };
-    let credential = Credential {
-        id: format!("cred_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
-        kind: body.kind,
-        hash,
-        created: OffsetDateTime::now_utc(),
-        expires_at: None,
-    };
-    if let Some(settings) = super::registry::credential_settings(std::slice::from_ref(&credential))
-        && let Err(problems) = crate::server::auth::Authenticator::from_settings(&settings)
-    {
-        return Err(bad(&problems.join("; ")));
-    }
-    let added = registry
-        .store()
-        .add_credential(id, credential.clone())
-        .await
-        .map_err(|error| store_failed(&error))?;
-    if !added {
-        return Err(refuse(
-            StatusCode::NOT_FOUND,
-            format!("no connection `{id}`"),
-        ));
-    }
-    Ok((
-        StatusCode::CREATED,
-        Some(json!({
-            "id": credential.id,
-            "kind": credential.kind,
-            "created": time_text(Some(credential.created)),
         })),
     ))
 }

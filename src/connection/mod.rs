@@ -8,7 +8,8 @@
 //!   and the O(1) token index the gate looks up;
 //! - [`activity`]: per-connection status figures, buffered and written once a second;
 //! - `product_key`: product-issued keys checked with one `auth.introspect` call, cached;
-//! - [`admin`]: the admin API and its OpenAPI document.
+//! - [`admin`]: the admin API and its OpenAPI document;
+//! - [`file_tenants`]: the settings file's static `tenants:`, listed by the API read-only.
 //!
 //! One compiled mapping and one backend client per mapping are shared by all of its
 //! connections; each connection's engine differs only in its store tenant key and variables.
@@ -16,6 +17,7 @@
 mod activity;
 pub mod admin;
 pub mod cli;
+pub mod file_tenants;
 mod product_key;
 pub mod registry;
 pub mod secrets;

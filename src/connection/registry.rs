@@ -157,6 +157,8 @@ pub struct Registry {
     refreshing: tokio::sync::Mutex<()>,
     /// Introspect outcomes of product keys.
     keys: KeyChecks,
+    /// The settings file's static tenants, for the admin API (read-only there).
+    file_tenants: RwLock<Vec<super::file_tenants::FileTenant>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -280,7 +282,29 @@ impl Registry {
             secret_key: options.secret_key,
             refreshing: tokio::sync::Mutex::new(()),
             keys: KeyChecks::default(),
+            file_tenants: RwLock::default(),
         }
+    }
+
+    /// Sets the static tenants the admin API lists (at start and after each reload).
+    pub fn set_file_tenants(&self, tenants: Vec<super::file_tenants::FileTenant>) {
+        *self
+            .file_tenants
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = tenants;
+    }
+
+    /// The static tenants of the settings file.
+    pub fn file_tenants(&self) -> Vec<super::file_tenants::FileTenant> {
+        self.file_tenants
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The public URL of the gateway.
+    pub fn public_base_url(&self) -> &url::Url {
+        &self.public_base_url
     }
 
     /// The key of connection secrets, if the settings name one.

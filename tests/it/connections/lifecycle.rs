@@ -339,3 +339,71 @@ async fn the_admin_api_needs_its_token_and_says_what_to_fix() {
         .await
         .expect(405);
 }
+
+#[tokio::test]
+async fn tenants_of_the_settings_file_are_listed_and_shown_read_only() {
+    let gw = start(None).await.expect("gateway");
+    gw.registry
+        .set_file_tenants(vec![scimgate::connection::file_tenants::FileTenant {
+            name: "static-acme".to_owned(),
+            base_path: "/scim/v2/static-acme".to_owned(),
+            mapping: "mappings/demo.yaml".to_owned(),
+            enabled: true,
+        }]);
+    gw.create(
+        "acme",
+        "workspaces",
+        json!({"workspace_id": "1", "idp": "entra"}),
+    )
+    .await;
+    let listed = gw
+        .admin("GET", "/admin/v1/connections", None)
+        .await
+        .expect(200);
+    let ids: Vec<&str> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["static-acme", "acme"], "{listed}");
+    let shown = gw
+        .admin("GET", "/admin/v1/connections/static-acme", None)
+        .await
+        .expect(200);
+    assert_eq!(shown["read_only"], true, "{shown}");
+    assert_eq!(
+        shown["scim_base_url"],
+        "http://gateway.test/scim/v2/static-acme"
+    );
+    // Every write names the file as the place to change it.
+    for (method, path, body) in [
+        (
+            "PATCH",
+            "/admin/v1/connections/static-acme",
+            Some(json!({"enabled": false})),
+        ),
+        ("DELETE", "/admin/v1/connections/static-acme", None),
+        ("POST", "/admin/v1/connections/static-acme/tokens", None),
+        (
+            "POST",
+            "/admin/v1/connections",
+            Some(json!({"id": "static-acme", "mapping": "workspaces",
+                        "variables": {"workspace_id": "1", "idp": "entra"}})),
+        ),
+    ] {
+        let refused = gw.admin(method, path, body.as_ref()).await.expect(409);
+        assert!(
+            refused["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("tenant of the settings file")),
+            "{method} {path}: {refused}"
+        );
+    }
+    // A later page (`after`) holds only the store's connections.
+    let later = gw
+        .admin("GET", "/admin/v1/connections?after=a", None)
+        .await
+        .expect(200);
+    assert_eq!(later["items"].as_array().map(Vec::len), Some(1), "{later}");
+}
