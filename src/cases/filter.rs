@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::{Target, check_request, dry_run, error_text, percent};
+use super::{Target, check_request, dry_run, expected_error, percent};
 use crate::backend::RecordedCall;
 use crate::mapping::spec::FilterTestFile;
 use crate::mapping::{BackendSearch, FilterSearch, Mapping};
@@ -28,20 +28,8 @@ pub(super) async fn check(
         body: None,
     };
     let run = dry_run(mapping, request, setup).await?;
-    match (error_text(&run), &f.error) {
-        (Some(error), Some(want)) if error.contains(want.as_str()) => return Ok(()),
-        (Some(error), Some(want)) => {
-            return Err(format!(
-                "expected an error containing `{want}`, got `{error}`"
-            ));
-        }
-        (Some(error), None) => return Err(format!("failed: {error}")),
-        (None, Some(want)) => {
-            return Err(format!(
-                "expected an error containing `{want}`, but it succeeded"
-            ));
-        }
-        (None, None) => {}
+    if expected_error(&run, f.error.as_deref())? {
+        return Ok(());
     }
     let calls = run.recorder.calls();
     if let Some(want) = &f.expect {

@@ -8,8 +8,8 @@
 //! it, a get returns it), `members` (the member list's answer), `stored` (the store's
 //! attributes for `current`); creates get `{"id": 1001}`. `expect` lists the backend writes
 //! (everything but GET), in the order the engine sends them; reads are not listed. A create's
-//! random `identity: { stamp }` marker reads as `{stamp}`. `error` is text the SCIM error's
-//! `detail` must contain.
+//! random `identity: { stamp }` marker reads as `{stamp}`. `error` is text the SCIM error
+//! (`STATUS scimType: detail`) must contain.
 //!
 //! `check`, `serve` and a reload run [`run_tests`] (through `crate::app::check_mapping`), so a
 //! mapping whose tests fail never starts. Must not: send anything over a network, or decide
@@ -242,7 +242,24 @@ async fn dry_run(
         .map_err(|error| format!("cannot run the case: {error}"))
 }
 
-/// The SCIM error of a dry run that failed, as `STATUS scimType: detail (backend calls: …)`.
+/// A case's `error` against the dry run's answer: `Ok(true)` when the case expected this
+/// error (nothing more to check), `Ok(false)` when it succeeded as expected.
+fn expected_error(run: &DryRun, want: Option<&str>) -> Result<bool, String> {
+    match (error_text(run), want) {
+        (Some(error), Some(want)) if error.contains(want) => Ok(true),
+        (Some(error), Some(want)) => Err(format!(
+            "expected an error containing `{want}`, got `{error}` {}",
+            calls_text(run)
+        )),
+        (Some(error), None) => Err(format!("failed: {error} {}", calls_text(run))),
+        (None, Some(want)) => Err(format!(
+            "expected an error containing `{want}`, but it succeeded"
+        )),
+        (None, None) => Ok(false),
+    }
+}
+
+/// The SCIM error of a dry run that failed, as `STATUS scimType: detail`.
 fn error_text(run: &DryRun) -> Option<String> {
     let answer = &run.translation;
     if answer.status < 400 {
@@ -251,14 +268,18 @@ fn error_text(run: &DryRun) -> Option<String> {
     let body = answer.answer.as_ref();
     let field = |name: &str| body.and_then(|b| b.get(name)).and_then(Value::as_str);
     Some(format!(
-        "{}{}: {} (backend calls: [{}])",
+        "{}{}: {}",
         answer.status,
         field("scimType")
             .map(|t| format!(" {t}"))
             .unwrap_or_default(),
-        field("detail").unwrap_or(""),
-        run.recorder.lines().join(", ")
+        field("detail").unwrap_or("")
     ))
+}
+
+/// The backend calls a dry run made, for a failure's message.
+fn calls_text(run: &DryRun) -> String {
+    format!("(backend calls: [{}])", run.recorder.lines().join(", "))
 }
 
 async fn check_read(
@@ -279,7 +300,7 @@ async fn check_read(
     };
     let run = dry_run(mapping, request, setup).await?;
     if let Some(error) = error_text(&run) {
-        return Err(format!("the read failed: {error}"));
+        return Err(format!("the read failed: {error} {}", calls_text(&run)));
     }
     let mut got = run.translation.answer.unwrap_or(Value::Null);
     // What the case does not mention of the envelope (the id is the backend's) is not
@@ -302,20 +323,8 @@ async fn check_write(
     setup: Setup,
 ) -> Result<(), String> {
     let run = dry_run(mapping, request, setup).await?;
-    match (error_text(&run), &w.error) {
-        (Some(error), Some(want)) if error.contains(want.as_str()) => return Ok(()),
-        (Some(error), Some(want)) => {
-            return Err(format!(
-                "expected an error containing `{want}`, got `{error}`"
-            ));
-        }
-        (Some(error), None) => return Err(format!("failed: {error}")),
-        (None, Some(want)) => {
-            return Err(format!(
-                "expected an error containing `{want}`, but it succeeded"
-            ));
-        }
-        (None, None) => {}
+    if expected_error(&run, w.error.as_deref())? {
+        return Ok(());
     }
     let mut writes = run.recorder.writes();
     for call in &mut writes {

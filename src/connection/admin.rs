@@ -649,21 +649,32 @@ struct RotateBody {
     expires_at: Option<String>,
 }
 
-async fn rotate(registry: &Registry, id: &str, body: &Bytes) -> Answer {
-    let body: RotateBody = parse_body(body)?;
-    let expires_at = parse_time("expires_at", body.expires_at.as_deref())?;
-    let (token, credential) = issue(expires_at);
+/// Adds `credential` to connection `id` in the store (404 when there is no such connection).
+pub(super) async fn store_credential(
+    registry: &Registry,
+    id: &str,
+    credential: &Credential,
+) -> Result<(), Refusal> {
     let added = registry
         .store()
         .add_credential(id, credential.clone())
         .await
         .map_err(|error| store_failed(&error))?;
-    if !added {
-        return Err(refuse(
+    if added {
+        Ok(())
+    } else {
+        Err(refuse(
             StatusCode::NOT_FOUND,
             format!("no connection `{id}`"),
-        ));
+        ))
     }
+}
+
+async fn rotate(registry: &Registry, id: &str, body: &Bytes) -> Answer {
+    let body: RotateBody = parse_body(body)?;
+    let expires_at = parse_time("expires_at", body.expires_at.as_deref())?;
+    let (token, credential) = issue(expires_at);
+    store_credential(registry, id, &credential).await?;
     Ok((
         StatusCode::CREATED,
         Some(json!({

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{Answer, parse_body, refuse, store_failed, time_text};
+use super::{Answer, parse_body, refuse, store_credential, time_text};
 use crate::connection::registry::Registry;
 use crate::store::connections::Credential;
 
@@ -99,17 +99,7 @@ pub(super) async fn add(registry: &Registry, id: &str, body: &Bytes) -> Answer {
     {
         return Err(bad(&problems.join("; ")));
     }
-    let added = registry
-        .store()
-        .add_credential(id, credential.clone())
-        .await
-        .map_err(|error| store_failed(&error))?;
-    if !added {
-        return Err(refuse(
-            StatusCode::NOT_FOUND,
-            format!("no connection `{id}`"),
-        ));
-    }
+    store_credential(registry, id, &credential).await?;
     Ok((
         StatusCode::CREATED,
         Some(json!({
