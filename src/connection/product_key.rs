@@ -6,7 +6,7 @@
 //! any other 2xx, and 401, 403 or 404, refuse it (the same 401 as every wrong credential);
 //! anything else (another status, no answer, a time-out) is the backend's fault and answers
 //! 503, uncached, so the next request checks again. Keys are kept only as SHA-256 digests
-//! (of connection id and key), never logged.
+//! (of connection id, its variables and the key), never logged.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -57,7 +57,7 @@ impl KeyChecks {
         let Some(forwarded) = Forwarded::new(&name, &value) else {
             return (Verdict::Refused, None);
         };
-        let id = cache_key(connection, key);
+        let id = cache_key(connection, variables, key);
         let now = Instant::now();
         if let Some((until, verdict)) = lock(&self.outcomes).get(&id).copied()
             && until > now
@@ -84,10 +84,22 @@ fn accepted(verdict: Verdict, forwarded: Forwarded) -> Option<Forwarded> {
     (verdict == Verdict::Accepted).then_some(forwarded)
 }
 
-fn cache_key(connection: &str, key: &str) -> [u8; 32] {
+/// The digest an outcome is cached under: the connection, its variables (a changed
+/// `workspace_id` checks again) and the key.
+fn cache_key(
+    connection: &str,
+    variables: &std::collections::BTreeMap<String, String>,
+    key: &str,
+) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(connection.as_bytes());
-    hasher.update([0]);
+    for (name, value) in variables {
+        hasher.update([0]);
+        hasher.update(name.as_bytes());
+        hasher.update([1]);
+        hasher.update(value.as_bytes());
+    }
+    hasher.update([2]);
     hasher.update(key.as_bytes());
     hasher.finalize().into()
 }
