@@ -127,6 +127,10 @@ async fn run_one(mapping: &Arc<Mapping>, case: &TestFile) -> Result<(), String> 
     }
     if let Some(w) = &case.create {
         let scim = w.scim.clone().ok_or("`create` needs `scim`")?;
+        let setup = Setup {
+            member_users: body_members(&scim),
+            ..setup
+        };
         let request = TranslateRequest {
             method: Method::POST,
             path: collection.to_owned(),
@@ -147,6 +151,7 @@ async fn run_one(mapping: &Arc<Mapping>, case: &TestFile) -> Result<(), String> 
         };
         let setup = Setup {
             current: Some(current),
+            member_users: request.body.as_ref().map(body_members).unwrap_or_default(),
             ..setup
         };
         return check_write(mapping, &target, w, request, setup).await;
@@ -170,6 +175,7 @@ async fn run_one(mapping: &Arc<Mapping>, case: &TestFile) -> Result<(), String> 
         let setup = Setup {
             current: Some(current),
             members,
+            member_users: named_members(&ops),
             ..setup
         };
         return check_write(mapping, &target, w, request, setup).await;
@@ -183,6 +189,32 @@ async fn run_one(mapping: &Arc<Mapping>, case: &TestFile) -> Result<(), String> 
     Err("nothing to test".into())
 }
 
+/// The member values of a group body's `members: [{"value": …}]`.
+fn body_members(body: &Value) -> Vec<String> {
+    member_values(body.get("members"))
+}
+
+/// `[{"value": "5"}, …]` → `["5", …]`.
+fn member_values(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|member| member.get("value").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every member PATCH operations name: in values, and in `members[value eq "x"]` paths.
+fn named_members(ops: &[Value]) -> Vec<String> {
+    let mut named = removed_members(ops);
+    for op in ops {
+        let value = op.get("value");
+        named.extend(member_values(value));
+        named.extend(member_values(value.and_then(|v| v.get("members"))));
+    }
+    named
+}
+
 /// The members PATCH operations remove (`remove` of `members` with values, or of
 /// `members[value eq "x"]`).
 fn removed_members(ops: &[Value]) -> Vec<String> {
@@ -194,13 +226,7 @@ fn removed_members(ops: &[Value]) -> Vec<String> {
         }
         let path = text("path").trim();
         if path.eq_ignore_ascii_case("members") {
-            let values = op.get("value").and_then(Value::as_array);
-            removed.extend(values.into_iter().flatten().filter_map(|member| {
-                member
-                    .get("value")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            }));
+            removed.extend(member_values(op.get("value")));
         } else if let Some(filter) = path
             .strip_prefix("members[")
             .and_then(|rest| rest.strip_suffix(']'))

@@ -188,3 +188,17 @@ fn wrong_expectations_fail_with_what_differed() {
         outcomes[5].detail
     );
 }
+
+#[test]
+fn the_demo_mappings_tests_also_pass_with_gateway_ids() {
+    // The replicas test (and any product that switches) runs demo.yaml with `ids: gateway`:
+    // member values are then SCIM ids the store links, and the cases still hold.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/demo.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("\nids: backend\n"));
+    let text = text.replace("\nids: backend\n", "\nids: gateway\n");
+    let mapping = load("demo.yaml", &text, &test_env).unwrap_or_else(|p| panic!("{}", p.render()));
+    let outcomes = run_tests(&mapping);
+    let failed = failures("demo.yaml (ids: gateway)", &outcomes);
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

@@ -134,6 +134,9 @@ pub(crate) struct Setup {
     pub(crate) stored: Map<String, Value>,
     /// The connection's `{conn.NAME}` values.
     pub(crate) variables: BTreeMap<String, String>,
+    /// Users a group request names as members: with `ids: gateway` the store links each
+    /// (its SCIM id is its backend id), so they exist.
+    pub(crate) member_users: Vec<String>,
 }
 
 /// A finished dry run: its translation, and the store and backend it ran against.
@@ -207,6 +210,23 @@ pub(crate) async fn run(
         }
     }
 
+    if mapping.ids() == IdPolicy::Gateway
+        && let Some(users) = mapping.users()
+    {
+        for id in &setup.member_users {
+            if store
+                .get(TENANT, users.resource_type(), id)
+                .await?
+                .is_some()
+            {
+                continue;
+            }
+            let mut record = store::Record::pending(TENANT, users.resource_type(), id, None);
+            record.backend_id = Some(id.clone());
+            record.state = RecordState::Active;
+            store.insert(record).await?;
+        }
+    }
     let recorder = Arc::new(fake::recorder(paths, shape, setup.current, setup.members));
     let engine = Engine::new(
         TENANT,
