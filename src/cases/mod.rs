@@ -58,6 +58,9 @@ pub fn run_tests(mapping: &Mapping) -> Vec<TestOutcome> {
     }
     let mapping = Arc::new(mapping.clone());
     let run = || {
+        // The dry runs are not operations: their stores' migrations and the engine's lines
+        // would flood the log of every start and reload.
+        let _quiet = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::default());
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
